@@ -1,0 +1,254 @@
+"""The ``sei-net`` command line (typer). Heavy modules are imported inside commands so that
+``sei-net --help`` stays instant. User mistakes give one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="sei_net: SEI reaction networks. Units: eV, Å, K, s, mol/L, V vs Li/Li+.")
+import_app = typer.Typer(no_args_is_help=True, help="Import networks from other tools.")
+app.add_typer(import_app, name="import")
+
+BAD_INPUT_EXIT = 2
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from sei_net.store import NotANetworkError, UnknownSpeciesError
+
+    return (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, NotANetworkError,
+            UnknownSpeciesError)
+
+
+def user_command(func):
+    """Turn user mistakes (bad input) into one clear stderr line and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except _user_errors() as err:
+            msg = str(err).splitlines()[0] if str(err) else err.__class__.__name__
+            typer.echo(f"error: {msg}", err=True)
+            raise typer.Exit(BAD_INPUT_EXIT) from None
+
+    return wrapper
+
+
+def _emit_json(obj) -> None:
+    typer.echo(json.dumps(obj, indent=1, default=float))
+
+
+def _table(headers: list[str], rows: list[list]) -> None:
+    """A plain aligned table on stdout."""
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    typer.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    typer.echo("  ".join("-" * w for w in widths))
+    for r in cells:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+
+
+def _open(path: Path):
+    from sei_net.store import NetworkStore
+
+    return NetworkStore.open(path, readonly=True)
+
+
+@app.command()
+@user_command
+def info(net: Path = typer.Argument(..., help="network file (.db)"),
+         as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Counts of species, reactions by kind, and energies by source."""
+    with _open(net) as store:
+        data = store.info()
+    if as_json:
+        _emit_json(data)
+        return
+    typer.echo(f"network   {net} ({data['name']}, schema v{data['schema_version']})")
+    typer.echo(f"species   {data['species']}")
+    typer.echo(f"reactions {data['reactions']}")
+    for kind, n in data["kinds"].items():
+        typer.echo(f"  {kind:<16}{n}")
+    for what in ("energy_sources", "barrier_sources", "rate_sources"):
+        if data[what]:
+            typer.echo(f"{what.replace('_', ' ')}: " + ", ".join(f"{k} ({v})" for k, v in data[what].items()))
+
+
+def species_records(store, query: Optional[str] = None) -> list[dict]:
+    """Species with their energies, as the documented JSON records."""
+    import numpy as np
+
+    energies: dict[int, dict] = {}
+    for row in store.energies():
+        energies.setdefault(row["species_id"], {})[row["source"]] = {
+            "G": row["G"], "sigma": row["sigma"],
+            "members": None if row["members"] is None else np.asarray(row["members"]).tolist(),
+            "level_of_theory": row["level_of_theory"],
+        }
+    sql = "SELECT id, key, name, smiles, formula, charge, multiplicity FROM species"
+    args: tuple = ()
+    if query is not None:
+        sql += " WHERE id = ?"
+        args = (store.find_species(query),)
+    return [{"key": key, "name": name, "smiles": smi, "formula": f, "charge": q, "multiplicity": m,
+             "energies": energies.get(sid, {})}
+            for sid, key, name, smi, f, q, m in store.conn.execute(sql + " ORDER BY id", args)]
+
+
+@app.command()
+@user_command
+def species(net: Path = typer.Argument(..., help="network file (.db)"),
+            query: Optional[str] = typer.Option(None, "--species", "-s",
+                                                help="one species by name, SMILES or key"),
+            as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """List species (name, SMILES, formula, charge, multiplicity, free energies in eV)."""
+    with _open(net) as store:
+        records = species_records(store, query)
+    if as_json:
+        _emit_json({"species": records})
+        return
+    rows = []
+    for r in records:
+        g = "; ".join(f"{src} {e['G']:.4f}" + (f"±{e['sigma']:.3f}" if e["sigma"] else "")
+                      for src, e in r["energies"].items())
+        rows.append([r["name"] or "", r["smiles"], r["formula"], f"{r['charge']:+d}", r["multiplicity"], g])
+    _table(["name", "smiles", "formula", "q", "mult", "G / eV"], rows)
+
+
+@app.command()
+@user_command
+def reactions(net: Path = typer.Argument(..., help="network file (.db)"),
+              involving: Optional[str] = typer.Option(None, "--species", "-s",
+                                                      help="only reactions involving this species"),
+              limit: int = typer.Option(50, "--limit", "-n", help="rows to show (0: all)"),
+              as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """List reactions: equation, kind, electrons, provenance."""
+    with _open(net) as store:
+        sql = ("SELECT r.id, r.key, r.kind, r.electrons, p.name FROM reactions r "
+               "LEFT JOIN provenance p ON p.id = r.provenance_id")
+        args: tuple = ()
+        if involving is not None:
+            sid = store.find_species(involving)
+            sql += " WHERE r.id IN (SELECT reaction_id FROM participants WHERE species_id = ?)"
+            args = (sid,)
+        sql += " ORDER BY r.id"
+        if limit > 0:
+            sql += f" LIMIT {int(limit)}"
+        rows = store.conn.execute(sql, args).fetchall()
+        names = {sid: (n or s) for sid, n, s in store.conn.execute("SELECT id, name, smiles FROM species")}
+        sides: dict[int, tuple[list, list]] = {r[0]: ([], []) for r in rows}
+        if rows:
+            q = ",".join(str(r[0]) for r in rows)
+            for rid, side, sid in store.conn.execute(
+                    f"SELECT reaction_id, side, species_id FROM participants WHERE reaction_id IN ({q}) "
+                    "ORDER BY reaction_id, side, position"):
+                sides[rid][side].append(names[sid])
+    records = [{"id": rid, "key": key, "kind": kind, "electrons": e, "reactants": sides[rid][0],
+                "products": sides[rid][1], "provenance": prov} for rid, key, kind, e, prov in rows]
+    if as_json:
+        _emit_json({"reactions": records})
+        return
+    table = []
+    for r in records:
+        left = " + ".join(r["reactants"]) + (" + e-" * r["electrons"] if r["electrons"] > 0 else "")
+        right = " + ".join(r["products"]) + (" + e-" * -r["electrons"] if r["electrons"] < 0 else "")
+        table.append([r["id"], f"{left} -> {right}", r["kind"], r["provenance"] or ""])
+    _table(["id", "reaction", "kind", "provenance"], table)
+
+
+@import_app.command("mrnet")
+@user_command
+def import_mrnet_cmd(entries: Path = typer.Argument(..., help="mrnet/LIBE MoleculeEntry JSON"),
+                     out: Path = typer.Option(..., "-o", "--out", help="network file to create"),
+                     temperature: float = typer.Option(298.15, help="K, for the free energies"),
+                     force: bool = typer.Option(False, "--force", help="replace an existing file")) -> None:
+    """Import mrnet/LIBE entries: species named by entry_id, DFT free energies (eV)."""
+    from sei_net.io.mrnet import import_mrnet
+
+    with import_mrnet(entries, out, temperature=temperature, overwrite=force) as store:
+        data = store.info()
+    typer.echo(f"{out}: {data['species']} species, energies: {data['energy_sources']}")
+
+
+@import_app.command("rnmc")
+@user_command
+def import_rnmc_cmd(rn: Path = typer.Argument(..., help="RNMC rn.sqlite"),
+                    state: Optional[Path] = typer.Option(None, "--state", help="RNMC initial_state.sqlite"),
+                    names: Path = typer.Option(..., "--names", help="mol-entries JSON in RNMC species order"),
+                    out: Path = typer.Option(..., "-o", "--out", help="network file to create"),
+                    force: bool = typer.Option(False, "--force", help="replace an existing file")) -> None:
+    """Import an RNMC network with its rates, initial state and species structures."""
+    from sei_net.io.rnmc import import_rnmc
+
+    with import_rnmc(rn, out, state, names, overwrite=force) as store:
+        data = store.info()
+        warnings = json.loads(store.get_meta("import_warnings", "[]"))
+    for w in warnings:
+        typer.echo(f"warning: {w}", err=True)
+    typer.echo(f"{out}: {data['species']} species, {data['reactions']} reactions")
+
+
+@app.command()
+@user_command
+def export(net: Path = typer.Argument(..., help="network file (.db)"),
+           fmt: str = typer.Option(..., "--format", "-f", help="rnmc | graphml | parquet"),
+           out: Path = typer.Option(..., "-o", "--out", help="folder (rnmc, parquet) or file (graphml)"),
+           rate_source: str = typer.Option("rnmc", help="rates to export (rnmc format)"),
+           initial_state: Optional[str] = typer.Option(None, help="named initial state (rnmc format)")) -> None:
+    """Export to RNMC SQLite, GraphML or Parquet."""
+    formats = ("rnmc", "graphml", "parquet")
+    if fmt not in formats:
+        raise ValueError(f"format {fmt!r} is not valid; valid formats: {', '.join(formats)}")
+    with _open(net) as store:
+        if fmt == "rnmc":
+            from sei_net.io.rnmc import export_rnmc
+
+            if initial_state is None and "rnmc" in store.info()["initial_states"]:
+                initial_state = "rnmc"
+            paths = export_rnmc(store, out, rate_source=rate_source, initial_state=initial_state)
+        elif fmt == "graphml":
+            from sei_net.io.graph_export import export_graphml
+
+            paths = [export_graphml(store, out)]
+        else:
+            from sei_net.io.graph_export import export_parquet
+
+            paths = export_parquet(store, out)
+    for p in paths:
+        typer.echo(str(p))
+
+
+@app.command()
+@user_command
+def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe name"),
+        out: Path = typer.Option(Path("out"), "-o", "--out", help="output folder"),
+        force: bool = typer.Option(False, "--force", help="start over instead of resuming")) -> None:
+    """The main job: build the network for a recipe and write OUT/summary.json.
+
+    Stages that exist today: recipe validation and the seed network. Generation, scoring, paths,
+    kinetics and growth join as they are built (docs/architecture.md)."""
+    from sei_net.workflow import run_main_job
+
+    summary = run_main_job(recipe, out, force=force, echo=lambda m: typer.echo(m, err=True))
+    typer.echo(json.dumps(summary["network"], indent=1))
+    typer.echo(f"wrote {Path(out) / 'summary.json'}", err=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

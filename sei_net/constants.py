@@ -1,0 +1,16 @@
+"""Physical constants and documented settings (SI-derived; energies in eV)."""
+
+BOLTZMANN_EV = 8.617333262e-5        # eV/K
+PLANCK_EV = 4.135667696e-15          # eV s
+AVOGADRO = 6.02214076e23             # 1/mol
+HARTREE_EV = 27.211386245988         # eV (CODATA 2018)
+
+#: Electron free energy at the electrode: G_e(U) = -(U + ELECTRON_FREE_ENERGY_OFFSET) eV for U in
+#: V vs Li/Li+ (DESIGN.md: 1.40 eV, so 0 V vs Li/Li+ is -1.40 eV: the absolute Li/Li+ potential
+#: of ~1.4 V on the scale that the DFT free energies of the reference networks use).
+ELECTRON_FREE_ENERGY_OFFSET = 1.40
+
+
+def electron_free_energy(potential: float, offset: float = ELECTRON_FREE_ENERGY_OFFSET) -> float:
+    """Electron free energy (eV) at electrode potential ``potential`` (V vs Li/Li+)."""
+    return -(potential + offset)

@@ -1,0 +1,39 @@
+"""Locate the shipped rule libraries (``reactions/``) and recipes (``networks/``).
+
+In an installed wheel they live in ``sei_net/data/`` (hatch force-include); in a source checkout
+(editable install) they are the repository's top-level folders.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+_KINDS = ("networks", "reactions")
+
+
+def resource_dir(kind: str) -> Path:
+    """Folder of shipped files of ``kind`` ('networks' or 'reactions')."""
+    if kind not in _KINDS:
+        raise ValueError(f"resource kind {kind!r} is not valid; valid: {', '.join(_KINDS)}")
+    packaged = Path(str(resources.files("sei_net"))) / "data" / kind
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[1] / kind
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError(f"sei_net's {kind}/ folder is missing from this installation")
+
+
+def find_resource(kind: str, name: str | Path) -> Path:
+    """A file given as a path, or by name (with or without .yaml) among the shipped ``kind`` files."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    folder = resource_dir(kind)
+    for candidate in (folder / path.name, folder / f"{path.name}.yaml"):
+        if candidate.is_file():
+            return candidate
+    shipped = sorted(p.stem for p in folder.glob("*.yaml"))
+    raise FileNotFoundError(f"{kind[:-1]} file {str(name)!r} not found; give a path or one of: "
+                            + ", ".join(shipped))
