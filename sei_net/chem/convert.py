@@ -10,7 +10,7 @@ from sei_net.chem.species import Species
 
 #: Bond perception from coordinates: covalent bond when d <= COVALENT_TOLERANCE * (r_i + r_j)
 #: (Cordero radii); metal coordination bond when d <= METAL_CUTOFF[element of the partner] (Å).
-COVALENT_TOLERANCE = 1.20
+COVALENT_TOLERANCE = 1.25
 METAL_CUTOFF: dict[str, float] = {"O": 2.50, "F": 2.50, "N": 2.50, "S": 2.80, "Cl": 2.80, "P": 2.80}
 
 
@@ -118,7 +118,7 @@ def lewis_smiles(species: Species) -> str:
 
 
 def bonds_from_coords(symbols, coords) -> list[tuple[int, int]]:
-    """Bonds from distances: covalent when d <= 1.20 (r_i + r_j) with Cordero radii, metal
+    """Bonds from distances: covalent when d <= 1.25 (r_i + r_j) with Cordero radii, metal
     coordination when d <= METAL_CUTOFF (2.5 Å for Li-O/F/N); metal-metal and metal-C/H pairs
     never bond. Returns (i, j) pairs."""
     xyz = np.asarray(coords, dtype=float)

@@ -270,11 +270,12 @@ class NetworkStore:
         try:
             key = Species.from_smiles(query).key
         except ValueError:
-            key = None
-        if key is not None:
-            row = conn.execute("SELECT id FROM species WHERE key = ?", (key,)).fetchone()
-            if row:
-                return row[0]
+            raise UnknownSpeciesError(
+                f"species {query!r} is neither a species name in {self.path.name} nor a valid SMILES "
+                "('sei-net species NET' lists the names)") from None
+        row = conn.execute("SELECT id FROM species WHERE key = ?", (key,)).fetchone()
+        if row:
+            return row[0]
         raise UnknownSpeciesError(
             f"species {query!r} is not in {self.path.name}: give a species name, SMILES or key "
             "('sei-net species NET' lists them)")

@@ -1,0 +1,84 @@
+"""The sei-net command line: documented JSON, one-line errors with exit code 2, fast start-up."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from sei_net.cli import app
+
+runner = CliRunner()
+
+
+def sei_net(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sei_net.cli", *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def mrnet_db(tmp_path_factory, shared_data):
+    path = tmp_path_factory.mktemp("cli") / "m.db"
+    res = runner.invoke(app, ["import", "mrnet", str(shared_data / "mrnet" / "ronalds_MoleculeEntry.json"),
+                              "-o", str(path)])
+    assert res.exit_code == 0, res.output
+    return path
+
+
+def test_info_json_schema(mrnet_db):
+    res = runner.invoke(app, ["info", str(mrnet_db), "--json"])
+    data = json.loads(res.stdout)
+    assert data["species"] == 46 and data["reactions"] == 0
+    assert data["kinds"] == {} and data["energy_sources"] == {"mrnet": 46}
+
+
+def test_species_json_by_name_and_smiles(mrnet_db):
+    by_name = json.loads(runner.invoke(app, ["species", str(mrnet_db), "-s", "EC", "--json"]).stdout)
+    by_smiles = json.loads(runner.invoke(app, ["species", str(mrnet_db), "-s", "C1COC(=O)O1", "--json"]).stdout)
+    assert by_name == by_smiles
+    rec = by_name["species"][0]
+    assert set(rec) == {"key", "name", "smiles", "formula", "charge", "multiplicity", "energies"}
+    assert rec["formula"] == "C3H4O3" and rec["charge"] == 0 and rec["multiplicity"] == 1
+    e = rec["energies"]["mrnet"]
+    assert set(e) == {"G", "sigma", "members", "level_of_theory"} and e["G"] < -9000
+    everything = json.loads(runner.invoke(app, ["species", str(mrnet_db), "--json"]).stdout)
+    assert len(everything["species"]) == 46
+
+
+@pytest.mark.parametrize("args, message", [
+    (["species", "{db}", "-s", "C1CC("], "nor a valid SMILES"),
+    (["species", "{db}", "-s", "[Li]OC(=O)OCCCCOC(=O)O[Li]"], "is not in"),
+    (["info", "{missing}"], "does not exist"),
+    (["info", "{notnet}"], "not a sei_net network"),
+    (["export", "{db}", "--format", "xml", "-o", "{tmp}/x"], "valid formats"),
+    (["import", "mrnet", "{notnet}", "-o", "{tmp}/y.db"], "not JSON"),
+    (["run", "{tmp}/bad_recipe.yaml", "-o", "{tmp}/o"], "species[0]"),
+    (["run", "no_such_recipe", "-o", "{tmp}/o"], "ec_lipf6"),
+])
+def test_bad_input_gives_one_line_and_exit_2(mrnet_db, tmp_path, args, message):
+    notnet = tmp_path / "notnet.db"
+    notnet.write_text("plain text")
+    (tmp_path / "bad_recipe.yaml").write_text("name: x\nspecies:\n  - {smiles: 'C1CC(', concentration: 1}\n")
+    fmt = {"db": mrnet_db, "missing": tmp_path / "missing.db", "notnet": notnet, "tmp": tmp_path}
+    res = sei_net(*[a.format(**fmt) for a in args])
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_cli_import_keeps_heavy_modules_lazy():
+    code = ("import sys, sei_net.cli; heavy = [m for m in ('rdkit', 'torch', 'pymatgen', 'torch_geometric', "
+            "'ase', 'numpy', 'scipy') if m in sys.modules]; print(','.join(heavy))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == ""
+
+
+def test_run_seeds_the_network_and_resumes(tmp_path):
+    out = tmp_path / "run"
+    first = runner.invoke(app, ["run", "ec_lipf6", "-o", str(out)])
+    assert first.exit_code == 0, first.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["network"]["species"] == 3 and "seed_network" in summary["stages_done"]
+    second = runner.invoke(app, ["run", "ec_lipf6", "-o", str(out)])
+    assert "resuming" in second.output
