@@ -20,9 +20,10 @@ BAD_INPUT_EXIT = 2
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    from sei_net.generate.rules import RuleError
     from sei_net.store import NotANetworkError, UnknownSpeciesError
 
-    return (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, NotANetworkError,
+    return (RuleError, ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, NotANetworkError,
             UnknownSpeciesError)
 
 
@@ -122,14 +123,49 @@ def species(net: Path = typer.Argument(..., help="network file (.db)"),
     _table(["name", "smiles", "formula", "q", "mult", "G / eV"], rows)
 
 
+def explain(store, key: str) -> dict:
+    """Why a reaction or species (by key, or species by name/SMILES) is in the network or not."""
+    rows = store.conn.execute("SELECT kind, kept, reason, rule, generation FROM decisions WHERE key = ?",
+                              (key,)).fetchall()
+    if not rows:
+        try:
+            sid = store.find_species(key)
+        except KeyError:
+            sid = None
+        if sid is not None:
+            key = store.conn.execute("SELECT key FROM species WHERE id = ?", (sid,)).fetchone()[0]
+            rows = store.conn.execute("SELECT kind, kept, reason, rule, generation FROM decisions "
+                                      "WHERE key = ?", (key,)).fetchall()
+            if not rows:
+                return {"key": key, "kind": "species", "kept": True, "reason": "listed in the recipe "
+                        "or imported", "rule": None, "generation": 0}
+    if not rows:
+        raise ValueError(f"{key!r} was never generated or considered in {store.path.name}; give a "
+                         "reaction key, species key, name or SMILES")
+    kind, kept, reason, rule, gen = rows[0]
+    return {"key": key, "kind": kind, "kept": bool(kept), "reason": reason, "rule": rule, "generation": gen}
+
+
 @app.command()
 @user_command
 def reactions(net: Path = typer.Argument(..., help="network file (.db)"),
               involving: Optional[str] = typer.Option(None, "--species", "-s",
                                                       help="only reactions involving this species"),
               limit: int = typer.Option(50, "--limit", "-n", help="rows to show (0: all)"),
+              why: Optional[str] = typer.Option(None, "--why", help="explain why a reaction or species "
+                                                "key was kept or discarded"),
               as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """List reactions: equation, kind, electrons, provenance."""
+    if why is not None:
+        with _open(net) as store:
+            record = explain(store, why)
+        if as_json:
+            _emit_json(record)
+        else:
+            verdict = "kept" if record["kept"] else "discarded"
+            typer.echo(f"{record['kind']} {record['key']}: {verdict} ({record['reason']}); rule "
+                       f"{record['rule']}, generation {record['generation']}")
+        return
     with _open(net) as store:
         sql = ("SELECT r.id, r.key, r.kind, r.electrons, p.name FROM reactions r "
                "LEFT JOIN provenance p ON p.id = r.provenance_id")
@@ -223,6 +259,31 @@ def export(net: Path = typer.Argument(..., help="network file (.db)"),
             paths = export_parquet(store, out)
     for p in paths:
         typer.echo(str(p))
+
+
+@app.command()
+@user_command
+def build(recipe: str = typer.Argument(..., help="recipe file or shipped recipe name"),
+          out: Path = typer.Option(..., "-o", "--out", help="network file (.db) to build or resume"),
+          max_generations: Optional[int] = typer.Option(None, help="override the recipe's limit"),
+          max_species: Optional[int] = typer.Option(None, help="override the recipe's limit"),
+          max_reactions: Optional[int] = typer.Option(None, help="override the recipe's limit"),
+          force: bool = typer.Option(False, "--force", help="start over instead of resuming"),
+          as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Generate the reaction network of a recipe (resumes an interrupted build)."""
+    from sei_net.generate import build_network
+
+    quiet = as_json or not sys.stderr.isatty()
+    net = build_network(recipe, out, max_generations, max_species, max_reactions, overwrite=force,
+                        progress=None if quiet else (lambda m: typer.echo(m, err=True)))
+    with net:
+        data = net.info()
+        state = json.loads(net.store.get_meta("build_state"))
+    if as_json:
+        _emit_json({**data, "build_state": state})
+    else:
+        typer.echo(f"{out}: {data['species']} species, {data['reactions']} reactions after "
+                   f"{state['generation_done']} generation(s) (stopped: {state.get('stop_reason')})")
 
 
 @app.command()

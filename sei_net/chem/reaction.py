@@ -23,9 +23,16 @@ from sei_net.chem.species import Species
 
 #: Reaction kinds used by generators and importers.
 KINDS = (
-    "redox", "fragmentation", "recombination", "coordination", "decoordination", "concerted",
-    "other",
+    "redox", "fragmentation", "recombination", "ring_opening", "ring_closing", "coordination",
+    "decoordination", "concerted", "other",
 )
+
+#: kind of the reverse reaction
+REVERSE_KIND = {
+    "redox": "redox", "fragmentation": "recombination", "recombination": "fragmentation",
+    "ring_opening": "ring_closing", "ring_closing": "ring_opening", "coordination": "decoordination",
+    "decoordination": "coordination", "concerted": "concerted", "other": "other",
+}
 
 
 class BalanceError(ValueError):
@@ -141,8 +148,8 @@ class Reaction:
         amap = None
         if self.atom_map is not None:
             amap = np.argsort(self.atom_map)
-        return Reaction(self.products, self.reactants, -self.electrons, kind or self.kind, amap,
-                        rule or self.rule)
+        return Reaction(self.products, self.reactants, -self.electrons,
+                        kind or REVERSE_KIND[self.kind], amap, rule or self.rule)
 
 
 def check_balance(reactants: Sequence[Species], products: Sequence[Species], electrons: int) -> None:

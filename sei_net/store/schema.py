@@ -102,6 +102,18 @@ MIGRATIONS: list[str] = [
         results TEXT                     -- JSON
     );
     """,
+    # version 2: generator decisions, so that every kept or discarded candidate can be explained
+    """
+    CREATE TABLE decisions (
+        key TEXT NOT NULL,               -- species key or reaction key
+        kind TEXT NOT NULL CHECK (kind IN ('species', 'reaction')),
+        kept INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        rule TEXT,
+        generation INTEGER,
+        PRIMARY KEY (key, kind)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,269 @@
+"""Graph operators: each turns one or two species into candidate reactions with atom maps.
+
+All operators work on the canonical graphs of the reactants concatenated in the order given
+("combined" atom indices). A product is a connected subset of the combined atoms with edited
+bonds; its charge is chosen by the operator and its multiplicity is the lowest the electron
+count allows (1 or 2). The atom map of a candidate maps every product atom to its combined
+reactant atom, so the generator always knows which bonds changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from sei_net.chem.elements import COORDINATING_METALS, ELECTRONEGATIVITY
+from sei_net.chem.lewis import COORDINATION, COVALENT, ValenceError
+from sei_net.chem.species import Species
+from sei_net.generate.rules import Rule
+
+Bond = tuple[int, int, int]
+
+
+@dataclass
+class Candidate:
+    reactants: list[Species]
+    products: list[Species]
+    electrons: int
+    kind: str
+    atom_map: np.ndarray
+    rule: str
+
+
+def _combined(species: list[Species]) -> tuple[list[str], list[Bond]]:
+    elements: list[str] = []
+    bonds: list[Bond] = []
+    for sp in species:
+        off = len(elements)
+        elements.extend(sp.elements)
+        bonds.extend((i + off, j + off, k) for i, j, k in sp.bonds)
+    return elements, bonds
+
+
+def _components(n: int, bonds: list[Bond]) -> list[list[int]]:
+    parent = list(range(n))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for i, j, _ in bonds:
+        parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for a in range(n):
+        groups.setdefault(find(a), []).append(a)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+def _product(elements, bonds, subset: list[int], charge: int) -> tuple[Species, np.ndarray]:
+    """Species on ``subset`` of the combined atoms and its canonical -> combined atom index map."""
+    local = {a: t for t, a in enumerate(subset)}
+    sub = [(local[i], local[j], k) for i, j, k in bonds if i in local and j in local]
+    sp, perm = Species.from_graph([elements[a] for a in subset], sub, charge, None,
+                                  return_permutation=True, where="candidate")
+    to_combined = np.empty(len(subset), dtype=np.int64)
+    to_combined[perm] = subset
+    return sp, to_combined
+
+
+def _candidate(reactants, elements, bonds, parts: list[tuple[list[int], int]], electrons, kind, rule):
+    """Build a Candidate from product atom subsets with charges; None if a product is impossible."""
+    products, maps = [], []
+    for subset, charge in parts:
+        try:
+            sp, m = _product(elements, bonds, subset, charge)
+        except ValueError:  # impossible charge for the electron count, unsupported element, ...
+            return None
+        products.append(sp)
+        maps.append(m)
+    return Candidate(list(reactants), products, electrons, kind, np.concatenate(maps), rule)
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a <= b else (b, a)
+
+
+def radical_sites(sp: Species) -> list[int]:
+    """Atoms carrying unpaired electrons in the species' best Lewis structure."""
+    try:
+        rad = sp.lewis.radicals
+    except ValenceError:
+        return []
+    return [a for a, r in enumerate(rad) if r > 0]
+
+
+def _symmetry_classes(sp: Species) -> list[int]:
+    """One representative atom per symmetry class (graph-invariant refinement on the canonical graph)."""
+    from rdkit import Chem
+
+    rw = Chem.RWMol()
+    for e in sp.elements:
+        atom = Chem.Atom(e)
+        atom.SetNoImplicit(True)
+        rw.AddAtom(atom)
+    for i, j, k in sp.bonds:
+        rw.AddBond(i, j, Chem.BondType.SINGLE if k == COVALENT else Chem.BondType.DATIVE)
+    mol = rw.GetMol()
+    mol.UpdatePropertyCache(strict=False)
+    ranks = list(Chem.CanonicalRankAtoms(mol, breakTies=False))
+    seen, reps = set(), []
+    for a, r in enumerate(ranks):
+        if r not in seen:
+            seen.add(r)
+            reps.append(a)
+    return reps
+
+
+# ---------------------------------------------------------------------------- unimolecular
+def redox(sp: Species, rule: Rule, exclude: set[str]) -> Iterator[Candidate]:
+    """A + e- -> A- (reduction) or A -> A+ + e- (oxidation)."""
+    if sp.key in exclude:
+        return
+    reduction = rule.options.get("direction", "reduction") == "reduction"
+    elements, bonds = _combined([sp])
+    charge = sp.charge - 1 if reduction else sp.charge + 1
+    cand = _candidate([sp], elements, bonds, [(list(range(sp.n_atoms)), charge)],
+                      1 if reduction else -1, "redox", rule.name)
+    if cand is not None:
+        yield cand
+
+
+def bond_breaking(sp: Species, rule: Rule) -> Iterator[Candidate]:
+    """Break one covalent bond of an allowed element pair: fragmentation into two species
+    (homolytic, and heterolytic toward the more electronegative side) or ring opening."""
+    pairs = rule.options["pairs"]
+    heterolytic = rule.options.get("heterolytic", True)
+    ring_mode = rule.options.get("ring_opening", "open_shell")
+    elements, bonds = _combined([sp])
+    reps = set(_symmetry_classes(sp))
+    done_bonds: set[tuple[int, int]] = set()
+    q = sp.charge
+    for b, (i, j, kind) in enumerate(bonds):
+        if kind != COVALENT or _pair(elements[i], elements[j]) not in pairs:
+            continue
+        if i not in reps and j not in reps:
+            continue  # an equivalent bond was (or will be) broken from its representative atom
+        if (i, j) in done_bonds:
+            continue
+        done_bonds.add((i, j))
+        rest = bonds[:b] + bonds[b + 1:]
+        comps = _components(len(elements), rest)
+        if len(comps) == 1:
+            open_shell = sp.multiplicity > 1 or sp.charge != 0
+            if ring_mode == "always" or (ring_mode == "open_shell" and open_shell):
+                cand = _candidate([sp], elements, rest, [(comps[0], q)], 0, "ring_opening", rule.name)
+                if cand is not None:
+                    yield cand
+            continue
+        side_i = comps[0] if i in comps[0] else comps[1]
+        side_j = comps[1] if side_i is comps[0] else comps[0]
+        splits = {(q, 0), (0, q)}
+        if heterolytic:
+            en_i, en_j = ELECTRONEGATIVITY[elements[i]], ELECTRONEGATIVITY[elements[j]]
+            if en_i != en_j:
+                shift = (-1, 1) if en_i > en_j else (1, -1)  # the electronegative side gains the pair
+                splits |= {(a + shift[0], c + shift[1]) for a, c in list(splits)}
+        for qi, qj in sorted(splits):
+            cand = _candidate([sp], elements, rest, [(side_i, qi), (side_j, qj)], 0, "fragmentation",
+                              rule.name)
+            if cand is not None:
+                yield cand
+
+
+def decoordination(sp: Species, rule: Rule) -> Iterator[Candidate]:
+    """Remove one metal cation with all its coordination bonds: M+ leaves, the rest keeps q - 1."""
+    metal = rule.options.get("metal", "Li")
+    if sp.n_atoms == 1:
+        return
+    elements, bonds = _combined([sp])
+    for m in _symmetry_classes(sp):
+        if elements[m] != metal:
+            continue
+        rest = [b for b in bonds if m not in b[:2]]
+        comps = _components(len(elements), rest)
+        others = [c for c in comps if m not in c]
+        if len(others) != 1:
+            continue  # a bridging cation: removing it would split the species
+        cand = _candidate([sp], elements, rest, [([m], 1), (others[0], sp.charge - 1)], 0,
+                          "decoordination", rule.name)
+        if cand is not None:
+            yield cand
+
+
+# ---------------------------------------------------------------------------- bimolecular
+def coordination(sp: Species, cation: Species, rule: Rule) -> Iterator[Candidate]:
+    """M+ binds to one donor atom (e.g. a carbonyl or ether O, F) of ``sp``."""
+    metal = rule.options.get("metal", "Li")
+    donors = rule.options.get("donors", frozenset({"O", "F"}))
+    if not (cation.n_atoms == 1 and cation.elements[0] == metal and cation.charge == 1):
+        return
+    if sp.elements == (metal,):
+        return
+    elements, bonds = _combined([sp, cation])
+    m = sp.n_atoms
+    coordinated = {i for i, j, k in sp.bonds if k == COORDINATION} | {j for i, j, k in sp.bonds if k == COORDINATION}
+    for d in _symmetry_classes(sp):
+        if elements[d] not in donors or elements[d] in COORDINATING_METALS or d in coordinated:
+            continue
+        new = bonds + [(min(d, m), max(d, m), COORDINATION)]
+        cand = _candidate([sp, cation], elements, new, [(list(range(m + 1)), sp.charge + 1)], 0,
+                          "coordination", rule.name)
+        if cand is not None:
+            yield cand
+
+
+def radical_coupling(a: Species, b: Species, rule: Rule) -> Iterator[Candidate]:
+    """Two radicals form a covalent bond between their radical sites."""
+    pairs = rule.options["pairs"]
+    sites_a, sites_b = radical_sites(a), radical_sites(b)
+    if not sites_a or not sites_b:
+        return
+    elements, bonds = _combined([a, b])
+    off = a.n_atoms
+    for i in sites_a:
+        for j in sites_b:
+            if _pair(elements[i], elements[j + off]) not in pairs:
+                continue
+            new = bonds + [(i, j + off, COVALENT)]
+            cand = _candidate([a, b], elements, new, [(list(range(len(elements))), a.charge + b.charge)],
+                              0, "recombination", rule.name)
+            if cand is not None:
+                yield cand
+
+
+def group_transfer(a: Species, b: Species, rule: Rule) -> Iterator[Candidate]:
+    """Radical A. attacks atom x of B and breaks bond x-y: A. + x-y -> A-x + .y (one bond formed,
+    one broken; H and F transfer, and 2 LiEC_RO -> LEDC + C2H4 are of this class)."""
+    form, brk = rule.options["form"], rule.options["break"]
+    sites = radical_sites(a)
+    if not sites:
+        return
+    elements, bonds = _combined([a, b])
+    off = a.n_atoms
+    reps_b = set(_symmetry_classes(b))
+    for t, (x0, y0, kind) in enumerate(b.bonds):
+        if kind != COVALENT or _pair(b.elements[x0], b.elements[y0]) not in brk:
+            continue
+        for x, y in ((x0, y0), (y0, x0)):
+            if x not in reps_b:
+                continue
+            for s in sites:
+                if _pair(elements[s], b.elements[x]) not in form:
+                    continue
+                new = [bd for bd in bonds if not (bd[0] == x0 + off and bd[1] == y0 + off)]
+                new.append((min(s, x + off), max(s, x + off), COVALENT))
+                comps = _components(len(elements), new)
+                if len(comps) != 2:
+                    continue
+                side_a = comps[0] if s in comps[0] else comps[1]
+                side_y = comps[1] if side_a is comps[0] else comps[0]
+                total = a.charge + b.charge
+                for qy in sorted({0, b.charge}):
+                    cand = _candidate([a, b], elements, new, [(side_a, total - qy), (side_y, qy)], 0,
+                                      "concerted", rule.name)
+                    if cand is not None:
+                        yield cand

@@ -1,0 +1,173 @@
+"""Rule libraries (reactions/*.yaml): load and validate, with errors that name the bad key.
+
+Schema (docs/rules.md)::
+
+    name: default
+    include_reverse: true
+    filters: {elements, charge_window, max_multiplicity, max_li, max_lewis_penalty, forbidden}
+    rules:
+      - {name, class: redox, direction: reduction|oxidation, exclude: [SMILES]}
+      - {name, class: bond_breaking, pairs: [A-B], heterolytic: bool, ring_opening: never|open_shell|always}
+      - {name, class: coordination, metal: Li, donors: [O, F]}
+      - {name, class: decoordination, metal: Li}
+      - {name, class: radical_coupling, pairs: [A-B]}
+      - {name, class: group_transfer, form: [A-B], break: [A-B]}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from sei_net.chem.elements import SUPPORTED_ELEMENTS
+
+RULE_CLASSES = {
+    "redox": {"direction", "exclude"},
+    "bond_breaking": {"pairs", "heterolytic", "ring_opening"},
+    "coordination": {"metal", "donors"},
+    "decoordination": {"metal"},
+    "radical_coupling": {"pairs"},
+    "group_transfer": {"form", "break"},
+}
+FILTER_KEYS = {"elements", "charge_window", "max_multiplicity", "max_li", "max_lewis_penalty",
+               "forbidden", "max_heavy_atoms"}
+TOP_KEYS = {"name", "description", "include_reverse", "filters", "rules"}
+
+
+class RuleError(ValueError):
+    """A rule library is invalid; the message names the file and the key."""
+
+
+@dataclass
+class Filters:
+    """Species filters (HiPRGen-style decision rules). Charges in e."""
+
+    elements: frozenset[str] = frozenset({"H", "Li", "C", "O", "F", "P"})
+    charge_window: tuple[int, int] = (-2, 1)
+    max_multiplicity: int = 2
+    max_li: int = 2
+    max_lewis_penalty: float = 4.0
+    forbidden: tuple[str, ...] = ()
+    max_heavy_atoms: int = 12
+
+
+@dataclass
+class Rule:
+    name: str
+    cls: str
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class RuleSet:
+    name: str
+    rules: list[Rule]
+    filters: Filters
+    include_reverse: bool = True
+    description: str = ""
+    path: Path | None = None
+
+
+def _pairs(value, where: str) -> frozenset[tuple[str, str]]:
+    if not isinstance(value, list) or not value:
+        raise RuleError(f"{where} must be a non-empty list of element pairs such as C-O")
+    out = set()
+    for item in value:
+        parts = str(item).split("-")
+        if len(parts) != 2 or any(p not in SUPPORTED_ELEMENTS for p in parts):
+            raise RuleError(f"{where}: {item!r} is not an element pair like C-O "
+                            f"(elements: {', '.join(SUPPORTED_ELEMENTS)})")
+        out.add(tuple(sorted(parts)))
+    return frozenset(out)
+
+
+def _elements(value, where: str) -> frozenset[str]:
+    if not isinstance(value, list) or any(v not in SUPPORTED_ELEMENTS for v in value):
+        raise RuleError(f"{where} must be a list of elements from {', '.join(SUPPORTED_ELEMENTS)}")
+    return frozenset(value)
+
+
+def parse_rules(data: dict, source: str = "rules") -> RuleSet:
+    """Validate a rule-library dict."""
+    if not isinstance(data, dict):
+        raise RuleError(f"{source}: a rule library is a YAML mapping with keys {sorted(TOP_KEYS)}")
+    bad = set(data) - TOP_KEYS
+    if bad:
+        raise RuleError(f"{source}: unknown key(s) {sorted(bad)}; valid keys: {sorted(TOP_KEYS)}")
+    f = data.get("filters") or {}
+    bad = set(f) - FILTER_KEYS
+    if bad:
+        raise RuleError(f"{source}: unknown filter(s) {sorted(bad)}; valid filters: {sorted(FILTER_KEYS)}")
+    filters = Filters()
+    if "elements" in f:
+        filters.elements = _elements(f["elements"], f"{source}: filters.elements")
+    if "charge_window" in f:
+        cw = f["charge_window"]
+        if not (isinstance(cw, list) and len(cw) == 2 and all(isinstance(x, int) for x in cw) and cw[0] <= cw[1]):
+            raise RuleError(f"{source}: filters.charge_window must be [min, max] integers, got {cw!r}")
+        filters.charge_window = (cw[0], cw[1])
+    for key in ("max_multiplicity", "max_li", "max_heavy_atoms"):
+        if key in f:
+            if not isinstance(f[key], int) or f[key] < 0:
+                raise RuleError(f"{source}: filters.{key} must be a non-negative integer")
+            setattr(filters, key, f[key])
+    if "max_lewis_penalty" in f:
+        filters.max_lewis_penalty = float(f["max_lewis_penalty"])
+    if "forbidden" in f:
+        if not isinstance(f["forbidden"], list):
+            raise RuleError(f"{source}: filters.forbidden must be a list of SMILES")
+        filters.forbidden = tuple(str(s) for s in f["forbidden"])
+    rules = []
+    raw_rules = data.get("rules")
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise RuleError(f"{source}: 'rules' must be a non-empty list")
+    names = set()
+    for i, r in enumerate(raw_rules):
+        where = f"{source}: rules[{i}]"
+        if not isinstance(r, dict) or "class" not in r or "name" not in r:
+            raise RuleError(f"{where} needs 'name' and 'class' (classes: {', '.join(RULE_CLASSES)})")
+        cls = r["class"]
+        if cls not in RULE_CLASSES:
+            raise RuleError(f"{where}: class {cls!r} is not valid; valid classes: {', '.join(RULE_CLASSES)}")
+        if r["name"] in names:
+            raise RuleError(f"{where}: rule name {r['name']!r} is used twice")
+        names.add(r["name"])
+        opts = {k: v for k, v in r.items() if k not in ("name", "class", "enabled")}
+        bad = set(opts) - RULE_CLASSES[cls]
+        if bad:
+            raise RuleError(f"{where}: unknown option(s) {sorted(bad)} for class {cls}; valid: "
+                            f"{sorted(RULE_CLASSES[cls])}")
+        if not r.get("enabled", True):
+            continue
+        for key in ("pairs", "form", "break"):
+            if key in opts:
+                opts[key] = _pairs(opts[key], f"{where}.{key}")
+        if "donors" in opts:
+            opts["donors"] = _elements(opts["donors"], f"{where}.donors")
+        if cls == "redox" and opts.get("direction", "reduction") not in ("reduction", "oxidation"):
+            raise RuleError(f"{where}.direction must be 'reduction' or 'oxidation'")
+        if cls == "bond_breaking" and opts.get("ring_opening", "open_shell") not in ("never", "open_shell", "always"):
+            raise RuleError(f"{where}.ring_opening must be never, open_shell or always")
+        for key in ("pairs", "form", "break"):
+            if key in RULE_CLASSES[cls] and key not in opts:
+                raise RuleError(f"{where}: class {cls} needs '{key}'")
+        rules.append(Rule(str(r["name"]), cls, opts))
+    return RuleSet(name=str(data.get("name", "rules")), rules=rules, filters=filters,
+                   include_reverse=bool(data.get("include_reverse", True)),
+                   description=str(data.get("description", "")))
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Load and validate a rule library file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise RuleError(f"rule library {str(path)!r} does not exist") from None
+    except yaml.YAMLError:
+        raise RuleError(f"{path}: not valid YAML") from None
+    rules = parse_rules(data, str(path))
+    rules.path = path
+    return rules
