@@ -26,6 +26,7 @@ from sei_net.chem.elements import (
     check_element,
     hill_formula,
 )
+from sei_net.chem.graph import connected_components
 from sei_net.chem.lewis import COORDINATION, COVALENT, LewisStructure, ValenceError, assign_lewis
 
 
@@ -369,20 +370,10 @@ class Species:
 
 
 def _check_connected(n: int, bonds: list[tuple[int, int, int]], where: str) -> None:
-    parent = list(range(n))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for i, j, _ in bonds:
-        parent[find(i)] = find(j)
-    roots = {find(a) for a in range(n)}
-    if len(roots) > 1:
+    n_parts = len(connected_components(n, bonds))
+    if n_parts > 1:
         raise ValueError(
-            f"{where}: the atoms form {len(roots)} disconnected fragments; a species is one connected "
+            f"{where}: the atoms form {n_parts} disconnected fragments; a species is one connected "
             "molecule (write Li bonds explicitly, e.g. [Li]OC(=O)OCCOC(=O)O[Li] for LEDC, or list "
             "each fragment as its own species)"
         )

@@ -15,6 +15,7 @@ from typing import Iterator
 import numpy as np
 
 from sei_net.chem.elements import COORDINATING_METALS, ELECTRONEGATIVITY
+from sei_net.chem.graph import connected_components
 from sei_net.chem.lewis import COORDINATION, COVALENT, ValenceError
 from sei_net.chem.species import Species
 from sei_net.generate.rules import Rule
@@ -40,23 +41,6 @@ def _combined(species: list[Species]) -> tuple[list[str], list[Bond]]:
         elements.extend(sp.elements)
         bonds.extend((i + off, j + off, k) for i, j, k in sp.bonds)
     return elements, bonds
-
-
-def _components(n: int, bonds: list[Bond]) -> list[list[int]]:
-    parent = list(range(n))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for i, j, _ in bonds:
-        parent[find(i)] = find(j)
-    groups: dict[int, list[int]] = {}
-    for a in range(n):
-        groups.setdefault(find(a), []).append(a)
-    return sorted(groups.values(), key=lambda g: g[0])
 
 
 def _product(elements, bonds, subset: list[int], charge: int) -> tuple[Species, np.ndarray]:
@@ -151,7 +135,7 @@ def bond_breaking(sp: Species, rule: Rule) -> Iterator[Candidate]:
             continue
         done_bonds.add((i, j))
         rest = bonds[:b] + bonds[b + 1:]
-        comps = _components(len(elements), rest)
+        comps = connected_components(len(elements), rest)
         if len(comps) == 1:
             open_shell = sp.multiplicity > 1 or sp.charge != 0
             if ring_mode == "always" or (ring_mode == "open_shell" and open_shell):
@@ -184,7 +168,7 @@ def decoordination(sp: Species, rule: Rule) -> Iterator[Candidate]:
         if elements[m] != metal:
             continue
         rest = [b for b in bonds if m not in b[:2]]
-        comps = _components(len(elements), rest)
+        comps = connected_components(len(elements), rest)
         others = [c for c in comps if m not in c]
         if len(others) != 1:
             continue  # a bridging cation: removing it would split the species
@@ -256,7 +240,7 @@ def group_transfer(a: Species, b: Species, rule: Rule) -> Iterator[Candidate]:
                     continue
                 new = [bd for bd in bonds if not (bd[0] == x0 + off and bd[1] == y0 + off)]
                 new.append((min(s, x + off), max(s, x + off), COVALENT))
-                comps = _components(len(elements), new)
+                comps = connected_components(len(elements), new)
                 if len(comps) != 2:
                     continue
                 side_a = comps[0] if s in comps[0] else comps[1]
