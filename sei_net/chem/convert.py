@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sei_net.chem.elements import COORDINATING_METALS, COVALENT_RADIUS, SYMBOL
+from sei_net.chem.elements import COORDINATING_METALS, COVALENT_RADIUS
 from sei_net.chem.lewis import COORDINATION
 from sei_net.chem.species import Species
 
@@ -128,7 +128,6 @@ def bonds_from_coords(symbols, coords) -> list[tuple[int, int]]:
     for i in range(n):
         for j in range(i + 1, n):
             a, b = symbols[i], symbols[j]
-    
             if a in COORDINATING_METALS or b in COORDINATING_METALS:
                 other = b if a in COORDINATING_METALS else a
                 if other in COORDINATING_METALS:
@@ -249,5 +248,5 @@ def species_to_molecule_graph(species: Species, seed: int = 0):
 __all__ = [
     "bonds_from_coords", "embed_coords", "lewis_smiles", "species_from_ase", "species_from_entry",
     "species_from_pymatgen", "species_from_rdkit", "species_from_smiles", "species_to_ase",
-    "species_to_molecule_graph", "species_to_pymatgen", "species_to_rdkit", "SYMBOL",
+    "species_to_molecule_graph", "species_to_pymatgen", "species_to_rdkit",
 ]
