@@ -59,11 +59,22 @@ def assign_lewis(
     charge : total charge (e).
     multiplicity : spin multiplicity 2S+1; the structure has ``multiplicity - 1`` unpaired electrons.
     """
-    return _assign_cached(tuple(elements), tuple(bonds), int(charge), int(multiplicity))
+    result = _assign_cached(tuple(elements), tuple(bonds), int(charge), int(multiplicity))
+    if isinstance(result, str):
+        raise ValenceError(result)
+    return result
 
 
 @lru_cache(maxsize=65536)
-def _assign_cached(elements, bonds, charge, multiplicity) -> LewisStructure:
+def _assign_cached(elements, bonds, charge, multiplicity) -> LewisStructure | str:
+    """The structure, or the failure reason (cached too: lru_cache does not cache exceptions)."""
+    try:
+        return _assign(elements, bonds, charge, multiplicity)
+    except ValenceError as err:
+        return str(err)
+
+
+def _assign(elements, bonds, charge, multiplicity) -> LewisStructure:
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     n = len(elements)
