@@ -8,6 +8,7 @@ library's filters; every decision (kept, or the reason it was discarded) is stor
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -22,11 +23,9 @@ from sei_net.network import Network, seed_network
 from sei_net.recipe import Recipe, load_recipe
 from sei_net.store import NetworkStore
 
-UNIMOLECULAR = {"redox", "bond_breaking", "decoordination"}
-
-
 def _candidates(rules: RuleSet, new: list[Species], every: list[Species]) -> Iterable[op.Candidate]:
-    every_by_key = {s.key: s for s in every}
+    """Unimolecular rules on the new species; bimolecular rules on (new, any) pairs."""
+    new_keys = {s.key for s in new}
     for rule in rules.rules:
         if rule.cls == "redox":
             exclude = {Species.from_smiles(s).key for s in rule.options.get("exclude", [])}
@@ -41,23 +40,17 @@ def _candidates(rules: RuleSet, new: list[Species], every: list[Species]) -> Ite
         elif rule.cls == "coordination":
             cations = [s for s in every if s.n_atoms == 1 and s.charge == 1
                        and s.elements[0] == rule.options.get("metal", "Li")]
-            new_keys = {s.key for s in new}
             for cation in cations:
-                targets = every if cation.key in new_keys else new
-                for sp in targets:
+                for sp in (every if cation.key in new_keys else new):
                     yield from op.coordination(sp, cation, rule)
         elif rule.cls in ("radical_coupling", "group_transfer"):
-            func = op.radical_coupling if rule.cls == "radical_coupling" else op.group_transfer
-            new_keys = {s.key for s in new}
-            seen_pairs = set()
+            symmetric = rule.cls == "radical_coupling"
+            func = op.radical_coupling if symmetric else op.group_transfer
+            seen_pairs: set[tuple[str, str]] = set()
             for a in new:
-                for b in every_by_key.values():
+                for b in every:
                     for x, y in ((a, b), (b, a)):
-                        if rule.cls == "radical_coupling" and (y.key, x.key) in seen_pairs:
-                            continue
-                        if (x.key, y.key) in seen_pairs:
-                            continue
-                        if x.key not in new_keys and y.key not in new_keys:
+                        if (x.key, y.key) in seen_pairs or (symmetric and (y.key, x.key) in seen_pairs):
                             continue
                         seen_pairs.add((x.key, y.key))
                         yield from func(x, y, rule)
@@ -67,8 +60,8 @@ def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
            progress: Callable[[str], None] | None = None) -> dict:
     """Grow the network in ``store`` generation by generation; returns the build state."""
     state = json.loads(store.get_meta("build_state") or "{}") or {"generation_done": 0, "finished": False}
-    flt = SpeciesFilter(rules.filters)
-    flt.filters.max_heavy_atoms = limits.get("max_heavy_atoms", flt.filters.max_heavy_atoms)
+    flt = SpeciesFilter(dataclasses.replace(
+        rules.filters, max_heavy_atoms=limits.get("max_heavy_atoms", rules.filters.max_heavy_atoms)))
     prov: dict[str, int] = {r.name: store.provenance_id("rule", r.name, rules.name) for r in rules.rules}
     species = {s.key: s for s in store.all_species().values()}
     generation_of = dict(store.conn.execute("SELECT key, generation FROM species"))
