@@ -146,6 +146,48 @@ def test_lewis_rejects_impossible_valence():
         assign_lewis(("F", "F"), ((0, 1, 0),), -3, 2)
 
 
+def _fragment_graphs(entries, seed=0):
+    """Reference species and random fragments of them (one bond removed, largest piece kept),
+    each with charges -2..+1 and multiplicities 1..3: feasible and infeasible problems."""
+    from sei_net.chem.graph import connected_components
+
+    rng = np.random.default_rng(seed)
+    graphs = []
+    for entry in entries:
+        sp = Species.from_entry(entry)
+        graphs.append((sp.elements, sp.bonds))
+        if len(sp.bonds) > 1:
+            cut = int(rng.integers(len(sp.bonds)))
+            rest = sp.bonds[:cut] + sp.bonds[cut + 1:]
+            part = max(connected_components(sp.n_atoms, rest), key=len)
+            local = {a: t for t, a in enumerate(part)}
+            graphs.append((tuple(sp.elements[a] for a in part),
+                           tuple((local[i], local[j], k) for i, j, k in rest if i in local and j in local)))
+    return [(el, bd, q, m) for el, bd in graphs for q in (-2, -1, 0, 1) for m in (1, 2, 3)]
+
+
+def test_lewis_search_agrees_with_the_milp(mrnet_entries, rnmc_entries):
+    """The branch and bound and the HiGHS MILP are independent exact solvers of one problem."""
+    from sei_net.chem import lewis
+
+    feasible = 0
+    for problem in _fragment_graphs(list(mrnet_entries) + list(rnmc_entries)):
+        try:
+            fast = lewis._assign_search(*problem)
+        except ValenceError:
+            fast = None
+        try:
+            ref = lewis._assign_milp(*problem)
+        except ValenceError:
+            assert fast is None, problem
+            continue
+        feasible += 1
+        assert fast is not None, problem
+        assert fast.penalty == pytest.approx(ref.penalty, abs=1e-7), problem
+        assert sum(fast.formal_charges) == problem[2] and sum(fast.radicals) == problem[3] - 1
+    assert feasible > 300
+
+
 def test_distance_bond_perception_matches_reference_graphs(mrnet_entries, rnmc_entries):
     """bonds_from_coords (covalent radii + Li cutoff) vs the graphs stored by mrnet/RNMC."""
     for entry in list(mrnet_entries) + list(rnmc_entries):

@@ -4,12 +4,16 @@ molecular graph of known total charge and spin multiplicity.
 sei_net identifies a species by its graph (covalent bonds plus coordination bonds), its total
 charge and its multiplicity (DESIGN.md). Bond orders, formal charges and radical sites are not part
 of the identity; they are derived here, for display SMILES, featurisation and valence sanity
-checks. The assignment is a small integer program (solved with HiGHS through scipy.optimize.milp):
-each atom picks one valence state from ``elements.VALENCE_STATES``, each covalent bond gets an
-order of 1, 2 or 3, the bond orders around an atom must equal its state's valence, formal charges
-must add up to the total charge and unpaired electrons to ``multiplicity - 1``. The objective is
-the summed state penalty, with a tiny tie-break by atom index so that the result is deterministic
-for atoms given in canonical order.
+checks. The assignment is a small integer program: each atom picks one valence state from
+``elements.VALENCE_STATES``, each covalent bond gets an order of 1, 2 or 3, the bond orders around
+an atom must equal its state's valence, formal charges must add up to the total charge and unpaired
+electrons to ``multiplicity - 1``. The objective is the summed state penalty, with a tiny tie-break
+by atom index so that the result is deterministic for atoms given in canonical order.
+
+Two exact solvers give the same optimal penalty: a branch and bound over atom states with a
+b-matching check for the bond orders (``_assign_search``, pure Python, ~20x faster on SEI-sized
+species), and the MILP formulation solved by HiGHS (``_assign_milp``), used when the search would
+visit more than ``SEARCH_NODE_LIMIT`` nodes and as the independent reference in the tests.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from sei_net.chem.elements import VALENCE_STATES
+from sei_net.chem.elements import ATOMIC_NUMBER, VALENCE_STATES
 
 #: bond kinds
 COVALENT = 0
@@ -28,6 +32,9 @@ COORDINATION = 1
 
 #: penalty reduction for a negative formal charge on an atom that donates a coordination bond
 COORDINATED_ANION_BONUS = 0.3
+
+#: the branch and bound hands over to the MILP after this many search nodes
+SEARCH_NODE_LIMIT = 20000
 
 
 class ValenceError(ValueError):
@@ -69,47 +76,187 @@ def assign_lewis(
 def _assign_cached(elements, bonds, charge, multiplicity) -> LewisStructure | str:
     """The structure, or the failure reason (cached too: lru_cache does not cache exceptions)."""
     try:
-        return _assign(elements, bonds, charge, multiplicity)
+        result = _assign_search(elements, bonds, charge, multiplicity)
+        if result is None:
+            result = _assign_milp(elements, bonds, charge, multiplicity)
+        return result
     except ValenceError as err:
         return str(err)
 
 
-def _assign(elements, bonds, charge, multiplicity) -> LewisStructure:
+def _atom_states(elements, bonds, multiplicity):
+    """Covalent degree per atom and its candidate states (cost, charge, extra bond order, radicals).
+
+    ``extra`` is the bond order the state needs beyond one per covalent bond. Costs include the
+    coordinated-anion bonus and the deterministic tie-break by atom index.
+    """
+    n = len(elements)
+    if multiplicity < 1:
+        raise ValenceError(f"multiplicity must be >= 1, got {multiplicity}")
+    degree = [0] * n
+    n_coord = [0] * n
+    for i, j, kind in bonds:
+        if kind == COVALENT:
+            degree[i] += 1
+            degree[j] += 1
+        else:
+            n_coord[i] += 1
+            n_coord[j] += 1
+    states = []
+    for a, el in enumerate(elements):
+        options = []
+        for q, v, r, cost in VALENCE_STATES[el]:
+            if v < degree[a]:
+                continue
+            if q < 0 and n_coord[a]:
+                cost -= COORDINATED_ANION_BONUS  # Li+ sits on the anionic donor (ion pair picture)
+            options.append((cost + (1e-4 * (a + 1) / (n + 1) if cost > 0 else 0.0), q, v - degree[a], r))
+        if not options:
+            raise ValenceError(f"atom {a} ({el}) has {degree[a]} covalent bonds, more than any valence")
+        states.append(sorted(options))
+    return degree, states
+
+
+def _assign_search(elements, bonds, charge, multiplicity) -> LewisStructure | None:
+    """Exact branch and bound over atom states; None when it exceeds SEARCH_NODE_LIMIT nodes."""
+    n = len(elements)
+    unpaired = multiplicity - 1
+    _, states = _atom_states(elements, bonds, multiplicity)
+    if (sum(ATOMIC_NUMBER[e] for e in elements) - charge - unpaired) % 2:
+        raise ValenceError(f"no Lewis structure with charge {charge} and multiplicity {multiplicity} "
+                           f"(electron count and unpaired electrons differ in parity)")
+    cov = [b for b, (_, _, kind) in enumerate(bonds) if kind == COVALENT]
+    max_extra = [max(o[2] for o in opts) for opts in states]
+    # bonds that may carry extra order, and per atom the most extra order its bonds can take
+    inc_bonds = [b for b in cov if max_extra[bonds[b][0]] > 0 and max_extra[bonds[b][1]] > 0]
+    capacity = [0] * n
+    for b in inc_bonds:
+        i, j, _ = bonds[b]
+        capacity[i] += 2
+        capacity[j] += 2
+    states = [[o for o in opts if o[2] <= capacity[a]] for a, opts in enumerate(states)]
+    for a, opts in enumerate(states):
+        if not opts:
+            raise ValenceError(f"atom {a} ({elements[a]}) cannot reach any valence with its bonds")
+    order = sorted(range(n), key=lambda a: (len(states[a]), a))
+    # suffix bounds over the search order
+    k_n = n + 1
+    min_cost, q_lo, q_hi, r_lo, r_hi = ([0.0] * k_n, [0] * k_n, [0] * k_n, [0] * k_n, [0] * k_n)
+    for k in range(n - 1, -1, -1):
+        opts = states[order[k]]
+        min_cost[k] = min_cost[k + 1] + opts[0][0]
+        q_lo[k] = q_lo[k + 1] + min(o[1] for o in opts)
+        q_hi[k] = q_hi[k + 1] + max(o[1] for o in opts)
+        r_lo[k] = r_lo[k + 1] + min(o[3] for o in opts)
+        r_hi[k] = r_hi[k + 1] + max(o[3] for o in opts)
+    inc_adj: list[list[int]] = [[] for _ in range(n)]
+    for t, b in enumerate(inc_bonds):
+        inc_adj[bonds[b][0]].append(t)
+        inc_adj[bonds[b][1]].append(t)
+
+    best: list = [float("inf"), None, None]
+    chosen = [None] * n
+    nodes = 0
+
+    def dfs(k: int, cost: float, q_left: int, r_left: int) -> bool:
+        nonlocal nodes
+        nodes += 1
+        if nodes > SEARCH_NODE_LIMIT:
+            return False
+        if cost + min_cost[k] >= best[0] - 1e-12:
+            return True
+        if not (q_lo[k] <= q_left <= q_hi[k] and r_lo[k] <= r_left <= r_hi[k]):
+            return True
+        if k == n:
+            extra = [chosen[a][2] for a in range(n)]
+            if sum(extra) % 2:
+                return True
+            inc = _bond_increments(extra, inc_bonds, bonds, inc_adj)
+            if inc is not None:
+                best[:] = [cost, list(chosen), inc]
+            return True
+        a = order[k]
+        for opt in states[a]:
+            chosen[a] = opt
+            if not dfs(k + 1, cost + opt[0], q_left - opt[1], r_left - opt[3]):
+                return False
+        chosen[a] = None
+        return True
+
+    if not dfs(0, 0.0, charge, unpaired):
+        return None
+    if best[1] is None:
+        raise ValenceError(f"no Lewis structure with charge {charge} and multiplicity {multiplicity}")
+    orders = [1 if kind == COVALENT else 0 for (_, _, kind) in bonds]
+    for t, b in enumerate(inc_bonds):
+        orders[b] += best[2][t]
+    penalty = best[0] + 1e-6 * sum(best[2])  # the MILP's bond-increment tie-break, for equal values
+    return LewisStructure(tuple(o[1] for o in best[1]), tuple(o[3] for o in best[1]), tuple(orders),
+                          float(penalty))
+
+
+def _bond_increments(extra, inc_bonds, bonds, inc_adj) -> list[int] | None:
+    """Bond-order increments (0-2 per bond) that give every atom exactly its ``extra`` order, or None.
+
+    A small exact search (b-matching): always branch on the atom with extra order left that has the
+    fewest open bonds.
+    """
+    need = list(extra)
+    inc = [0] * len(inc_bonds)
+    fixed = [False] * len(inc_bonds)
+
+    def other(t: int, a: int) -> int:
+        i, j, _ = bonds[inc_bonds[t]]
+        return j if i == a else i
+
+    def solve() -> bool:
+        pick, pick_open = -1, None
+        for a, left in enumerate(need):
+            if left == 0:
+                continue
+            open_ = [t for t in inc_adj[a] if not fixed[t] and need[other(t, a)] > 0]
+            if 2 * len(open_) < left:
+                return False
+            if pick_open is None or len(open_) < len(pick_open):
+                pick, pick_open = a, open_
+        if pick < 0:
+            return True
+        t = pick_open[0]
+        b = other(t, pick)
+        fixed[t] = True
+        for value in range(min(2, need[pick], need[b]), -1, -1):
+            if value == 0 and len(pick_open) == 1:
+                break
+            inc[t] = value
+            need[pick] -= value
+            need[b] -= value
+            if solve():
+                return True
+            need[pick] += value
+            need[b] += value
+        inc[t] = 0
+        fixed[t] = False
+        return False
+
+    return inc if solve() else None
+
+
+def _assign_milp(elements, bonds, charge, multiplicity) -> LewisStructure:
+    """The same problem as a MILP solved by HiGHS (scipy.optimize.milp)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     n = len(elements)
     unpaired = multiplicity - 1
-    if unpaired < 0:
-        raise ValenceError(f"multiplicity must be >= 1, got {multiplicity}")
-    degree = [0] * n
-    n_coord = [0] * n
-    cov_bonds = []
-    for b, (i, j, kind) in enumerate(bonds):
-        if kind == COVALENT:
-            degree[i] += 1
-            degree[j] += 1
-            cov_bonds.append(b)
-        else:
-            n_coord[i] += 1
-            n_coord[j] += 1
-
-    # candidate states per atom (valence must cover the covalent degree)
+    _, states = _atom_states(elements, bonds, multiplicity)
+    cov_bonds = [b for b, (_, _, kind) in enumerate(bonds) if kind == COVALENT]
     var_atom, var_charge, var_val, var_rad, var_cost = [], [], [], [], []
-    for a, el in enumerate(elements):
-        found = False
-        for q, v, r, cost in VALENCE_STATES[el]:
-            if v < degree[a]:
-                continue
-            found = True
+    for a, opts in enumerate(states):
+        for cost, q, extra, r in opts:
             var_atom.append(a)
             var_charge.append(q)
-            var_val.append(v - degree[a])  # extra bond order this state needs
+            var_val.append(extra)
             var_rad.append(r)
-            if q < 0 and n_coord[a]:
-                cost -= COORDINATED_ANION_BONUS  # Li+ sits on the anionic donor (ion pair picture)
-            var_cost.append(cost + (1e-4 * (a + 1) / (n + 1) if cost > 0 else 0.0))
-        if not found:
-            raise ValenceError(f"atom {a} ({el}) has {degree[a]} covalent bonds, more than any valence")
+            var_cost.append(cost)
     n_y = len(var_atom)
     # bond increments (order - 1) only where both atoms could take more than one bond order
     max_extra = np.zeros(n, dtype=int)
@@ -147,6 +294,7 @@ def _assign(elements, bonds, charge, multiplicity) -> LewisStructure:
         c,
         constraints=LinearConstraint(np.array(rows), lo, hi),
         integrality=np.ones(nv),
+        options={"mip_rel_gap": 0.0},  # exact: the tie-breaks are smaller than the default gap
         bounds=Bounds(np.zeros(nv), np.concatenate([np.ones(n_y), 2 * np.ones(n_x)])),
     )
     if res.status != 0 or res.x is None:
