@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
+from sei_net.chem.elements import COORDINATING_METALS
 from sei_net.chem.reaction import Reaction
 from sei_net.chem.species import Species
 from sei_net.generate import operators as op
@@ -23,37 +24,88 @@ from sei_net.network import Network, seed_network
 from sei_net.recipe import Recipe, load_recipe
 from sei_net.store import NetworkStore
 
-def _candidates(rules: RuleSet, new: list[Species], every: list[Species]) -> Iterable[op.Candidate]:
-    """Unimolecular rules on the new species; bimolecular rules on (new, any) pairs."""
+def _partner_ok(sp: Species, partners: frozenset[str], seeds: set[str], small: int) -> bool:
+    """Whether ``sp`` may be the second reactant B of a bimolecular rule (rules.PARTNER_CLASSES)."""
+    if "any" in partners:
+        return True
+    return (("seed" in partners and sp.key in seeds)
+            or ("radical" in partners and sp.multiplicity > 1)
+            or ("small" in partners and sum(e not in COORDINATING_METALS for e in sp.elements
+                                            if e != "H") <= small))
+
+
+_UNIMOLECULAR = {"bond_breaking": op.bond_breaking, "decoordination": op.decoordination,
+                 "intramolecular_transfer": op.intramolecular_transfer}
+_DIRECTED = {"group_transfer": op.group_transfer, "radical_addition": op.radical_addition,
+             "nucleophilic_addition": op.nucleophilic_addition}
+
+
+def _candidates(rules: RuleSet, new: list[Species], every: list[Species], seeds: set[str],
+                generation_of: dict[str, int]) -> Iterable[op.Candidate]:
+    """Unimolecular rules on the new species; bimolecular rules on pairs with at least one new
+    species (A, the attacking radical or anion, first; B restricted by the rule's ``partners``
+    and ``max_generation_sum``)."""
     new_keys = {s.key for s in new}
+    g_new = max((generation_of[s.key] for s in new), default=0)
     for rule in rules.rules:
         if rule.cls == "redox":
             exclude = {Species.from_smiles(s).key for s in rule.options.get("exclude", [])}
             for sp in new:
                 yield from op.redox(sp, rule, exclude)
-        elif rule.cls == "bond_breaking":
+            continue
+        if rule.cls in _UNIMOLECULAR:
             for sp in new:
-                yield from op.bond_breaking(sp, rule)
-        elif rule.cls == "decoordination":
-            for sp in new:
-                yield from op.decoordination(sp, rule)
-        elif rule.cls == "coordination":
-            cations = [s for s in every if s.n_atoms == 1 and s.charge == 1
-                       and s.elements[0] == rule.options.get("metal", "Li")]
-            for cation in cations:
-                for sp in (every if cation.key in new_keys else new):
+                yield from _UNIMOLECULAR[rule.cls](sp, rule)
+            continue
+        # bimolecular: B's generation may be at most max_generation_sum - generation of A
+        cap = rule.options.get("max_generation_sum")
+        old = [b for b in every if b.key not in new_keys
+               and (cap is None or generation_of[b.key] <= cap - g_new)]
+        if cap is not None and 2 * g_new > cap:
+            new_pairs = False     # two new species are too deep to meet
+        else:
+            new_pairs = True
+        if rule.cls == "coordination":
+            metal = rule.options.get("metal", "Li")
+            is_cation = lambda s: s.n_atoms == 1 and s.charge == 1 and s.elements[0] == metal  # noqa: E731
+            for cation in (s for s in new if is_cation(s)):
+                for sp in old + (new if new_pairs else []):
                     yield from op.coordination(sp, cation, rule)
-        elif rule.cls in ("radical_coupling", "group_transfer"):
-            symmetric = rule.cls == "radical_coupling"
-            func = op.radical_coupling if symmetric else op.group_transfer
-            seen_pairs: set[tuple[str, str]] = set()
-            for a in new:
-                for b in every:
-                    for x, y in ((a, b), (b, a)):
-                        if (x.key, y.key) in seen_pairs or (symmetric and (y.key, x.key) in seen_pairs):
-                            continue
-                        seen_pairs.add((x.key, y.key))
-                        yield from func(x, y, rule)
+            for cation in (s for s in old if is_cation(s)):
+                for sp in new:
+                    yield from op.coordination(sp, cation, rule)
+        elif rule.cls == "radical_coupling":
+            radicals_new = [s for s in new if s.multiplicity > 1]
+            radicals_old = [s for s in old if s.multiplicity > 1]
+            for t, a in enumerate(radicals_new):
+                for b in radicals_old + (radicals_new[t:] if new_pairs else []):
+                    yield from op.radical_coupling(a, b, rule)
+        else:
+            func = _DIRECTED[rule.cls]
+            partners = rule.options.get("partners", frozenset({"any"}))
+            small = rule.options.get("small_heavy_atoms", 3)
+            ok = lambda b: _partner_ok(b, partners, seeds, small)  # noqa: E731
+            ok_old = [b for b in old if ok(b)]
+            ok_new = [b for b in new if ok(b)]
+            for a in new:          # new attacker, old or new partner
+                for b in ok_old + (ok_new if new_pairs else []):
+                    yield from func(a, b, rule)
+            for a in old:          # old attacker, new partner
+                for b in ok_new:
+                    yield from func(a, b, rule)
+
+
+def _coordination_candidates(rules: RuleSet, targets: list[Species], every: list[Species]
+                             ) -> Iterable[op.Candidate]:
+    """Coordination of the network's metal cations to ``targets``."""
+    for rule in rules.rules:
+        if rule.cls != "coordination":
+            continue
+        metal = rule.options.get("metal", "Li")
+        for cation in every:
+            if cation.n_atoms == 1 and cation.charge == 1 and cation.elements[0] == metal:
+                for sp in targets:
+                    yield from op.coordination(sp, cation, rule)
 
 
 def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
@@ -66,6 +118,7 @@ def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
     species = {s.key: s for s in store.all_species().values()}
     generation_of = dict(store.conn.execute("SELECT key, generation FROM species"))
     n_reactions = store.info()["reactions"]
+    seeds = {k for k, g in generation_of.items() if g == 0}
     while not state["finished"]:
         g = state["generation_done"] + 1
         if g > limits["max_generations"]:
@@ -78,30 +131,46 @@ def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
         decisions: dict[tuple[str, str], tuple[int, str, str | None]] = {}
         new_species: dict[str, Species] = {}
         stop = None
-        for cand in _candidates(rules, new, every):
+
+        def consider(cand: op.Candidate) -> str | None:
+            """Filter one candidate, record the decision, keep it; returns a stop reason or None."""
             reasons = [(p, flt.reason(p)) for p in cand.products if p.key not in species]
             for p, why in reasons:
                 decisions[(p.key, "species")] = (0 if why else 1, why or "passed filters", cand.rule)
             rx = Reaction(cand.reactants, cand.products, cand.electrons, cand.kind, cand.atom_map, cand.rule)
-            bad = [f"product {p.smiles} rejected: {why}" for p, why in reasons if why]
+            bad = [f"product {p.key} rejected: {why}" for p, why in reasons if why]
             if bad:
                 decisions.setdefault((rx.key, "reaction"), (0, bad[0], cand.rule))
-                continue
+                return None
             if rx.key in kept:
-                continue
+                return None
             add = [p for p in cand.products if p.key not in species and p.key not in new_species]
             if len(species) + len(new_species) + len(add) > limits["max_species"]:
-                stop = "max_species"
-                break
+                return "max_species"
             pending = [rx] + ([rx.reversed()] if rules.include_reverse else [])
             if n_reactions + len(kept) + len(pending) > limits["max_reactions"]:
-                stop = "max_reactions"
-                break
+                return "max_reactions"
             for p in add:
                 new_species[p.key] = p
             for r in pending:
                 kept.setdefault(r.key, r)
                 decisions[(r.key, "reaction")] = (1, "kept", cand.rule)
+            return None
+
+        for cand in _candidates(rules, new, every, seeds, generation_of):
+            stop = consider(cand)
+            if stop:
+                break
+        if rules.coordination_closure and not stop:
+            # metal-cation association is fast: the adducts of this generation's products belong to it
+            todo = list(new_species.values())
+            while todo and not stop:
+                before = set(new_species)
+                for cand in _coordination_candidates(rules, todo, every):
+                    stop = consider(cand)
+                    if stop:
+                        break
+                todo = [s for k, s in new_species.items() if k not in before]
         with store.transaction():
             store.add_species(new_species.values(), generation=g,
                               provenance=store.provenance_id("generator", rules.name, ""))

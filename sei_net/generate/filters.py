@@ -17,6 +17,7 @@ class SpeciesFilter:
     def __init__(self, filters: Filters):
         self.filters = filters
         self._forbidden = {Species.from_smiles(s).key for s in filters.forbidden}
+        self._exempt = {Species.from_smiles(s).key for s in filters.exempt_from_lewis_penalty}
         self.decisions: dict[str, str | None] = {}
 
     def reason(self, sp: Species) -> str | None:
@@ -38,6 +39,8 @@ class SpeciesFilter:
             return f"charge {sp.charge:+d} outside charge window [{lo}, {hi}]"
         if sp.multiplicity > f.max_multiplicity:
             return f"multiplicity {sp.multiplicity} > max_multiplicity {f.max_multiplicity}"
+        if f.cations_need_metal and sp.charge > 0 and not set(sp.elements) & COORDINATING_METALS:
+            return f"cation {sp.charge:+d} without a metal (cations_need_metal: reducing conditions)"
         n_li = sum(1 for e in sp.elements if e == "Li")
         if n_li > f.max_li:
             return f"{n_li} Li atoms > max_li {f.max_li}"
@@ -49,6 +52,6 @@ class SpeciesFilter:
             penalty = sp.lewis.penalty
         except ValenceError:
             return "no valid Lewis structure (valence)"
-        if penalty > f.max_lewis_penalty:
+        if penalty > f.max_lewis_penalty and sp.key not in self._exempt:
             return f"Lewis penalty {penalty:.2f} > max_lewis_penalty {f.max_lewis_penalty}"
         return None

@@ -43,12 +43,31 @@ def _combined(species: list[Species]) -> tuple[list[str], list[Bond]]:
     return elements, bonds
 
 
+#: canonicalised products by their locally labelled graph; the same fragment of the same species
+#: (e.g. the radical left behind when many radicals abstract the same H) is canonicalised once
+_PRODUCT_CACHE: dict[tuple, tuple[Species, np.ndarray] | str] = {}
+PRODUCT_CACHE_SIZE = 500_000
+
+
 def _product(elements, bonds, subset: list[int], charge: int) -> tuple[Species, np.ndarray]:
     """Species on ``subset`` of the combined atoms and its canonical -> combined atom index map."""
     local = {a: t for t, a in enumerate(subset)}
-    sub = [(local[i], local[j], k) for i, j, k in bonds if i in local and j in local]
-    sp, perm = Species.from_graph([elements[a] for a in subset], sub, charge, None,
-                                  return_permutation=True, where="candidate")
+    sub = tuple(sorted((local[i], local[j], k) for i, j, k in bonds if i in local and j in local))
+    sub_elements = tuple(elements[a] for a in subset)
+    cache_key = (sub_elements, sub, charge)
+    hit = _PRODUCT_CACHE.get(cache_key)
+    if hit is None:
+        try:
+            hit = Species.from_graph(sub_elements, sub, charge, None, return_permutation=True,
+                                     where="candidate")
+        except ValueError as err:
+            hit = str(err)
+        if len(_PRODUCT_CACHE) >= PRODUCT_CACHE_SIZE:
+            _PRODUCT_CACHE.clear()
+        _PRODUCT_CACHE[cache_key] = hit
+    if isinstance(hit, str):
+        raise ValueError(hit)
+    sp, perm = hit
     to_combined = np.empty(len(subset), dtype=np.int64)
     to_combined[perm] = subset
     return sp, to_combined
@@ -78,6 +97,28 @@ def radical_sites(sp: Species) -> list[int]:
     except ValenceError:
         return []
     return [a for a, r in enumerate(rad) if r > 0]
+
+
+def unsaturated_atoms(sp: Species) -> list[int]:
+    """Atoms with a double or triple bond in the species' best Lewis structure."""
+    try:
+        orders = sp.lewis.bond_orders
+    except ValenceError:
+        return []
+    atoms = set()
+    for (i, j, _), order in zip(sp.bonds, orders):
+        if order >= 2:
+            atoms.update((i, j))
+    return sorted(atoms)
+
+
+def anionic_sites(sp: Species) -> list[int]:
+    """Non-metal atoms with a negative formal charge in the best Lewis structure (lone-pair donors)."""
+    try:
+        fc = sp.lewis.formal_charges
+    except ValenceError:
+        return []
+    return [a for a, q in enumerate(fc) if q < 0 and sp.elements[a] not in COORDINATING_METALS]
 
 
 def _symmetry_classes(sp: Species) -> list[int]:
@@ -221,19 +262,40 @@ def radical_coupling(a: Species, b: Species, rule: Rule) -> Iterator[Candidate]:
 
 def group_transfer(a: Species, b: Species, rule: Rule) -> Iterator[Candidate]:
     """Radical A. attacks atom x of B and breaks bond x-y: A. + x-y -> A-x + .y (one bond formed,
-    one broken; H and F transfer, and 2 LiEC_RO -> LEDC + C2H4 are of this class)."""
+    one broken).
+
+    Two patterns, the ones radicals actually follow:
+    - B closed shell: atom abstraction, x is a terminal atom of B (H or F abstraction, e.g. from
+      the solvent or PF6-);
+    - B a radical: the broken bond x-y is beta to B's radical site (y bonded to it), so B's
+      remainder closes a double bond: disproportionation (x = H) and the group transfer that
+      turns two ring-opened LiEC radicals into LEDC + C2H4 (x = O).
+    """
     form, brk = rule.options["form"], rule.options["break"]
     sites = radical_sites(a)
     if not sites:
         return
     elements, bonds = _combined([a, b])
     off = a.n_atoms
-    reps_b = set(_symmetry_classes(b))
+    b_sites = set(radical_sites(b)) if b.multiplicity > 1 else set()
+    b_degree = [0] * b.n_atoms
+    beside_site = set()
+    for i, j, kind in b.bonds:
+        if kind == COVALENT:
+            b_degree[i] += 1
+            b_degree[j] += 1
+            if i in b_sites:
+                beside_site.add(j)
+            if j in b_sites:
+                beside_site.add(i)
+    reps_b = set(_symmetry_classes(b)) if not b_sites else set(range(b.n_atoms))
     for t, (x0, y0, kind) in enumerate(b.bonds):
         if kind != COVALENT or _pair(b.elements[x0], b.elements[y0]) not in brk:
             continue
         for x, y in ((x0, y0), (y0, x0)):
             if x not in reps_b:
+                continue
+            if (y not in beside_site or y in b_sites) if b_sites else b_degree[x] != 1:
                 continue
             for s in sites:
                 if _pair(elements[s], b.elements[x]) not in form:
@@ -251,3 +313,80 @@ def group_transfer(a: Species, b: Species, rule: Rule) -> Iterator[Candidate]:
                                       "concerted", rule.name)
                     if cand is not None:
                         yield cand
+
+
+def _addition(a: Species, b: Species, sites_a: list[int], targets_b: list[int], pairs, rule: Rule
+              ) -> Iterator[Candidate]:
+    """A + B -> AB by one new covalent bond between a site of A and a target atom of B."""
+    if not sites_a or not targets_b:
+        return
+    elements, bonds = _combined([a, b])
+    off = a.n_atoms
+    reps_b = set(_symmetry_classes(b))
+    for s in sites_a:
+        for x in targets_b:
+            if x not in reps_b or _pair(elements[s], b.elements[x]) not in pairs:
+                continue
+            new = bonds + [(s, x + off, COVALENT)]
+            cand = _candidate([a, b], elements, new, [(list(range(len(elements))), a.charge + b.charge)],
+                              0, "recombination", rule.name)
+            if cand is not None:
+                yield cand
+
+
+def radical_addition(a: Species, b: Species, rule: Rule) -> Iterator[Candidate]:
+    """Radical A. adds to one end of a double or triple bond of closed-shell B (e.g. to C=C of
+    ethylene or vinylene carbonate, or to C=O): A. + B -> A-B. (one bond formed)."""
+    if b.multiplicity != 1:
+        return
+    yield from _addition(a, b, radical_sites(a), unsaturated_atoms(b), rule.options["pairs"], rule)
+
+
+def nucleophilic_addition(a: Species, b: Species, rule: Rule) -> Iterator[Candidate]:
+    """An anionic lone-pair site of A (alkoxide O-, carbanion C-, F-) adds to an unsaturated atom of
+    closed-shell neutral B (e.g. RO- + CO2 -> ROCO2-): A- + B -> (A-B)-."""
+    if b.multiplicity != 1 or b.charge != 0:
+        return
+    targets = [x for x in unsaturated_atoms(b) if b.elements[x] in rule.options.get("electrophiles", {"C"})]
+    yield from _addition(a, b, anionic_sites(a), targets, rule.options["pairs"], rule)
+
+
+def intramolecular_transfer(sp: Species, rule: Rule) -> Iterator[Candidate]:
+    """Radical site s abstracts a terminal atom x (H, F) of the same species through a cyclic
+    transition state: a 1,n shift with ``min_distance <= n <= max_distance`` bonds between s and x
+    (default 4-5: the 1,4 and 1,5 shifts with five- and six-membered transition states). One bond
+    formed, one broken; the radical moves to the atom x leaves."""
+    form, brk = rule.options["form"], rule.options["break"]
+    lo, hi = int(rule.options.get("min_distance", 4)), int(rule.options.get("max_distance", 5))
+    sites = radical_sites(sp)
+    if not sites:
+        return
+    elements, bonds = _combined([sp])
+    nbrs: list[list[int]] = [[] for _ in elements]
+    for i, j, k in bonds:
+        if k == COVALENT:
+            nbrs[i].append(j)
+            nbrs[j].append(i)
+    for s in sites:
+        dist = {s: 0}
+        frontier = [s]
+        while frontier:  # covalent shortest-path distances from s, up to max_distance
+            nxt = []
+            for u in frontier:
+                for v in nbrs[u]:
+                    if v not in dist and dist[u] < hi:
+                        dist[v] = dist[u] + 1
+                        nxt.append(v)
+            frontier = nxt
+        for x, d in dist.items():
+            if d < lo or len(nbrs[x]) != 1 or _pair(elements[s], elements[x]) not in form:
+                continue
+            y = nbrs[x][0]
+            if _pair(elements[x], elements[y]) not in brk:
+                continue
+            new = [bd for bd in bonds if {bd[0], bd[1]} != {x, y}]
+            new.append((min(s, x), max(s, x), COVALENT))
+            cand = _candidate([sp], elements, new, [(list(range(len(elements))), sp.charge)], 0,
+                              "concerted", rule.name)
+            if cand is not None:
+                yield cand

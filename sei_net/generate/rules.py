@@ -4,14 +4,25 @@ Schema (docs/rules.md)::
 
     name: default
     include_reverse: true
-    filters: {elements, charge_window, max_multiplicity, max_li, max_lewis_penalty, forbidden}
+    coordination_closure: true      # metal-cation adducts join the generation of their parent
+    filters: {elements, charge_window, max_multiplicity, max_li, max_lewis_penalty, forbidden,
+              exempt_from_lewis_penalty, max_heavy_atoms}
     rules:
       - {name, class: redox, direction: reduction|oxidation, exclude: [SMILES]}
       - {name, class: bond_breaking, pairs: [A-B], heterolytic: bool, ring_opening: never|open_shell|always}
       - {name, class: coordination, metal: Li, donors: [O, F]}
       - {name, class: decoordination, metal: Li}
       - {name, class: radical_coupling, pairs: [A-B]}
-      - {name, class: group_transfer, form: [A-B], break: [A-B]}
+      - {name, class: group_transfer, form: [A-B], break: [A-B], partners: [seed, radical, small]}
+      - {name, class: radical_addition, pairs: [A-B], partners: [...]}
+      - {name, class: nucleophilic_addition, pairs: [A-B], electrophiles: [C], partners: [...]}
+      - {name, class: intramolecular_transfer, form: [A-B], break: [A-B], min_distance: 4, max_distance: 5}
+
+``partners`` (bimolecular rules other than radical coupling) restricts the second reactant B:
+``seed`` (a recipe species), ``radical`` (open shell), ``small`` (at most ``small_heavy_atoms``
+heavy atoms, metals not counted, default 3: CO2, CO, C2H4, LiF ...), or ``any`` (the default).
+``max_generation_sum`` (bimolecular rules) allows a pair only when the generations of its two
+reactants add up to at most this: two deep, dilute intermediates rarely meet.
 """
 
 from __future__ import annotations
@@ -26,14 +37,22 @@ from sei_net.chem.elements import SUPPORTED_ELEMENTS
 RULE_CLASSES = {
     "redox": {"direction", "exclude"},
     "bond_breaking": {"pairs", "heterolytic", "ring_opening"},
-    "coordination": {"metal", "donors"},
+    "coordination": {"metal", "donors", "max_generation_sum"},
     "decoordination": {"metal"},
-    "radical_coupling": {"pairs"},
-    "group_transfer": {"form", "break"},
+    "radical_coupling": {"pairs", "max_generation_sum"},
+    "group_transfer": {"form", "break", "partners", "small_heavy_atoms", "max_generation_sum"},
+    "radical_addition": {"pairs", "partners", "small_heavy_atoms", "max_generation_sum"},
+    "nucleophilic_addition": {"pairs", "electrophiles", "partners", "small_heavy_atoms",
+                              "max_generation_sum"},
+    "intramolecular_transfer": {"form", "break", "min_distance", "max_distance"},
 }
+#: rule classes that take two reactants
+BIMOLECULAR = {"coordination", "radical_coupling", "group_transfer", "radical_addition",
+               "nucleophilic_addition"}
+PARTNER_CLASSES = ("seed", "radical", "small", "any")
 FILTER_KEYS = {"elements", "charge_window", "max_multiplicity", "max_li", "max_lewis_penalty",
-               "forbidden", "max_heavy_atoms"}
-TOP_KEYS = {"name", "description", "include_reverse", "filters", "rules"}
+               "forbidden", "max_heavy_atoms", "exempt_from_lewis_penalty", "cations_need_metal"}
+TOP_KEYS = {"name", "description", "include_reverse", "coordination_closure", "filters", "rules"}
 
 
 class RuleError(ValueError):
@@ -51,6 +70,8 @@ class Filters:
     max_lewis_penalty: float = 4.0
     forbidden: tuple[str, ...] = ()
     max_heavy_atoms: int = 12
+    exempt_from_lewis_penalty: tuple[str, ...] = ()
+    cations_need_metal: bool = False
 
 
 @dataclass
@@ -66,6 +87,7 @@ class RuleSet:
     rules: list[Rule]
     filters: Filters
     include_reverse: bool = True
+    coordination_closure: bool = False
     description: str = ""
     path: Path | None = None
 
@@ -113,12 +135,17 @@ def parse_rules(data: dict, source: str = "rules") -> RuleSet:
             if not isinstance(f[key], int) or f[key] < 0:
                 raise RuleError(f"{source}: filters.{key} must be a non-negative integer")
             setattr(filters, key, f[key])
+    if "cations_need_metal" in f:
+        if not isinstance(f["cations_need_metal"], bool):
+            raise RuleError(f"{source}: filters.cations_need_metal must be true or false")
+        filters.cations_need_metal = f["cations_need_metal"]
     if "max_lewis_penalty" in f:
         filters.max_lewis_penalty = float(f["max_lewis_penalty"])
-    if "forbidden" in f:
-        if not isinstance(f["forbidden"], list):
-            raise RuleError(f"{source}: filters.forbidden must be a list of SMILES")
-        filters.forbidden = tuple(str(s) for s in f["forbidden"])
+    for key in ("forbidden", "exempt_from_lewis_penalty"):
+        if key in f:
+            if not isinstance(f[key], list):
+                raise RuleError(f"{source}: filters.{key} must be a list of SMILES")
+            setattr(filters, key, tuple(str(s) for s in f[key]))
     rules = []
     raw_rules = data.get("rules")
     if not isinstance(raw_rules, list) or not raw_rules:
@@ -144,8 +171,17 @@ def parse_rules(data: dict, source: str = "rules") -> RuleSet:
         for key in ("pairs", "form", "break"):
             if key in opts:
                 opts[key] = _pairs(opts[key], f"{where}.{key}")
-        if "donors" in opts:
-            opts["donors"] = _elements(opts["donors"], f"{where}.donors")
+        for key in ("donors", "electrophiles"):
+            if key in opts:
+                opts[key] = _elements(opts[key], f"{where}.{key}")
+        if "partners" in opts:
+            partners = opts["partners"]
+            if not isinstance(partners, list) or not partners or any(p not in PARTNER_CLASSES for p in partners):
+                raise RuleError(f"{where}.partners must be a non-empty list from {', '.join(PARTNER_CLASSES)}")
+            opts["partners"] = frozenset(partners)
+        for key in ("small_heavy_atoms", "min_distance", "max_distance", "max_generation_sum"):
+            if key in opts and (not isinstance(opts[key], int) or opts[key] < 1):
+                raise RuleError(f"{where}.{key} must be a positive integer")
         if cls == "redox" and opts.get("direction", "reduction") not in ("reduction", "oxidation"):
             raise RuleError(f"{where}.direction must be 'reduction' or 'oxidation'")
         if cls == "bond_breaking" and opts.get("ring_opening", "open_shell") not in ("never", "open_shell", "always"):
@@ -156,6 +192,7 @@ def parse_rules(data: dict, source: str = "rules") -> RuleSet:
         rules.append(Rule(str(r["name"]), cls, opts))
     return RuleSet(name=str(data.get("name", "rules")), rules=rules, filters=filters,
                    include_reverse=bool(data.get("include_reverse", True)),
+                   coordination_closure=bool(data.get("coordination_closure", False)),
                    description=str(data.get("description", "")))
 
 
