@@ -68,6 +68,141 @@ def test_group_transfer_makes_ledc_and_ethylene(tmp_path):
     assert len(found) == 1 and found[0].kind == "concerted" and found[0].rule == "group_transfer"
 
 
+# ------------------------------------------------------------------ chemistry the generator must reach
+TARGETS = {  # built here from SMILES, independently of the generator
+    "EC radical anion": EC_MINUS,
+    "LiEC (closed ring)": Species.from_smiles("[Li+]<-O=C1OCCO1", charge=0, multiplicity=2),
+    "LiEC ring-opened (ethylene C-O homolysis)": LIEC_RO,
+    "ring-opened carbonate radical anion": EC_RO_MINUS,
+    "LEDC": LEDC,
+    "LEMC": Species.from_smiles("OCCOC(=O)O[Li]"),
+    "C2H4": C2H4,
+    "CO": Species.from_smiles("[C-]#[O+]"),
+    "CO3 2-": Species.from_smiles("[O-]C(=O)[O-]"),
+    "Li2CO3": Species.from_smiles("[Li]OC(=O)O[Li]"),
+    "alkoxide from the alternative (acyl C-O) ring opening": Species.from_smiles("[O-]CCO[C]=O"),
+}
+
+
+@pytest.fixture(scope="module")
+def ec_li_net(tmp_path_factory):
+    """EC + Li+ (+ electrons at the electrode), four generations of the default rules."""
+    recipe = parse_recipe({"name": "ec_li", "species": [{"smiles": "O=C1OCCO1", "concentration": 14.0},
+                                                        {"smiles": "[Li+]", "concentration": 1.0}],
+                           "limits": {"max_generations": 4, "max_species": 50000,
+                                      "max_reactions": 500000, "max_heavy_atoms": 12}})
+    net = build_network(recipe, tmp_path_factory.mktemp("ec_li") / "ec_li.db")
+    yield net
+    net.close()
+
+
+def _equations(net):
+    """Set of (sorted reactant keys, sorted product keys, electrons) from the reaction table."""
+    table = net.store.reaction_table()
+    key_of = {sid: s.key for sid, s in net.species().items()}
+    rp, rs, pp, ps = (table[k] for k in ("reactant_ptr", "reactant_species", "product_ptr", "product_species"))
+    return {(tuple(sorted(key_of[x] for x in rs[rp[i]:rp[i + 1]])),
+             tuple(sorted(key_of[x] for x in ps[pp[i]:pp[i + 1]])), int(table["electrons"][i]))
+            for i in range(len(table["id"]))}
+
+
+def test_sei_products_of_ec_reduction_are_in_the_network(ec_li_net):
+    keys = keyset(ec_li_net)
+    missing = [name for name, sp in TARGETS.items() if sp.key not in keys]
+    assert not missing
+
+
+def test_sei_products_are_reachable_from_ec_and_li_by_balanced_reactions(ec_li_net):
+    """Forward closure over the hypergraph: a product is reachable once all reactants of one of its
+    reactions are (electrons are supplied by the electrode)."""
+    table = ec_li_net.store.reaction_table()
+    species = ec_li_net.species()
+    seeds = {Species.from_smiles("O=C1OCCO1").key, Species.from_smiles("[Li+]").key}
+    reached = {sid for sid, s in species.items() if s.key in seeds}
+    rp, rs, pp, ps = (table[k] for k in ("reactant_ptr", "reactant_species", "product_ptr", "product_species"))
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(table["id"])):
+            if set(rs[rp[i]:rp[i + 1]].tolist()) <= reached:
+                new = set(ps[pp[i]:pp[i + 1]].tolist()) - reached
+                if new:
+                    reached |= new
+                    changed = True
+    reached_keys = {species[sid].key for sid in reached}
+    assert all(sp.key in reached_keys for sp in TARGETS.values())
+
+
+def test_the_textbook_steps_of_ec_reduction_are_reactions(ec_li_net):
+    eq = _equations(ec_li_net)
+    k = {name: sp.key for name, sp in TARGETS.items()}
+    li = Species.from_smiles("[Li+]").key
+    liec = k["LiEC (closed ring)"]
+    ro = k["LiEC ring-opened (ethylene C-O homolysis)"]
+    steps = {
+        "EC- + Li+ -> LiEC": ((tuple(sorted((EC_MINUS.key, li))), (liec,), 0)),
+        "LiEC ring opening": (((liec,), (ro,), 0)),
+        "2 LiEC_RO -> LEDC + C2H4": (((ro, ro), tuple(sorted((LEDC.key, C2H4.key))), 0)),
+        "LiCO3- + Li+ -> Li2CO3": ((tuple(sorted((Species.from_smiles("[Li]OC(=O)[O-]").key, li))),
+                                    (k["Li2CO3"],), 0)),
+        "CO3 2- + C2H4 from the doubly reduced ring-opened EC": (
+            ((Species.from_smiles("[CH2-]COC(=O)[O-]").key,), tuple(sorted((k["CO3 2-"], C2H4.key))), 0)),
+        "alkoxide radical anion -> CO + alkoxy radical anion": (
+            ((k["alkoxide from the alternative (acyl C-O) ring opening"],),
+             tuple(sorted((k["CO"], Species.from_smiles("[O-]CC[O]").key))), 0)),
+    }
+    missing = [name for name, equation in steps.items() if equation not in eq]
+    assert not missing
+
+
+# ------------------------------------------------------------------ operators one by one
+def _rule(cls, **options):
+    return parse_rules({"rules": [{"name": cls, "class": cls, **options}]}).rules[0]
+
+
+def _products(cands):
+    return {tuple(sorted(p.key for p in c.products)) for c in cands}
+
+
+def test_radical_addition_to_a_double_bond():
+    from sei_net.generate import operators as op
+
+    methyl, ethylene = Species.from_smiles("[CH3]"), Species.from_smiles("C=C")
+    found = _products(op.radical_addition(methyl, ethylene, _rule("radical_addition", pairs=["C-C"])))
+    assert found == {(Species.from_smiles("CC[CH2]").key,)}
+    # no addition to a saturated molecule
+    assert not list(op.radical_addition(methyl, Species.from_smiles("CC"), _rule("radical_addition", pairs=["C-C"])))
+
+
+def test_nucleophilic_addition_of_an_alkoxide_to_co2_gives_a_carbonate():
+    from sei_net.generate import operators as op
+
+    found = _products(op.nucleophilic_addition(Species.from_smiles("C[O-]"), Species.from_smiles("O=C=O"),
+                                               _rule("nucleophilic_addition", pairs=["C-O"])))
+    assert found == {(Species.from_smiles("COC(=O)[O-]").key,)}
+
+
+def test_group_transfer_abstracts_only_terminal_atoms_from_closed_shell_molecules():
+    from sei_net.generate import operators as op
+
+    rule = _rule("group_transfer", form=["C-H", "C-O"], **{"break": ["C-H", "C-O"]})
+    found = _products(op.group_transfer(Species.from_smiles("[CH3]"), Species.from_smiles("COC"), rule))
+    # H abstraction from dimethyl ether; no SH2 attack on its oxygen
+    assert found == {tuple(sorted((Species.from_smiles("C").key, Species.from_smiles("[CH2]OC").key)))}
+
+
+def test_radical_shift_moves_the_radical_by_a_1_5_hydrogen_transfer():
+    from sei_net.generate import operators as op
+
+    rule = _rule("intramolecular_transfer", form=["C-H"], **{"break": ["C-H"]})
+    found = _products(op.intramolecular_transfer(Species.from_smiles("[CH2]CCCCC"), rule))
+    # 1-hexyl: the 1,4 shift gives 3-hexyl, the 1,5 shift 2-hexyl; 1,2 and 1,3 shifts are not offered
+    assert found == {(Species.from_smiles("CCC[CH]CC").key,), (Species.from_smiles("CCCC[CH]C").key,)}
+    # in 1-pentyl the 1,5 shift is degenerate (back to 1-pentyl) and is not a reaction
+    pentyl = _products(op.intramolecular_transfer(Species.from_smiles("[CH2]CCCC"), rule))
+    assert pentyl == {(Species.from_smiles("CCC[CH]C").key,)}
+
+
 def test_max_generations_zero_keeps_only_the_listed_species(tmp_path):
     with build_network("ec_lipf6", tmp_path / "z.db", max_generations=0) as net:
         assert net.info()["species"] == 3 and net.info()["reactions"] == 0
@@ -94,6 +229,10 @@ def test_discarded_candidates_are_explained(ec_net):
     ({"rules": [{"name": "x", "class": "bond_breaking"}]}, "needs 'pairs'"),
     ({"rules": [{"name": "x", "class": "redox", "colour": 1}]}, "unknown option"),
     ({"filters": {"charge_window": [2, -2]}, "rules": [{"name": "x", "class": "redox"}]}, "charge_window"),
+    ({"rules": [{"name": "x", "class": "group_transfer", "form": ["C-H"], "break": ["C-H"],
+                 "partners": ["friends"]}]}, "partners must be"),
+    ({"rules": [{"name": "x", "class": "radical_coupling", "pairs": ["C-C"], "max_generation_sum": 0}]},
+     "max_generation_sum must be a positive integer"),
 ])
 def test_bad_rule_libraries_name_the_key(data, message):
     with pytest.raises(RuleError, match=message):
@@ -106,3 +245,47 @@ def test_shipped_rule_library_is_valid():
     data = yaml.safe_load(find_resource("reactions", "default.yaml").read_text())
     rules = parse_rules(data)
     assert {r.cls for r in rules.rules} >= {"redox", "bond_breaking", "coordination", "group_transfer"}
+
+
+BUILDER = """
+import sys
+from sei_net.generate import build_network
+build_network(sys.argv[1], sys.argv[2], max_generations=3).close()
+"""
+
+
+def test_a_build_killed_mid_generation_resumes_to_the_same_network(tmp_path):
+    """kill -9 during generation 3; `build` again continues from generation 2 and ends identical to
+    an uninterrupted build (and the file stays consistent in between)."""
+    import json
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "killed.db"
+    script = tmp_path / "builder.py"
+    script.write_text(BUILDER)
+    proc = subprocess.Popen([sys.executable, str(script), "ec_lipf6", str(path)])
+    deadline, done = time.time() + 120, 0
+    while done < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as conn:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'build_state'").fetchone()
+            done = json.loads(row[0])["generation_done"] if row else 0
+        except (sqlite3.Error, TypeError, ValueError):
+            continue
+    assert proc.poll() is None, "the build finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT MAX(generation) FROM species").fetchone()[0] == 2  # gen 3 never committed
+    conn.close()
+    with build_network("ec_lipf6", path, max_generations=3) as resumed, \
+            build_network("ec_lipf6", tmp_path / "straight.db", max_generations=3) as straight:
+        assert keyset(resumed) == keyset(straight)
+        assert resumed.info()["reactions"] == straight.info()["reactions"]

@@ -83,6 +83,8 @@ def _candidate(reactants, elements, bonds, parts: list[tuple[list[int], int]], e
             return None
         products.append(sp)
         maps.append(m)
+    if electrons == 0 and sorted(p.key for p in products) == sorted(r.key for r in reactants):
+        return None  # a degenerate rearrangement (e.g. a 1,5-H shift back to the same radical)
     return Candidate(list(reactants), products, electrons, kind, np.concatenate(maps), rule)
 
 
