@@ -274,8 +274,23 @@ def build(recipe: str = typer.Argument(..., help="recipe file or shipped recipe 
     from sei_net.generate import build_network
 
     quiet = as_json or not sys.stderr.isatty()
-    net = build_network(recipe, out, max_generations, max_species, max_reactions, overwrite=force,
-                        progress=None if quiet else (lambda m: typer.echo(m, err=True)))
+    if quiet:
+        net = build_network(recipe, out, max_generations, max_species, max_reactions, overwrite=force)
+    else:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=Console(stderr=True), transient=False) as bar:
+            task = bar.add_task("starting", total=None)
+
+            def tick(c: dict) -> None:
+                bar.update(task, description=f"generation {c['generation']}: {c['candidates']:,} candidates, "
+                                             f"+{c['new_species']:,} species, +{c['new_reactions']:,} reactions")
+
+            net = build_network(recipe, out, max_generations, max_species, max_reactions, overwrite=force,
+                                progress=bar.console.print, tick=tick)
+            bar.update(task, description="done")
     with net:
         data = net.info()
         state = json.loads(net.store.get_meta("build_state"))
@@ -293,8 +308,8 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
         force: bool = typer.Option(False, "--force", help="start over instead of resuming")) -> None:
     """The main job: build the network for a recipe and write OUT/summary.json.
 
-    Stages that exist today: recipe validation and the seed network. Generation, scoring, paths,
-    kinetics and growth join as they are built (docs/architecture.md)."""
+    Stages that exist today: recipe validation, the seed network and generation (resumable).
+    Scoring, paths, kinetics and growth join as they are built (docs/architecture.md)."""
     from sei_net.workflow import run_main_job
 
     summary = run_main_job(recipe, out, force=force, echo=lambda m: typer.echo(m, err=True))

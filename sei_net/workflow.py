@@ -13,34 +13,35 @@ from typing import Callable
 
 from sei_net.recipe import load_recipe
 
-STAGES_PENDING = ["generation", "energies", "paths", "kinetics", "growth", "report"]
+STAGES_PENDING = ["energies", "paths", "kinetics", "growth", "report"]
 
 
 def run_main_job(recipe_ref: str, out: str | Path, force: bool = False,
                  echo: Callable[[str], None] = print) -> dict:
     """Run the main job for a recipe into folder ``out``; returns the summary dict."""
-    from sei_net.network import seed_network
-    from sei_net.store import NetworkStore
+    from sei_net.chem.known import known_species_keys
+    from sei_net.generate import build_network
 
     t0 = time.perf_counter()
     recipe = load_recipe(recipe_ref)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     db = out / f"{recipe.name}.db"
-    if db.exists() and not force:
-        echo(f"resuming with existing network {db}")
-        net_store = NetworkStore.open(db)
-    else:
-        echo(f"seeding network {db} from recipe {recipe.name}")
-        net_store = seed_network(recipe, db, overwrite=True).store
-    with net_store as store:
-        info = store.info()
+    echo(("building" if force or not db.exists() else "resuming") + f" network {db} from recipe {recipe.name}")
+    with build_network(recipe, db, overwrite=force, progress=echo) as net:
+        info = net.info()
+        build_state = json.loads(net.store.get_meta("build_state"))
+        known = known_species_keys()
+        found = sorted(known[s.key] for s in net.species().values() if s.key in known)
     summary = {
         "recipe": recipe.name,
         "potential_V_vs_Li": recipe.potential,
         "temperature_K": recipe.temperature,
         "network": {"file": str(db), **info},
-        "stages_done": ["recipe", "seed_network"],
+        "generation": {"stop_reason": build_state.get("stop_reason"),
+                       "generations": build_state.get("generations", []),
+                       "known_sei_species_found": found},
+        "stages_done": ["recipe", "seed_network", "generation"],
         "stages_pending": STAGES_PENDING,
         "wall_seconds": round(time.perf_counter() - t0, 3),
     }

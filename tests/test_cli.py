@@ -74,11 +74,17 @@ def test_cli_import_keeps_heavy_modules_lazy():
     assert res.stdout.strip() == ""
 
 
-def test_run_seeds_the_network_and_resumes(tmp_path):
+def test_run_builds_the_network_and_resumes(tmp_path):
+    recipe = tmp_path / "small.yaml"
+    recipe.write_text("name: small\nspecies: [{smiles: 'O=C1OCCO1', concentration: 14.0},\n"
+                      "  {smiles: '[Li+]', concentration: 1.0}]\nlimits: {max_generations: 2}\n")
     out = tmp_path / "run"
-    first = runner.invoke(app, ["run", "ec_lipf6", "-o", str(out)])
+    first = runner.invoke(app, ["run", str(recipe), "-o", str(out)])
     assert first.exit_code == 0, first.output
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["network"]["species"] == 3 and "seed_network" in summary["stages_done"]
-    second = runner.invoke(app, ["run", "ec_lipf6", "-o", str(out)])
+    assert "generation" in summary["stages_done"] and summary["generation"]["stop_reason"] == "max_generations"
+    assert summary["network"]["species"] > 2
+    assert "LiEC_RO" in summary["generation"]["known_sei_species_found"]  # EC + Li+ + e-, ring opened
+    second = runner.invoke(app, ["run", str(recipe), "-o", str(out)])
     assert "resuming" in second.output
+    assert json.loads((out / "summary.json").read_text())["network"] == summary["network"]

@@ -109,8 +109,13 @@ def _coordination_candidates(rules: RuleSet, targets: list[Species], every: list
 
 
 def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
-           progress: Callable[[str], None] | None = None) -> dict:
-    """Grow the network in ``store`` generation by generation; returns the build state."""
+           progress: Callable[[str], None] | None = None,
+           tick: Callable[[dict], None] | None = None) -> dict:
+    """Grow the network in ``store`` generation by generation; returns the build state.
+
+    ``progress`` gets one line per finished generation; ``tick`` gets live counts (generation,
+    candidates, new_species, new_reactions) every few thousand candidates, for a progress display.
+    """
     state = json.loads(store.get_meta("build_state") or "{}") or {"generation_done": 0, "finished": False}
     flt = SpeciesFilter(dataclasses.replace(
         rules.filters, max_heavy_atoms=limits.get("max_heavy_atoms", rules.filters.max_heavy_atoms)))
@@ -157,10 +162,13 @@ def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
                 decisions[(r.key, "reaction")] = (1, "kept", cand.rule)
             return None
 
-        for cand in _candidates(rules, new, every, seeds, generation_of):
+        for n_cand, cand in enumerate(_candidates(rules, new, every, seeds, generation_of), 1):
             stop = consider(cand)
             if stop:
                 break
+            if tick and n_cand % 2000 == 0:
+                tick({"generation": g, "candidates": n_cand, "new_species": len(new_species),
+                      "new_reactions": len(kept)})
         if rules.coordination_closure and not stop:
             # metal-cation association is fast: the adducts of this generation's products belong to it
             todo = list(new_species.values())
@@ -200,7 +208,8 @@ def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
 def build_network(recipe: Recipe | str | Path, out: str | Path | None = None,
                   max_generations: int | None = None, max_species: int | None = None,
                   max_reactions: int | None = None, overwrite: bool = False,
-                  progress: Callable[[str], None] | None = None) -> Network:
+                  progress: Callable[[str], None] | None = None,
+                  tick: Callable[[dict], None] | None = None) -> Network:
     """Build (or resume building) the reaction network of a recipe into ``out`` (SQLite).
 
     Example
@@ -230,5 +239,5 @@ def build_network(recipe: Recipe | str | Path, out: str | Path | None = None,
     else:
         store = seed_network(recipe, out, overwrite=True).store
     store.set_meta({"rules": rules.name, "limits": limits})
-    expand(store, rules, limits, progress)
+    expand(store, rules, limits, progress, tick)
     return Network(store)
