@@ -303,6 +303,41 @@ def build(recipe: str = typer.Argument(..., help="recipe file or shipped recipe 
 
 @app.command()
 @user_command
+def label(network: Path = typer.Argument(..., help="network file (.db)"),
+          oracle: str = typer.Option("gfn2", help="energy oracle: gfn2"),
+          labels: Optional[Path] = typer.Option(None, help="label cache (default: labels.db beside NETWORK)"),
+          workers: int = typer.Option(1, help="Dask LocalCluster worker processes (1: no Dask)"),
+          scheduler: Optional[str] = typer.Option(None, help="existing Dask scheduler, tcp://HOST:PORT"),
+          max_heavy_atoms: Optional[int] = typer.Option(None, help="skip larger species"),
+          limit: Optional[int] = typer.Option(None, help="label at most this many in this call"),
+          conformers: int = typer.Option(3, help="starting geometries per species"),
+          retry_failed: bool = typer.Option(False, "--retry-failed", help="recompute failed records"),
+          as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Compute free energies of the network's species with an oracle (resumable, cached)."""
+    from sei_net.energy.labelling import label_network
+
+    if not network.exists():
+        raise ValueError(f"network {str(network)!r} does not exist")
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    quiet = as_json or not sys.stderr.isatty()
+
+    def progress(done: int, total: int, rec) -> None:
+        if not quiet:
+            typer.echo(f"[{done}/{total}] {rec.status:20s} {rec.seconds:6.2f} s  {rec.key}", err=True)
+
+    result = label_network(network, oracle, labels, workers=workers, scheduler=scheduler,
+                           retry_failed=retry_failed, max_heavy_atoms=max_heavy_atoms, limit=limit,
+                           progress=progress, n_conformers=conformers)
+    if as_json:
+        _emit_json(result)
+    else:
+        typer.echo(f"{network}: {result['computed']} computed in {result['seconds']} s; cache {result['cache']}; "
+                   f"{result['energies_written']} energies written ({result['level_of_theory']})")
+
+
+@app.command()
+@user_command
 def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe name"),
         out: Path = typer.Option(Path("out"), "-o", "--out", help="output folder"),
         force: bool = typer.Option(False, "--force", help="start over instead of resuming")) -> None:

@@ -36,6 +36,9 @@ COORDINATED_ANION_BONUS = 0.3
 #: the branch and bound hands over to the MILP after this many search nodes
 SEARCH_NODE_LIMIT = 20000
 
+#: "search" (branch and bound, MILP fallback) or "milp" (MILP only: the benchmark baseline)
+SOLVER = "search"
+
 
 class ValenceError(ValueError):
     """No Lewis structure exists for the graph with the requested charge and multiplicity."""
@@ -76,7 +79,7 @@ def assign_lewis(
 def _assign_cached(elements, bonds, charge, multiplicity) -> LewisStructure | str:
     """The structure, or the failure reason (cached too: lru_cache does not cache exceptions)."""
     try:
-        result = _assign_search(elements, bonds, charge, multiplicity)
+        result = _assign_search(elements, bonds, charge, multiplicity) if SOLVER == "search" else None
         if result is None:
             result = _assign_milp(elements, bonds, charge, multiplicity)
         return result

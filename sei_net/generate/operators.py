@@ -245,21 +245,8 @@ def coordination(sp: Species, cation: Species, rule: Rule) -> Iterator[Candidate
 
 def radical_coupling(a: Species, b: Species, rule: Rule) -> Iterator[Candidate]:
     """Two radicals form a covalent bond between their radical sites."""
-    pairs = rule.options["pairs"]
-    sites_a, sites_b = radical_sites(a), radical_sites(b)
-    if not sites_a or not sites_b:
-        return
-    elements, bonds = _combined([a, b])
-    off = a.n_atoms
-    for i in sites_a:
-        for j in sites_b:
-            if _pair(elements[i], elements[j + off]) not in pairs:
-                continue
-            new = bonds + [(i, j + off, COVALENT)]
-            cand = _candidate([a, b], elements, new, [(list(range(len(elements))), a.charge + b.charge)],
-                              0, "recombination", rule.name)
-            if cand is not None:
-                yield cand
+    yield from _addition(a, b, radical_sites(a), radical_sites(b), rule.options["pairs"], rule,
+                         reduce_symmetry=False)
 
 
 def group_transfer(a: Species, b: Species, rule: Rule) -> Iterator[Candidate]:
@@ -317,14 +304,15 @@ def group_transfer(a: Species, b: Species, rule: Rule) -> Iterator[Candidate]:
                         yield cand
 
 
-def _addition(a: Species, b: Species, sites_a: list[int], targets_b: list[int], pairs, rule: Rule
-              ) -> Iterator[Candidate]:
-    """A + B -> AB by one new covalent bond between a site of A and a target atom of B."""
+def _addition(a: Species, b: Species, sites_a: list[int], targets_b: list[int], pairs, rule: Rule,
+              reduce_symmetry: bool = True) -> Iterator[Candidate]:
+    """A + B -> AB by one new covalent bond between a site of A and a target atom of B (with
+    ``reduce_symmetry``, one target per symmetry class of B)."""
     if not sites_a or not targets_b:
         return
     elements, bonds = _combined([a, b])
     off = a.n_atoms
-    reps_b = set(_symmetry_classes(b))
+    reps_b = set(_symmetry_classes(b)) if reduce_symmetry else set(targets_b)
     for s in sites_a:
         for x in targets_b:
             if x not in reps_b or _pair(elements[s], b.elements[x]) not in pairs:

@@ -1,0 +1,72 @@
+"""Network generation speed and peak memory for ec_lipf6 at several reaction limits.
+
+Each build runs in a fresh process (OMP_NUM_THREADS=1, one core) with ``max_generations`` 6 and
+``max_reactions`` = N, so it stops at N reactions; the figure is unique reactions stored (forward
+and reverse) per second of build time, and the process's peak resident memory. Baseline, run side by
+side: the same build with the Lewis structures solved by the HiGHS MILP alone (the solver before the
+branch and bound; it was the hot spot, 53 % of the profile).
+
+    python -m benchmarks generation            # N = 1e3, 1e4, 1e5, 3 repeats
+    SEI_NET_BENCH_BIG=1 python -m benchmarks generation   # adds N = 1e6 (one run, ~10 min)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.common import write_table
+
+CHILD = r"""
+import json, resource, sys, time
+import sei_net.chem.lewis as lewis
+from sei_net.generate import build_network
+lewis.SOLVER = sys.argv[3]
+t0 = time.perf_counter()
+net = build_network("ec_lipf6", sys.argv[1], max_generations=6, max_species=10**7,
+                    max_reactions=int(sys.argv[2]), overwrite=True)
+seconds = time.perf_counter() - t0
+info = net.info()
+net.close()
+print(json.dumps({"seconds": seconds, "reactions": info["reactions"], "species": info["species"],
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _build(limit: int, solver: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        out = subprocess.run([sys.executable, "-c", CHILD, str(Path(tmp) / "b.db"), str(limit), solver],
+                             capture_output=True, text=True, check=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run() -> None:
+    limits = [10**3, 10**4, 10**5] + ([10**6] if os.environ.get("SEI_NET_BENCH_BIG") else [])
+    rows = []
+    for limit in limits:
+        repeats = 3 if limit <= 10**5 else 1
+        fast = [_build(limit, "search") for _ in range(repeats)]
+        base = [_build(limit, "milp") for _ in range(repeats)] if limit <= 10**4 else []
+        rate = statistics.median(r["reactions"] / r["seconds"] for r in fast)
+        row = [f"{limit:.0e}", fast[0]["species"], fast[0]["reactions"],
+               f"{statistics.median(r['seconds'] for r in fast):.2f}", f"{rate:,.0f}",
+               f"{statistics.median(r['peak_mib'] for r in fast):.0f}"]
+        if base:
+            base_rate = statistics.median(r["reactions"] / r["seconds"] for r in base)
+            row += [f"{base_rate:,.0f}", f"{rate / base_rate:.1f}x"]
+        else:
+            row += ["-", "-"]
+        rows.append(row + [repeats])
+    write_table("generation", "Network generation (ec_lipf6, one core)", __doc__.split("\n\n")[1],
+                ["max_reactions", "species", "reactions", "build s (median)", "reactions/s",
+                 "peak RSS MiB", "MILP baseline r/s", "speed-up", "runs"], rows)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,76 @@
+"""The label cache: one SQLite file of oracle results keyed by (species key, level of theory).
+
+Shared between networks, so a species is never computed twice at one level of theory. Failed
+records are kept with their reason and are recomputed only on request.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Iterable
+
+from sei_net.energy.record import EnergyRecord
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS labels (
+    key TEXT NOT NULL,               -- species key
+    level TEXT NOT NULL,             -- level of theory
+    status TEXT NOT NULL,            -- ok | coordination_changed | failed
+    E REAL,                          -- electronic energy, eV
+    G REAL,                          -- free energy, eV (1 mol/L)
+    temperature REAL,                -- K
+    seconds REAL,                    -- wall time of the calculation, s
+    reason TEXT,
+    record TEXT NOT NULL,            -- the whole EnergyRecord as JSON
+    created REAL NOT NULL,           -- unix time, s
+    PRIMARY KEY (key, level)
+) WITHOUT ROWID;
+"""
+
+
+class LabelStore:
+    """Oracle results on disk; every ``put`` is its own committed transaction (kill-safe)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.conn = sqlite3.connect(self.path, timeout=60)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "LabelStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def put(self, records: Iterable[EnergyRecord]) -> int:
+        rows = [(r.key, r.level_of_theory, r.status, r.E, r.G, r.temperature, r.seconds, r.reason,
+                 json.dumps(r.to_dict()), time.time()) for r in records]
+        with self.conn:
+            self.conn.executemany("INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def get(self, key: str, level: str) -> EnergyRecord | None:
+        row = self.conn.execute("SELECT record FROM labels WHERE key = ? AND level = ?", (key, level)).fetchone()
+        return EnergyRecord.from_dict(json.loads(row[0])) if row else None
+
+    def records(self, level: str | None = None) -> list[EnergyRecord]:
+        sql, args = "SELECT record FROM labels", ()
+        if level is not None:
+            sql, args = sql + " WHERE level = ?", (level,)
+        return [EnergyRecord.from_dict(json.loads(r[0])) for r in self.conn.execute(sql + " ORDER BY key", args)]
+
+    def todo(self, keys: Iterable[str], level: str, retry_failed: bool = False) -> list[str]:
+        """The keys with no record at ``level`` (and the failed ones with ``retry_failed``)."""
+        done = {k: s for k, s in self.conn.execute("SELECT key, status FROM labels WHERE level = ?", (level,))}
+        return [k for k in keys if k not in done or (retry_failed and done[k] == "failed")]
+
+    def counts(self, level: str) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT status, COUNT(*) FROM labels WHERE level = ? GROUP BY status",
+                                      (level,)))

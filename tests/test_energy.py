@@ -1,0 +1,123 @@
+"""GFN2-xTB oracle: determinism, graph check, thermochemistry limits, label cache, failures, Dask."""
+
+import numpy as np
+import pytest
+
+from sei_net.chem import Species
+from sei_net.energy.geometry import graph_check, starting_geometries
+from sei_net.energy.gfn2 import GFN2Oracle
+from sei_net.energy.labelling import label_network
+from sei_net.energy.labels import LabelStore
+from sei_net.energy.record import EnergyRecord
+
+pytest.importorskip("tblite")
+
+EC = Species.from_smiles("O=C1OCCO1")
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    return GFN2Oracle(n_conformers=2)
+
+
+def test_same_species_gives_the_same_energy(oracle):
+    a, b = oracle.compute(EC), oracle.compute(EC)
+    assert a.status == "ok" and b.status == "ok"
+    assert abs(a.E - b.E) < 1e-6 and abs(a.G - b.G) < 1e-6
+
+
+def test_free_energy_has_the_physical_parts(oracle):
+    rec = oracle.compute(EC)
+    assert rec.data["n_imaginary"] == 0                     # a minimum
+    assert len(rec.data["frequencies_cm"]) == 3 * EC.n_atoms - 6
+    assert 1500 < max(rec.data["frequencies_cm"]) < 3500     # C=O / C-H stretches, cm-1
+    # G - E = ZPE + thermal - TS: ZPE of EC is ~2.3 eV, -TS at 298 K ~ -0.9 eV
+    assert 0.5 < rec.G - rec.E < 2.5
+    assert rec.data["zpe"] > 1.5
+
+
+def test_reduction_is_downhill_in_solution_and_radical_spin_is_used(oracle):
+    anion = oracle.compute(Species.from_smiles("O=C1OCCO1", charge=-1, multiplicity=2))
+    assert anion.status == "ok"
+    # GFN2 electron affinity of EC in a dielectric is positive (the anion is bound)
+    assert anion.E < oracle.compute(EC).E
+
+
+def test_graph_check_flags_a_rearranged_structure():
+    ethanol = Species.from_smiles("CCO")
+    dimethyl_ether = Species.from_smiles("COC")
+    coords = starting_geometries(dimethyl_ether, 1)[0]
+    # the ether's geometry checked against the ether's graph is fine ...
+    assert graph_check(dimethyl_ether, coords)[0] == "ok"
+    # ... and a species whose graph the optimised structure does not have is flagged
+    relabelled = Species.from_graph(dimethyl_ether.elements, [(i, j) for i, j, _ in dimethyl_ether.bonds], 0, 1)
+    assert graph_check(relabelled, coords)[0] == "ok"
+    heavy = [a for a, e in enumerate(ethanol.elements) if e != "H"]
+    assert graph_check(ethanol, starting_geometries(ethanol, 1)[0])[0] == "ok"
+    # shuffle the ether coordinates onto ethanol's atom order: C-O-C is not C-C-O
+    order = sorted(range(dimethyl_ether.n_atoms), key=lambda a: dimethyl_ether.elements[a])
+    target = sorted(range(ethanol.n_atoms), key=lambda a: ethanol.elements[a])
+    moved = np.zeros_like(coords)
+    moved[target] = coords[order]
+    assert heavy and graph_check(ethanol, moved)[0] == "rearranged"
+
+
+def test_li_coordination_change_is_flagged_not_relabelled(oracle):
+    ro = Species.from_smiles("[Li]OC(=O)OC[CH2]")
+    rec = oracle.compute(ro)
+    assert rec.key == ro.key
+    assert rec.status in ("ok", "coordination_changed")
+    if rec.status == "coordination_changed":
+        assert "metal cation moved" in rec.reason
+
+
+def test_label_cache_never_recomputes_and_keeps_failures(tmp_path, monkeypatch):
+    from sei_net.generate import build_network
+
+    net_path = tmp_path / "n.db"
+    build_network("ec_lipf6", net_path, max_generations=0).close()
+    calls = []
+
+    import sei_net.energy.labelling as labelling
+
+    real = labelling._label_one
+
+    def counting(payload, name, settings):
+        calls.append(payload["key"] if "key" in payload else Species.from_dict(payload).key)
+        sp = Species.from_dict(payload)
+        if sp.elements[0] == "F" or "P" in sp.elements:   # pretend PF6- fails
+            return EnergyRecord(sp.key, labelling.make_oracle(name, **settings).level_of_theory, "failed",
+                                reason="RuntimeError: SCF did not converge").to_dict()
+        return real(payload, name, settings)
+
+    monkeypatch.setattr(labelling, "_label_one", counting)
+    first = label_network(net_path, n_conformers=1, hessian=False)
+    assert first["computed"] == 3 and first["cache"] == {"ok": 2, "failed": 1}
+    assert first["energies_written"] == 2
+    second = label_network(net_path, n_conformers=1, hessian=False)
+    assert second["computed"] == 0 and len(calls) == 3          # cache hits, failure not retried
+    third = label_network(net_path, n_conformers=1, hessian=False, retry_failed=True)
+    assert third["computed"] == 1 and len(calls) == 4           # only the failure is retried
+    with LabelStore(tmp_path / "labels.db") as cache:
+        failed = [r for r in cache.records() if r.status == "failed"]
+    assert failed and "SCF" in failed[0].reason
+
+
+def test_dask_local_cluster_labels_like_the_serial_run(tmp_path):
+    pytest.importorskip("dask.distributed")
+    from sei_net.recipe import parse_recipe
+    from sei_net.generate import build_network
+
+    recipe = parse_recipe({"name": "small", "species": [
+        {"smiles": "C=C", "concentration": 1}, {"smiles": "O=C=O", "concentration": 1},
+        {"smiles": "[C-]#[O+]", "concentration": 1}, {"smiles": "[Li+]", "concentration": 1}],
+        "limits": {"max_generations": 0}})
+    for name in ("serial", "dask"):
+        build_network(recipe, tmp_path / f"{name}.db").close()
+    serial = label_network(tmp_path / "serial.db", labels=tmp_path / "s_labels.db", n_conformers=1)
+    parallel = label_network(tmp_path / "dask.db", labels=tmp_path / "d_labels.db", workers=2, n_conformers=1)
+    assert serial["computed"] == parallel["computed"] == 4
+    with LabelStore(tmp_path / "s_labels.db") as a, LabelStore(tmp_path / "d_labels.db") as b:
+        ga = {r.key: r.G for r in a.records()}
+        gb = {r.key: r.G for r in b.records()}
+    assert ga.keys() == gb.keys() and all(abs(ga[k] - gb[k]) < 1e-6 for k in ga)
