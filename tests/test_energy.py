@@ -60,6 +60,10 @@ def test_graph_check_flags_a_rearranged_structure():
     moved = np.zeros_like(coords)
     moved[target] = coords[order]
     assert heavy and graph_check(ethanol, moved)[0] == "rearranged"
+    # hysteresis: a long but intact bond (GFN2's H2, 0.776 A) is kept; a broken one is not
+    h2 = Species.from_smiles("[H][H]")
+    assert graph_check(h2, np.array([[0, 0, 0], [0.776, 0, 0]]))[0] == "ok"
+    assert graph_check(h2, np.array([[0, 0, 0], [1.2, 0, 0]]))[0] == "rearranged"
 
 
 def test_li_coordination_change_is_flagged_not_relabelled(oracle):

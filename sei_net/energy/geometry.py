@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sei_net.chem.convert import bonds_from_coords
-from sei_net.chem.elements import COORDINATING_METALS
+from sei_net.chem.elements import COORDINATING_METALS, COVALENT_RADIUS
 from sei_net.chem.lewis import COORDINATION, COVALENT
 from sei_net.chem.species import Species
 
@@ -42,21 +42,37 @@ def starting_geometries(species: Species, n: int = 3, seed: int = 0) -> list[np.
     return out[:max(n, 1)]
 
 
-def graph_check(species: Species, coords: np.ndarray) -> tuple[str, list[tuple[int, int, int]]]:
-    """Compare the bonds perceived in ``coords`` with the species' graph (same atom order).
+#: hysteresis of the covalent graph check, in units of r_i + r_j (Cordero radii): a bond of the
+#: species counts as broken only beyond BROKEN_FACTOR, a new bond as formed only below FORMED_FACTOR
+#: (GFN2 bonds of radicals and anions run long: H2 is 0.776 Å, just past 1.25 x 0.62 Å)
+BROKEN_FACTOR = 1.40
+FORMED_FACTOR = 1.10
 
-    Returns (status, perceived bonds): "ok" when both covalent and coordination bonds match,
-    "coordination_changed" when only metal coordination differs, "rearranged" otherwise.
+
+def graph_check(species: Species, coords: np.ndarray) -> tuple[str, list[tuple[int, int]]]:
+    """Compare a structure (same atom order as the species) with the species' graph.
+
+    Returns (status, changed covalent pairs): "ok" when the covalent graph is kept (with the
+    hysteresis above) and every metal keeps exactly its coordination partners (bonds_from_coords'
+    metal cutoffs); "coordination_changed" when only metal coordination differs; "rearranged"
+    when a covalent bond broke or formed.
     """
     elements = species.elements
-    perceived = []
-    for i, j in bonds_from_coords(elements, coords):
-        metal = elements[i] in COORDINATING_METALS or elements[j] in COORDINATING_METALS
-        perceived.append((min(i, j), max(i, j), COORDINATION if metal else COVALENT))
-    have_cov = {(i, j) for i, j, k in perceived if k == COVALENT}
+    xyz = np.asarray(coords, dtype=float)
+    d = np.linalg.norm(xyz[:, None, :] - xyz[None, :, :], axis=-1)
+    radius = np.array([COVALENT_RADIUS[e] for e in elements])
+    ref = radius[:, None] + radius[None, :]
+    is_metal = np.array([e in COORDINATING_METALS for e in elements])
     want_cov = {(i, j) for i, j, k in species.bonds if k == COVALENT}
-    if have_cov != want_cov:
-        return "rearranged", sorted(perceived)
-    have_coord = {(i, j) for i, j, k in perceived if k == COORDINATION}
+    changed = [(i, j) for i, j in want_cov if d[i, j] > BROKEN_FACTOR * ref[i, j]]
+    n = len(elements)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if not (is_metal[i] or is_metal[j]) and (i, j) not in want_cov and d[i, j] < FORMED_FACTOR * ref[i, j]:
+                changed.append((i, j))
+    if changed:
+        return "rearranged", sorted(changed)
+    have_coord = {(min(i, j), max(i, j)) for i, j in bonds_from_coords(elements, xyz)
+                  if is_metal[i] or is_metal[j]}
     want_coord = {(i, j) for i, j, k in species.bonds if k == COORDINATION}
-    return ("ok" if have_coord == want_coord else "coordination_changed"), sorted(perceived)
+    return ("ok" if have_coord == want_coord else "coordination_changed"), []
