@@ -125,3 +125,41 @@ def test_dask_local_cluster_labels_like_the_serial_run(tmp_path):
         ga = {r.key: r.G for r in a.records()}
         gb = {r.key: r.G for r in b.records()}
     assert ga.keys() == gb.keys() and all(abs(ga[k] - gb[k]) < 1e-6 for k in ga)
+
+
+def test_reaction_energy_comparison_cancels_per_element_constants(tmp_path):
+    """Two sources that differ by a constant per element (and per electron) give identical reaction
+    energies for balanced reactions, and the electron constant is recovered exactly."""
+    from sei_net.energy.compare import electron_offset, reaction_energy_errors
+    from sei_net.generate import build_network
+
+    with build_network("ec_lipf6", tmp_path / "c.db", max_generations=2) as net:
+        species = net.species()
+        rng = np.random.default_rng(1)
+        per_element = {e: rng.normal(0, 50) for e in ("H", "Li", "C", "O", "F", "P")}
+        rows = []
+        for sid, sp in species.items():
+            g = rng.normal(0, 3)
+            shift = sum(per_element[e] for e in sp.elements) - 0.7 * (-sp.charge)  # 0.7 eV per electron
+            rows += [{"species_id": sid, "source": "ref", "level_of_theory": "x", "G": g},
+                     {"species_id": sid, "source": "test", "level_of_theory": "y", "G": g + shift}]
+        net.store.set_energies(rows)
+        stats = reaction_energy_errors(net.store, "test", "ref")
+        assert stats["n"] > 50 and stats["mae"] < 1e-9
+        cal = electron_offset(net.store, "test", "ref", reference_offset=1.40)
+        assert cal["n"] > 5
+        # each reduction is 0.7 eV more downhill in "test"; U = -dG - c matches "ref" for c = 1.40 + 0.7
+        assert abs(cal["offset"] - (1.40 + 0.7)) < 1e-9 and cal["rmse_V"] < 1e-9
+
+
+def test_label_export_round_trips(tmp_path):
+    recs = [EnergyRecord("a|0|1", "L", "ok", E=-1.5, G=-1.2, temperature=298.15, coords=[[0.0, 0.0, 0.0]]),
+            EnergyRecord("b|0|2", "L", "failed", reason="SCF not converged")]
+    with LabelStore(tmp_path / "one.db") as one:
+        one.put(recs)
+        assert one.export_jsonl(tmp_path / "x.jsonl.gz") == 2
+    with LabelStore(tmp_path / "two.db") as two:
+        assert two.import_jsonl(tmp_path / "x.jsonl.gz") == 2
+        assert two.get("a|0|1", "L") == recs[0] and two.get("b|0|2", "L").reason == "SCF not converged"
+        assert two.todo(["a|0|1", "b|0|2", "c|0|1"], "L") == ["c|0|1"]
+        assert two.todo(["a|0|1", "b|0|2"], "L", retry_failed=True) == ["b|0|2"]

@@ -71,6 +71,28 @@ class LabelStore:
         done = {k: s for k, s in self.conn.execute("SELECT key, status FROM labels WHERE level = ?", (level,))}
         return [k for k in keys if k not in done or (retry_failed and done[k] == "failed")]
 
+    def export_jsonl(self, path: str | Path, level: str | None = None) -> int:
+        """Write the records (one JSON object per line, gzip when the name ends in .gz)."""
+        import gzip
+
+        path = Path(path)
+        opener = gzip.open if path.suffix == ".gz" else open
+        records = self.records(level)
+        with opener(path, "wt") as fh:
+            for rec in records:
+                fh.write(json.dumps(rec.to_dict(), separators=(",", ":")) + "\n")
+        return len(records)
+
+    def import_jsonl(self, path: str | Path) -> int:
+        """Add records from an export (existing records with the same key and level are replaced)."""
+        import gzip
+
+        path = Path(path)
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt") as fh:
+            records = [EnergyRecord.from_dict(json.loads(line)) for line in fh if line.strip()]
+        return self.put(records)
+
     def counts(self, level: str) -> dict[str, int]:
         return dict(self.conn.execute("SELECT status, COUNT(*) FROM labels WHERE level = ? GROUP BY status",
                                       (level,)))
