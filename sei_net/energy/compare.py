@@ -13,27 +13,34 @@ def _g_by_species(store, source: str) -> dict[int, float]:
     return {r["species_id"]: r["G"] for r in store.energies(source)}
 
 
-def reaction_energy_errors(store, source: str, reference: str) -> dict:
-    """dG (eV) of every electron-free reaction with both sources for all its species; returns
-    n, MAE, RMSE, mean signed error (source - reference) and the five worst reactions."""
+def _reaction_dgs(store, source: str, reference: str, electrons: int):
+    """(reaction id, reactant ids, product ids, dG source, dG reference) in eV for the reactions
+    with ``electrons`` electrons whose species all have both energies."""
     g_src, g_ref = _g_by_species(store, source), _g_by_species(store, reference)
     table = store.reaction_table()
     rp, rs, pp, ps = (table[k] for k in ("reactant_ptr", "reactant_species", "product_ptr", "product_species"))
-    rows = []
-    seen = set()
     for i in range(len(table["id"])):
-        if table["electrons"][i] != 0:
+        if table["electrons"][i] != electrons:
             continue
         reac, prod = rs[rp[i]:rp[i + 1]].tolist(), ps[pp[i]:pp[i + 1]].tolist()
         if not all(s in g_src and s in g_ref for s in reac + prod):
             continue
+        yield (int(table["id"][i]), reac, prod,
+               sum(g_src[s] for s in prod) - sum(g_src[s] for s in reac),
+               sum(g_ref[s] for s in prod) - sum(g_ref[s] for s in reac))
+
+
+def reaction_energy_errors(store, source: str, reference: str) -> dict:
+    """dG (eV) of every electron-free reaction with both sources for all its species; returns
+    n, MAE, RMSE, mean signed error (source - reference) and the five worst reactions."""
+    rows = []
+    seen = set()
+    for rid, reac, prod, d_src, d_ref in _reaction_dgs(store, source, reference, 0):
         pair = (tuple(sorted(reac)), tuple(sorted(prod)))
         if pair[::-1] in seen:  # a reaction and its reverse count once
             continue
         seen.add(pair)
-        d_src = sum(g_src[s] for s in prod) - sum(g_src[s] for s in reac)
-        d_ref = sum(g_ref[s] for s in prod) - sum(g_ref[s] for s in reac)
-        rows.append((int(table["id"][i]), d_src, d_ref))
+        rows.append((rid, d_src, d_ref))
     if not rows:
         return {"n": 0}
     err = np.array([a - b for _, a, b in rows])
@@ -48,19 +55,9 @@ def electron_offset(store, source: str, reference: str,
     """Least-squares constant c such that U = -dG_red(source) - c matches the reference's
     U = -dG_red(reference) - reference_offset over the one-electron reductions of the network (V vs
     Li/Li+). Returns c, the residual RMSE (V) and the number of reductions used."""
-    g_src, g_ref = _g_by_species(store, source), _g_by_species(store, reference)
-    table = store.reaction_table()
-    rp, rs, pp, ps = (table[k] for k in ("reactant_ptr", "reactant_species", "product_ptr", "product_species"))
-    shifts = []
-    for i in range(len(table["id"])):
-        if table["electrons"][i] != 1:
-            continue
-        reac, prod = rs[rp[i]:rp[i + 1]].tolist(), ps[pp[i]:pp[i + 1]].tolist()
-        if not all(s in g_src and s in g_ref for s in reac + prod):
-            continue
-        d_src = sum(g_src[s] for s in prod) - sum(g_src[s] for s in reac)
-        d_ref = sum(g_ref[s] for s in prod) - sum(g_ref[s] for s in reac)
-        shifts.append(d_ref - d_src + reference_offset)  # c that makes the two potentials equal
+    # the c that makes the two potentials equal, per reduction
+    shifts = [d_ref - d_src + reference_offset
+              for _, _, _, d_src, d_ref in _reaction_dgs(store, source, reference, 1)]
     if not shifts:
         return {"n": 0}
     shifts = np.array(shifts)
