@@ -20,11 +20,10 @@ BAD_INPUT_EXIT = 2
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from sei_net.generate.rules import RuleError
-    from sei_net.store import NotANetworkError, UnknownSpeciesError
+    from sei_net.store import UnknownSpeciesError
 
-    return (RuleError, ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, NotANetworkError,
-            UnknownSpeciesError)
+    # RuleError, RecipeError and NotANetworkError are ValueErrors
+    return (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, UnknownSpeciesError)
 
 
 def user_command(func):
@@ -316,8 +315,6 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
     """Compute free energies of the network's species with an oracle (resumable, cached)."""
     from sei_net.energy.labelling import label_network
 
-    if not network.exists():
-        raise ValueError(f"network {str(network)!r} does not exist")
     if workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
     quiet = as_json or not sys.stderr.isatty()

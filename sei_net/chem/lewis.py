@@ -88,7 +88,8 @@ def _assign_cached(elements, bonds, charge, multiplicity) -> LewisStructure | st
 
 
 def _atom_states(elements, bonds, multiplicity):
-    """Covalent degree per atom and its candidate states (cost, charge, extra bond order, radicals).
+    """Candidate states per atom (cost, charge, extra bond order, radicals), and the indices of the
+    covalent bonds that may carry extra order (both atoms have a state that needs some).
 
     ``extra`` is the bond order the state needs beyond one per covalent bond. Costs include the
     coordinated-anion bonus and the deterministic tie-break by atom index.
@@ -117,22 +118,21 @@ def _atom_states(elements, bonds, multiplicity):
         if not options:
             raise ValenceError(f"atom {a} ({el}) has {degree[a]} covalent bonds, more than any valence")
         states.append(sorted(options))
-    return degree, states
+    max_extra = [max(o[2] for o in opts) for opts in states]
+    inc_bonds = [b for b, (i, j, kind) in enumerate(bonds)
+                 if kind == COVALENT and max_extra[i] > 0 and max_extra[j] > 0]
+    return states, inc_bonds
 
 
 def _assign_search(elements, bonds, charge, multiplicity) -> LewisStructure | None:
     """Exact branch and bound over atom states; None when it exceeds SEARCH_NODE_LIMIT nodes."""
     n = len(elements)
     unpaired = multiplicity - 1
-    _, states = _atom_states(elements, bonds, multiplicity)
+    states, inc_bonds = _atom_states(elements, bonds, multiplicity)
     if (sum(ATOMIC_NUMBER[e] for e in elements) - charge - unpaired) % 2:
         raise ValenceError(f"no Lewis structure with charge {charge} and multiplicity {multiplicity} "
                            f"(electron count and unpaired electrons differ in parity)")
-    cov = [b for b, (_, _, kind) in enumerate(bonds) if kind == COVALENT]
-    max_extra = [max(o[2] for o in opts) for opts in states]
-    # bonds that may carry extra order, and per atom the most extra order its bonds can take
-    inc_bonds = [b for b in cov if max_extra[bonds[b][0]] > 0 and max_extra[bonds[b][1]] > 0]
-    capacity = [0] * n
+    capacity = [0] * n  # the most extra order an atom's bonds can take
     for b in inc_bonds:
         i, j, _ = bonds[b]
         capacity[i] += 2
@@ -250,8 +250,7 @@ def _assign_milp(elements, bonds, charge, multiplicity) -> LewisStructure:
 
     n = len(elements)
     unpaired = multiplicity - 1
-    _, states = _atom_states(elements, bonds, multiplicity)
-    cov_bonds = [b for b, (_, _, kind) in enumerate(bonds) if kind == COVALENT]
+    states, inc_bonds = _atom_states(elements, bonds, multiplicity)
     var_atom, var_charge, var_val, var_rad, var_cost = [], [], [], [], []
     for a, opts in enumerate(states):
         for cost, q, extra, r in opts:
@@ -261,11 +260,6 @@ def _assign_milp(elements, bonds, charge, multiplicity) -> LewisStructure:
             var_rad.append(r)
             var_cost.append(cost)
     n_y = len(var_atom)
-    # bond increments (order - 1) only where both atoms could take more than one bond order
-    max_extra = np.zeros(n, dtype=int)
-    for k in range(n_y):
-        max_extra[var_atom[k]] = max(max_extra[var_atom[k]], var_val[k])
-    inc_bonds = [b for b in cov_bonds if max_extra[bonds[b][0]] > 0 and max_extra[bonds[b][1]] > 0]
     n_x = len(inc_bonds)
     nv = n_y + n_x
 

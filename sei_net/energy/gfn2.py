@@ -72,7 +72,6 @@ class GFN2Oracle:
     def _compute(self, species: Species, rec: EnergyRecord) -> None:
         from ase.optimize import BFGS
 
-        atoms = species.to_ase() if species.n_atoms == 1 else None
         best: dict[str, tuple[float, np.ndarray]] = {}
         outcomes = []
         for coords in starting_geometries(species, self.n_conformers, self.seed):
@@ -108,10 +107,3 @@ class GFN2Oracle:
         rec.status = chosen
         if chosen == "coordination_changed":
             rec.reason = "a metal cation moved to other donor atoms during optimisation"
-
-
-def make_oracle(name: str, **settings):
-    """Oracle by name; raises ValueError naming the valid ones."""
-    if name == "gfn2":
-        return GFN2Oracle(**settings)
-    raise ValueError(f"unknown oracle {name!r}; valid oracles: gfn2")

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Callable
 
 from sei_net.chem.species import Species
-from sei_net.energy.gfn2 import make_oracle
 from sei_net.energy.labels import LabelStore
-from sei_net.energy.record import EnergyRecord
+from sei_net.energy.record import EnergyRecord, make_oracle
 
 
 def _label_one(species_dict: dict, oracle_name: str, settings: dict) -> dict:
@@ -57,13 +56,10 @@ def label_network(network: str | Path, oracle: str = "gfn2", labels: str | Path 
             if progress:
                 progress(done, len(todo), rec)
         seconds = time.perf_counter() - t0
-        rows = []
         key_to_id = {s.key: sid for sid, s in species.items()}
-        for rec in cache.records(level):
-            if rec.key in key_to_id and rec.usable:
-                rows.append({"species_id": key_to_id[rec.key], "source": oracle, "level_of_theory": level,
-                             "G": rec.G, "E": rec.E, "temperature": rec.temperature,
-                             "data": {"status": rec.status, "n_imaginary": rec.data.get("n_imaginary")}})
+        rows = [{"species_id": key_to_id[key], "source": oracle, "level_of_theory": level, "G": g, "E": e,
+                 "temperature": t, "data": {"status": status, "n_imaginary": n_imag}}
+                for key, status, e, g, t, n_imag in cache.usable(level) if key in key_to_id]
         store.set_energies(rows)
         return {"level_of_theory": level, "computed": done, "seconds": round(seconds, 3),
                 "energies_written": len(rows), "cache": cache.counts(level),

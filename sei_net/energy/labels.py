@@ -66,6 +66,14 @@ class LabelStore:
             sql, args = sql + " WHERE level = ?", (level,)
         return [EnergyRecord.from_dict(json.loads(r[0])) for r in self.conn.execute(sql + " ORDER BY key", args)]
 
+    def usable(self, level: str) -> list[tuple]:
+        """(key, status, E, G, temperature, n_imaginary) of the usable records at ``level``, read
+        from the columns (the stored geometries and frequencies are not parsed)."""
+        return self.conn.execute(
+            "SELECT key, status, E, G, temperature, json_extract(record, '$.data.n_imaginary') "
+            "FROM labels WHERE level = ? AND status != 'failed' AND G IS NOT NULL ORDER BY key",
+            (level,)).fetchall()
+
     def todo(self, keys: Iterable[str], level: str, retry_failed: bool = False) -> list[str]:
         """The keys with no record at ``level`` (and the failed ones with ``retry_failed``)."""
         done = {k: s for k, s in self.conn.execute("SELECT key, status FROM labels WHERE level = ?", (level,))}

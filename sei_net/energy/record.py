@@ -31,16 +31,21 @@ class EnergyRecord:
     reason: str = ""
     data: dict = field(default_factory=dict)
 
-    @property
-    def usable(self) -> bool:
-        return self.status != "failed" and self.G is not None
-
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "EnergyRecord":
         return cls(**d)
+
+
+def make_oracle(name: str, **settings) -> "Oracle":
+    """Oracle by name (settings go to its constructor); raises ValueError naming the valid ones."""
+    if name == "gfn2":
+        from sei_net.energy.gfn2 import GFN2Oracle
+
+        return GFN2Oracle(**settings)
+    raise ValueError(f"unknown oracle {name!r}; valid oracles: gfn2")
 
 
 class Oracle(Protocol):

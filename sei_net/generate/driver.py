@@ -2,8 +2,9 @@
 limits, one transaction per generation (a killed build resumes at the last finished generation).
 
 Generation g applies unimolecular rules to the species first made in generation g - 1 and
-bimolecular rules to every pair of (new species, any species). Candidate products pass the rule
-library's filters; every decision (kept, or the reason it was discarded) is stored in ``decisions``.
+bimolecular rules to the pairs with at least one such species that the rule's ``partners`` and
+``max_generation_sum`` allow. Candidate products pass the rule library's filters; every decision
+(kept, or the reason it was discarded) is stored in ``decisions``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sei_net.generate.rules import RuleSet, load_rules
 from sei_net.network import Network, seed_network
 from sei_net.recipe import Recipe, load_recipe
 from sei_net.store import NetworkStore
+
 
 def _partner_ok(sp: Species, partners: frozenset[str], seeds: set[str], small: int) -> bool:
     """Whether ``sp`` may be the second reactant B of a bimolecular rule (rules.PARTNER_CLASSES)."""
@@ -61,17 +63,13 @@ def _candidates(rules: RuleSet, new: list[Species], every: list[Species], seeds:
         cap = rule.options.get("max_generation_sum")
         old = [b for b in every if b.key not in new_keys
                and (cap is None or generation_of[b.key] <= cap - g_new)]
-        if cap is not None and 2 * g_new > cap:
-            new_pairs = False     # two new species are too deep to meet
-        else:
-            new_pairs = True
+        new_pairs = cap is None or 2 * g_new <= cap   # may two new species meet?
         if rule.cls == "coordination":
             metal = rule.options.get("metal", "Li")
-            is_cation = lambda s: s.n_atoms == 1 and s.charge == 1 and s.elements[0] == metal  # noqa: E731
-            for cation in (s for s in new if is_cation(s)):
+            for cation in (s for s in new if op.is_metal_cation(s, metal)):
                 for sp in old + (new if new_pairs else []):
                     yield from op.coordination(sp, cation, rule)
-            for cation in (s for s in old if is_cation(s)):
+            for cation in (s for s in old if op.is_metal_cation(s, metal)):
                 for sp in new:
                     yield from op.coordination(sp, cation, rule)
         elif rule.cls == "radical_coupling":
@@ -102,10 +100,9 @@ def _coordination_candidates(rules: RuleSet, targets: list[Species], every: list
         if rule.cls != "coordination":
             continue
         metal = rule.options.get("metal", "Li")
-        for cation in every:
-            if cation.n_atoms == 1 and cation.charge == 1 and cation.elements[0] == metal:
-                for sp in targets:
-                    yield from op.coordination(sp, cation, rule)
+        for cation in (s for s in every if op.is_metal_cation(s, metal)):
+            for sp in targets:
+                yield from op.coordination(sp, cation, rule)
 
 
 def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
@@ -122,7 +119,7 @@ def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
     prov: dict[str, int] = {r.name: store.provenance_id("rule", r.name, rules.name) for r in rules.rules}
     species = {s.key: s for s in store.all_species().values()}
     generation_of = dict(store.conn.execute("SELECT key, generation FROM species"))
-    n_reactions = store.info()["reactions"]
+    n_reactions = store.n_reactions()
     seeds = {k for k, g in generation_of.items() if g == 0}
     while not state["finished"]:
         g = state["generation_done"] + 1
@@ -183,7 +180,7 @@ def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
             store.add_species(new_species.values(), generation=g,
                               provenance=store.provenance_id("generator", rules.name, ""))
             ids = store.add_reactions(kept.values(), generation=g, rule_provenance=prov)
-            n_reactions = store.info()["reactions"]
+            n_reactions = store.n_reactions()
             store.conn.executemany(
                 "INSERT OR REPLACE INTO decisions(key, kind, kept, reason, rule, generation) "
                 "VALUES (?, ?, ?, ?, ?, ?)",

@@ -10,6 +10,7 @@ reactant atom, so the generator always knows which bonds changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator
 
 import numpy as np
@@ -123,8 +124,15 @@ def anionic_sites(sp: Species) -> list[int]:
     return [a for a, q in enumerate(fc) if q < 0 and sp.elements[a] not in COORDINATING_METALS]
 
 
+def is_metal_cation(sp: Species, metal: str) -> bool:
+    """A bare metal cation M+ (e.g. Li+)."""
+    return sp.n_atoms == 1 and sp.elements[0] == metal and sp.charge == 1
+
+
+@lru_cache(maxsize=200_000)
 def _symmetry_classes(sp: Species) -> list[int]:
-    """One representative atom per symmetry class (graph-invariant refinement on the canonical graph)."""
+    """One representative atom per symmetry class (graph-invariant refinement on the canonical graph);
+    cached per species, since a bimolecular rule asks again for every partner."""
     from rdkit import Chem
 
     rw = Chem.RWMol()
@@ -226,13 +234,11 @@ def coordination(sp: Species, cation: Species, rule: Rule) -> Iterator[Candidate
     """M+ binds to one donor atom (e.g. a carbonyl or ether O, F) of ``sp``."""
     metal = rule.options.get("metal", "Li")
     donors = rule.options.get("donors", frozenset({"O", "F"}))
-    if not (cation.n_atoms == 1 and cation.elements[0] == metal and cation.charge == 1):
-        return
-    if sp.elements == (metal,):
+    if not is_metal_cation(cation, metal) or sp.elements == (metal,):
         return
     elements, bonds = _combined([sp, cation])
     m = sp.n_atoms
-    coordinated = {i for i, j, k in sp.bonds if k == COORDINATION} | {j for i, j, k in sp.bonds if k == COORDINATION}
+    coordinated = {a for i, j, k in sp.bonds if k == COORDINATION for a in (i, j)}
     for d in _symmetry_classes(sp):
         if elements[d] not in donors or elements[d] in COORDINATING_METALS or d in coordinated:
             continue

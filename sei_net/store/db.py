@@ -451,6 +451,10 @@ class NetworkStore:
                               (status, time.time(), json.dumps(results), run_id))
 
     # ------------------------------------------------------------------ summary
+    def n_reactions(self) -> int:
+        """Number of stored reactions."""
+        return self.conn.execute("SELECT COUNT(*) FROM reactions").fetchone()[0]
+
     def info(self) -> dict:
         """{"species", "reactions", "kinds": {kind: n}, "energy_sources": {source: n}, ...}."""
         c = self.conn
@@ -458,7 +462,7 @@ class NetworkStore:
             "name": self.get_meta("name", ""),
             "schema_version": self.schema_version,
             "species": c.execute("SELECT COUNT(*) FROM species").fetchone()[0],
-            "reactions": c.execute("SELECT COUNT(*) FROM reactions").fetchone()[0],
+            "reactions": self.n_reactions(),
             "kinds": dict(c.execute("SELECT kind, COUNT(*) FROM reactions GROUP BY kind ORDER BY kind")),
             "energy_sources": dict(c.execute(
                 "SELECT source, COUNT(*) FROM energies GROUP BY source ORDER BY source")),
