@@ -1,0 +1,174 @@
+"""Rate constants from reaction free energies: Eyring/TST, Bell-Evans-Polanyi, Marcus.
+
+All energies in eV, temperatures in K, lengths in Å, rates in s^-1 for unimolecular steps and
+L mol^-1 s^-1 (standard state 1 mol/L) for bimolecular ones; a reduction at the electrode is
+pseudo-first order (s^-1). Every function is vectorised over numpy arrays, so an array of
+ensemble-member free energies (shape (..., M)) gives member-wise rates: uncertainty travels as
+members (DESIGN.md), never as summed variances.
+
+Rate: k = kappa * kB*T/h * exp(-dG_act / kB*T), with kappa = exp(-beta * d) for electron tunnelling
+through a film of thickness d (d = 0 at a bare electrode).
+
+Barrier models
+--------------
+- Eyring with a given barrier (transition-state data, NEB, or a surrogate prediction).
+- Bell-Evans-Polanyi per reaction kind: dG_act = max(0, dG, E0 + alpha*dG), never below
+  max(0, dG). Defaults (``DEFAULT_BEP``) follow the HiPRGen/RNMC SEI network (Barter et al.,
+  Digital Discovery 2023; ../shared/data/rnmc_sei): association, dissociation, bond breaking and
+  forming and ring opening are barrierless beyond their endergonicity (E0 = 0), concerted steps
+  carry a constant 0.266 eV. These are coarse, documented defaults until a barrier model is trained.
+- Marcus for electron transfer: dG_act = (lambda/4) (1 + dG/lambda)^2, lambda = inner + outer;
+  outer from the Born/Marcus two-sphere (or sphere-electrode image) formula with the solvent's
+  static dielectric constant and refractive index (defaults 18.5 and 1.415, the EC/EMC values used
+  by mrnet), inner from energies when the caller has them (default 0: stated, not hidden).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sei_net.constants import BOLTZMANN_EV, PLANCK_EV
+
+#: e^2 / (4 pi eps0) in eV Å
+COULOMB_EV_ANGSTROM = 14.399645
+
+#: Bell-Evans-Polanyi (E0 in eV, alpha) per reaction kind; see the module docstring for sources.
+DEFAULT_BEP: dict[str, tuple[float, float]] = {
+    "fragmentation": (0.0, 0.0), "recombination": (0.0, 0.0),
+    "ring_opening": (0.0, 0.0), "ring_closing": (0.0, 0.0),
+    "coordination": (0.0, 0.0), "decoordination": (0.0, 0.0),
+    "concerted": (0.266, 0.0), "other": (0.266, 0.0),
+}
+
+
+def thermal_energy(temperature: float) -> float:
+    """kB*T in eV."""
+    if not temperature > 0:
+        raise ValueError(f"temperature {temperature!r} K is not valid: give a positive temperature in K")
+    return BOLTZMANN_EV * temperature
+
+
+def eyring(barrier, temperature: float, kappa=1.0) -> np.ndarray:
+    """Transition-state rate constant kappa*kB*T/h*exp(-barrier/kB*T) (s^-1, or L/(mol s) for
+    bimolecular steps with 1 mol/L standard-state free energies). ``barrier`` in eV."""
+    kt = thermal_energy(temperature)
+    return np.asarray(kappa) * (kt / PLANCK_EV) * np.exp(-np.asarray(barrier, dtype=float) / kt)
+
+
+def bep_barrier(dG, intrinsic: float = 0.0, alpha: float = 0.0) -> np.ndarray:
+    """Bell-Evans-Polanyi barrier max(0, dG, intrinsic + alpha*dG) (eV); never below max(0, dG)."""
+    dG = np.asarray(dG, dtype=float)
+    return np.maximum(np.maximum(dG, 0.0), intrinsic + alpha * dG)
+
+
+def marcus_barrier(dG, reorganisation) -> np.ndarray:
+    """Marcus activation free energy (lambda/4)(1 + dG/lambda)^2 (eV); it is >= max(0, dG) for
+    any lambda > 0 and reaches zero at dG = -lambda (the inverted region beyond)."""
+    lam = np.asarray(reorganisation, dtype=float)
+    if np.any(lam <= 0):
+        raise ValueError("reorganisation energy must be positive (eV)")
+    dG = np.asarray(dG, dtype=float)
+    return lam / 4.0 * (1.0 + dG / lam) ** 2
+
+
+def outer_reorganisation(radius: float, partner_radius: float | None = None,
+                         distance: float | None = None, dielectric: float = 18.5,
+                         refractive_index: float = 1.415) -> float:
+    """Outer-sphere (solvent) reorganisation energy for moving one electron, in eV.
+
+    With ``partner_radius`` (two spheres, radii in Å, centre distance ``distance`` defaulting to
+    contact): e^2/(4 pi eps0) (1/(2a1) + 1/(2a2) - 1/R) (1/n^2 - 1/eps). Without it (a molecule at an
+    electrode, image-charge form): e^2/(4 pi eps0) (1/(2a) - 1/(4d)) (1/n^2 - 1/eps), d the distance
+    of the centre from the electrode (default: touching, d = a)."""
+    if radius <= 0 or (partner_radius is not None and partner_radius <= 0):
+        raise ValueError("radii must be positive (Å)")
+    pekar = 1.0 / refractive_index ** 2 - 1.0 / dielectric
+    if partner_radius is None:
+        d = radius if distance is None else distance
+        geom = 1.0 / (2.0 * radius) - 1.0 / (4.0 * d)
+    else:
+        r = radius + partner_radius if distance is None else distance
+        geom = 1.0 / (2.0 * radius) + 1.0 / (2.0 * partner_radius) - 1.0 / r
+    return COULOMB_EV_ANGSTROM * geom * pekar
+
+
+def tunnelling_factor(thickness, beta: float = 1.0) -> np.ndarray:
+    """Electron tunnelling transmission kappa = exp(-beta*d) through a film ``thickness`` Å thick
+    (beta in 1/Å; 1.0 is a typical decay constant through an insulating organic/inorganic film)."""
+    return np.exp(-beta * np.asarray(thickness, dtype=float))
+
+
+@dataclass(frozen=True)
+class RateModel:
+    """How barriers are made from reaction free energies (eV) at a temperature (K).
+
+    ``bep``: (E0, alpha) per non-redox kind. Redox steps use Marcus with reorganisation energy
+    ``outer_reorganisation(radius of the reduced species) + inner_reorganisation`` (eV), unless
+    ``redox_reorganisation`` fixes lambda for all of them. ``beta`` (1/Å) and ``film_thickness`` (Å)
+    give the tunnelling factor of electrode steps."""
+
+    temperature: float = 298.15
+    bep: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BEP))
+    inner_reorganisation: float = 0.0
+    redox_reorganisation: float | None = None
+    dielectric: float = 18.5
+    refractive_index: float = 1.415
+    beta: float = 1.0
+    film_thickness: float = 0.0
+
+    def describe(self) -> str:
+        """One line for reports: the models and their parameters."""
+        lam = (f"lambda={self.redox_reorganisation} eV" if self.redox_reorganisation is not None
+               else f"lambda=outer(eps={self.dielectric}, n={self.refractive_index})"
+                    f"+{self.inner_reorganisation} eV")
+        return (f"Eyring TST at {self.temperature} K; BEP per kind {self.bep}; Marcus for "
+                f"electron transfer ({lam}); kappa=exp(-{self.beta}/Å*{self.film_thickness} Å)")
+
+    def barriers(self, dG: np.ndarray, kinds: np.ndarray, electrons: np.ndarray,
+                 radius: np.ndarray | None = None) -> np.ndarray:
+        """Barrier (eV) of each reaction from its dG (eV; shape (R,) or (R, M) for members),
+        its kind (str array) and electron count; ``radius`` (Å, shape (R,)) is the effective radius
+        of the species that takes or gives the electron, needed for Marcus unless
+        ``redox_reorganisation`` is set."""
+        dG = np.asarray(dG, dtype=float)
+        out = np.empty_like(dG)
+        kinds = np.asarray(kinds, dtype=object)
+        redox = np.asarray(electrons) != 0
+        for kind in set(kinds[~redox].tolist()):
+            if kind not in self.bep:
+                raise ValueError(f"no BEP parameters for reaction kind {kind!r}: "
+                                 f"known kinds {', '.join(sorted(self.bep))}")
+            sel = (~redox) & (kinds == kind)
+            e0, alpha = self.bep[kind]
+            out[sel] = bep_barrier(dG[sel], e0, alpha)
+        if redox.any():
+            lam = self.reorganisation(radius, redox)
+            if dG.ndim == 2:
+                lam = lam[:, None]
+            out[redox] = marcus_barrier(dG[redox], lam)
+        return out
+
+    def reorganisation(self, radius: np.ndarray | None, redox: np.ndarray) -> np.ndarray:
+        """Marcus lambda (eV) for the redox reactions selected by the mask ``redox``."""
+        n = int(np.count_nonzero(redox))
+        if self.redox_reorganisation is not None:
+            return np.full(n, float(self.redox_reorganisation))
+        if radius is None:
+            raise ValueError("Marcus rates need the effective radius of each redox species "
+                             "(or RateModel(redox_reorganisation=...))")
+        radii = np.asarray(radius, dtype=float)[redox]
+        outer = np.array([outer_reorganisation(a, dielectric=self.dielectric,
+                                               refractive_index=self.refractive_index)
+                          for a in radii])
+        return outer + self.inner_reorganisation
+
+    def rates(self, barrier: np.ndarray, electrons: np.ndarray) -> np.ndarray:
+        """Rate constants from barriers (eV): Eyring, with the tunnelling factor on electrode steps."""
+        barrier = np.asarray(barrier, dtype=float)
+        kappa = np.where(np.asarray(electrons) != 0,
+                         float(tunnelling_factor(self.film_thickness, self.beta)), 1.0)
+        if barrier.ndim == 2:
+            kappa = kappa[:, None]
+        return eyring(barrier, self.temperature, kappa)
