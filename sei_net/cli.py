@@ -203,13 +203,17 @@ def reactions(net: Path = typer.Argument(..., help="network file (.db)"),
 def import_mrnet_cmd(entries: Path = typer.Argument(..., help="mrnet/LIBE MoleculeEntry JSON"),
                      out: Path = typer.Option(..., "-o", "--out", help="network file to create"),
                      temperature: float = typer.Option(298.15, help="K, for the free energies"),
+                     reactions: bool = typer.Option(False, "--reactions",
+                                                    help="also enumerate mrnet's reactions among them"),
                      force: bool = typer.Option(False, "--force", help="replace an existing file")) -> None:
     """Import mrnet/LIBE entries: species named by entry_id, DFT free energies (eV)."""
     from sei_net.io.mrnet import import_mrnet
 
-    with import_mrnet(entries, out, temperature=temperature, overwrite=force) as store:
+    with import_mrnet(entries, out, temperature=temperature, overwrite=force,
+                      reactions=reactions) as store:
         data = store.info()
-    typer.echo(f"{out}: {data['species']} species, energies: {data['energy_sources']}")
+    typer.echo(f"{out}: {data['species']} species, {data['reactions']} reactions, "
+               f"energies: {data['energy_sources']}")
 
 
 @import_app.command("rnmc")

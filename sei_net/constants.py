@@ -11,6 +11,16 @@ HARTREE_EV = 27.211386245988         # eV (CODATA 2018)
 ELECTRON_FREE_ENERGY_OFFSET = 1.40
 
 
+#: Offsets for energy sources whose absolute electron energies are on another scale (eV). GFN2-xTB's
+#: reduction free energies sit far from the DFT ones; its constant is calibrated in docs/energy.md.
+ELECTRON_OFFSETS: dict[str, float] = {"gfn2": 5.92}
+
+
+def electron_offset_for(source: str) -> float:
+    """The electron free-energy offset (eV) that goes with energies from ``source``."""
+    return ELECTRON_OFFSETS.get(source, ELECTRON_FREE_ENERGY_OFFSET)
+
+
 def electron_free_energy(potential: float, offset: float = ELECTRON_FREE_ENERGY_OFFSET) -> float:
     """Electron free energy (eV) at electrode potential ``potential`` (V vs Li/Li+)."""
     return -(potential + offset)

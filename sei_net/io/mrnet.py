@@ -15,11 +15,13 @@ LIBE_LEVEL = "DFT wB97X-V/def2-TZVPPD/SMD (LIBE)"
 
 
 def import_mrnet(entries_path: str | Path, out: str | Path, temperature: float = 298.15,
-                 overwrite: bool = False, source: str = "mrnet") -> NetworkStore:
+                 overwrite: bool = False, source: str = "mrnet", reactions: bool = False) -> NetworkStore:
     """Create ``out`` from a mrnet/LIBE entries JSON: one species per entry, named by its entry_id
     (or molecule_id), with its free energy at ``temperature`` (K) stored as source ``source``.
     Two entries with the same graph, charge and multiplicity are one species (the first name wins;
-    the lower free energy is kept, as the more stable conformer)."""
+    the lower free energy is kept, as the more stable conformer). With ``reactions``, also store
+    mrnet's reactions among the entries (``generate.fixed_set``: redox, one bond, coordination and
+    concerted steps, both directions)."""
     entries = load_entries(entries_path)
     parsed = []
     for entry in entries:
@@ -44,4 +46,11 @@ def import_mrnet(entries_path: str | Path, out: str | Path, temperature: float =
             }
         store.set_energies(best.values())
         store.set_meta({"imported_from": str(Path(entries_path).name), "temperature": temperature})
+    if reactions:
+        from sei_net.generate.fixed_set import RULE, close_species_set
+
+        species = store.all_species()
+        G = {species[sid].key: row["G"] for sid, row in best.items()}
+        store.add_reactions(close_species_set(species.values(), G),
+                            provenance=store.provenance_id("rule", RULE, "mrnet ReactionIterator scheme"))
     return store

@@ -1,0 +1,150 @@
+"""Path and product queries on a stored network: energies -> dG -> barriers -> rates -> costs -> paths.
+
+``PathQuery.prepare`` reads a network's reactions and one energy source into arrays once, at an
+electrode potential and temperature, and scores every reaction with a rate model and a cost
+function; ``paths`` and ``products`` (kinetics.products) then answer queries. When the energies carry
+ensemble members (or a sigma), every reaction gets member-wise dG, rates and costs as well, and the
+answers carry probabilities over those members (DESIGN.md: uncertainty travels as members).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from sei_net.chem.size import effective_radius
+from sei_net.constants import electron_free_energy as electron_free_energy_at
+from sei_net.constants import electron_offset_for
+from sei_net.kinetics.costs import get_cost, reaction_costs
+from sei_net.kinetics.hypergraph import HyperGraph, SpeciesEnergies, species_energies
+from sei_net.kinetics.paths import HyperPath, k_best_paths
+from sei_net.kinetics.rates import RateModel
+
+
+@dataclass
+class Scores:
+    """Per-reaction arrays (shape (R,), or (R, M) for members): dG and barrier in eV, rate in the
+    units of kinetics.rates, cost (dimensionless, >= 0, inf where energies are missing)."""
+
+    dG: np.ndarray
+    barrier: np.ndarray
+    rate: np.ndarray
+    cost: np.ndarray
+
+
+def score_reactions(graph: HyperGraph, G: np.ndarray, g_e: float, rate_model: RateModel,
+                    cost: str | Callable, radius: np.ndarray) -> Scores:
+    """dG, barriers, rates and costs of every reaction from species free energies ``G`` (eV; (S,) or
+    (S, M)) and the electron free energy ``g_e`` (eV)."""
+    dG = graph.reaction_dG(G, g_e)
+    safe = np.where(np.isnan(dG), 0.0, dG)
+    barrier = rate_model.barriers(safe, graph.kind, graph.electrons, radius)
+    rate = rate_model.rates(barrier, graph.electrons)
+    barrier[np.isnan(dG)] = np.nan
+    rate[np.isnan(dG)] = np.nan
+    c = reaction_costs(cost, dG, barrier, rate, rate_model.temperature)
+    return Scores(dG, barrier, rate, c)
+
+
+@dataclass
+class PathQuery:
+    """A network prepared for path and product queries (see the module docstring)."""
+
+    store: object
+    graph: HyperGraph
+    energies: SpeciesEnergies
+    potential: float
+    electron_free_energy: float
+    rate_model: RateModel
+    cost_name: str
+    scores: Scores
+    samples: Scores | None = None
+    names: dict[int, str] = field(default_factory=dict)
+    smiles: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(cls, store, *, source: str | None = None, potential: float | None = None,
+                electron_free_energy: float | None = None, temperature: float | None = None,
+                cost: str | Callable = "mrnet", rate_model: RateModel | None = None,
+                n_samples: int = 32, seed: int = 0) -> "PathQuery":
+        """Score a network. ``potential`` (V vs Li/Li+) defaults to the recipe's (else 0.0);
+        ``electron_free_energy`` (eV) overrides it. ``temperature`` (K) defaults to the recipe's
+        (else 298.15). ``n_samples`` Gaussian draws are used when the energies have a sigma but no
+        members."""
+        get_cost(cost)
+        if temperature is None:
+            temperature = float(store.get_meta("temperature", "298.15"))
+        if potential is None:
+            potential = float(store.get_meta("potential", "0.0"))
+        rate_model = rate_model or RateModel(temperature=temperature)
+        if rate_model.temperature != temperature:
+            raise ValueError(f"rate model temperature {rate_model.temperature} K differs from the "
+                             f"query temperature {temperature} K")
+        graph = HyperGraph.from_store(store)
+        energies = species_energies(store, graph.n_species, source)
+        if electron_free_energy is None:
+            electron_free_energy = electron_free_energy_at(potential, electron_offset_for(energies.source))
+        species = store.all_species()
+        radius = np.zeros(graph.n_reactions)
+        redox = np.flatnonzero(graph.electrons != 0)
+        radii: dict[int, float] = {}
+        for r in redox:
+            s = int(graph.r_species[graph.r_ptr[r]])
+            if s not in radii:
+                radii[s] = effective_radius(species[s])
+            radius[r] = radii[s]
+        scores = score_reactions(graph, energies.G, electron_free_energy, rate_model, cost, radius)
+        members = energies.members
+        if members is None and energies.sigma is not None:
+            rng = np.random.default_rng(seed)
+            sigma = np.nan_to_num(energies.sigma, nan=0.0)
+            members = energies.G[:, None] + sigma[:, None] * rng.standard_normal((graph.n_species, n_samples))
+        samples = (score_reactions(graph, members, electron_free_energy, rate_model, cost, radius)
+                   if members is not None else None)
+        names = {i: s.name for i, s in species.items() if s.name}
+        smiles = {i: s.smiles for i, s in species.items()}
+        return cls(store, graph, energies, float(potential), float(electron_free_energy), rate_model,
+                   cost if isinstance(cost, str) else getattr(cost, "__name__", "custom"),
+                   scores, samples, names, smiles)
+
+    # ------------------------------------------------------------------ helpers
+    def species_id(self, query: str) -> int:
+        """Species id from a name, SMILES or key (one clear error if absent)."""
+        return self.store.find_species(query)
+
+    def label(self, s: int) -> str:
+        return self.names.get(s) or self.smiles.get(s, str(s))
+
+    def step(self, r: int, times: int = 1) -> dict:
+        """One reaction as a JSON-ready dict: names, electrons, dG (eV), barrier (eV), rate."""
+        def side(pairs):
+            return [self.label(s) for s, c in pairs for _ in range(c)]
+        return {"reaction_id": int(self.graph.reaction_id[r]), "times": int(times),
+                "kind": str(self.graph.kind[r]),
+                "reactants": side(self.graph.reactants(r)), "products": side(self.graph.products(r)),
+                "electrons": int(self.graph.electrons[r]), "dG": float(self.scores.dG[r]),
+                "barrier": float(self.scores.barrier[r]), "rate": float(self.scores.rate[r])}
+
+    # ------------------------------------------------------------------ queries
+    def paths(self, sources: list[int], target: int, k: int = 5) -> list[HyperPath]:
+        """The k cheapest derivations of ``target`` from ``sources`` (species ids), with
+        ``probability_best`` among them over the energy members when there are members."""
+        paths = k_best_paths(self.graph, self.scores.cost, sources, target, k, self.scores.dG)
+        if self.samples is not None:
+            member_costs = np.array([[p.cost_under(self.samples.cost[:, m]) for p in paths]
+                                     for m in range(self.samples.cost.shape[1])])
+            best = np.argmin(member_costs, axis=1)
+            for i, p in enumerate(paths):
+                p.probability_best = float(np.mean(best == i))
+        return paths
+
+    def describe(self) -> dict:
+        """The settings every reported number depends on."""
+        return {"energy_source": self.energies.source, "level_of_theory": self.energies.level_of_theory,
+                "potential_V_vs_Li": self.potential, "electron_free_energy_eV": self.electron_free_energy,
+                "temperature_K": self.rate_model.temperature, "cost": self.cost_name,
+                "rate_model": self.rate_model.describe(),
+                "uncertainty": (f"{self.samples.cost.shape[1]} energy members"
+                                if self.samples is not None else "none (energies carry no members or sigma)")}
