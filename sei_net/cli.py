@@ -337,6 +337,84 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
                    f"{result['energies_written']} energies written ({result['level_of_theory']})")
 
 
+def _path_query(store, potential, electron_free_energy, temperature, cost, source):
+    from sei_net.kinetics.query import PathQuery
+
+    if potential is not None and electron_free_energy is not None:
+        raise ValueError("give --potential or --electron-free-energy, not both")
+    return PathQuery.prepare(store, source=source, potential=potential,
+                             electron_free_energy=electron_free_energy, temperature=temperature,
+                             cost=cost)
+
+
+_FROM = typer.Option(..., "--from", help="starting species (name, SMILES or key); repeat")
+_POTENTIAL = typer.Option(None, "--potential", help="electrode potential, V vs Li/Li+ (default: recipe's)")
+_ELECTRON = typer.Option(None, "--electron-free-energy", help="electron free energy, eV (instead of --potential)")
+_TEMPERATURE = typer.Option(None, "--temperature", help="K (default: recipe's, else 298.15)")
+_COST = typer.Option("mrnet", "--cost", help="mrnet | softplus | kinetic")
+_SOURCE = typer.Option(None, "--source", help="energy source (default: the one covering most species)")
+
+
+@app.command()
+@user_command
+def paths(net: Path = typer.Argument(..., help="network file (.db)"),
+          sources: list[str] = _FROM,
+          target: str = typer.Option(..., "--to", help="target species (name, SMILES or key)"),
+          k: int = typer.Option(5, "-k", help="number of paths"),
+          potential: Optional[float] = _POTENTIAL, electron_free_energy: Optional[float] = _ELECTRON,
+          temperature: Optional[float] = _TEMPERATURE, cost: str = _COST,
+          source: Optional[str] = _SOURCE,
+          plot: Optional[Path] = typer.Option(None, "--plot", help="PNG of the best path's free-energy diagram"),
+          as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """The k cheapest reaction paths (hyperpaths) from the starting species to a target."""
+    from sei_net.kinetics.path_output import path_record, path_text, plot_path
+
+    with _open(net) as store:
+        q = _path_query(store, potential, electron_free_energy, temperature, cost, source)
+        start = [q.species_id(x) for x in sources]
+        goal = q.species_id(target)
+        if goal in start:
+            raise ValueError(f"target {target!r} is one of the starting species")
+        found = q.paths(start, goal, k)
+        records = [path_record(q, p, i + 1) for i, p in enumerate(found)]
+    if plot is not None:
+        plot_path(records[0], plot)
+    if as_json:
+        _emit_json({"settings": q.describe(), "paths": records})
+        return
+    d = q.describe()
+    typer.echo(f"{d['energy_source']} energies ({d['level_of_theory']}); G_e = "
+               f"{d['electron_free_energy_eV']:.3f} eV; {d['temperature_K']} K; cost {d['cost']}; "
+               f"uncertainty: {d['uncertainty']}")
+    for rec in records:
+        typer.echo(path_text(rec))
+
+
+@app.command()
+@user_command
+def products(net: Path = typer.Argument(..., help="network file (.db)"),
+             sources: list[str] = _FROM,
+             top: int = typer.Option(20, "--top", help="how many products"),
+             potential: Optional[float] = _POTENTIAL, electron_free_energy: Optional[float] = _ELECTRON,
+             temperature: Optional[float] = _TEMPERATURE, cost: str = _COST,
+             source: Optional[str] = _SOURCE,
+             as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Likely products: reachable, kinetically stable species ranked by path cost."""
+    from sei_net.kinetics.products import likely_products
+
+    with _open(net) as store:
+        q = _path_query(store, potential, electron_free_energy, temperature, cost, source)
+        start = [q.species_id(x) for x in sources]
+        ranked = likely_products(q, start, top)
+    if as_json:
+        _emit_json({"settings": q.describe(), "products": ranked})
+        return
+    _table(["rank", "species", "class", "cost", "P(top)", "smiles"],
+           [[i + 1, p["species"], p["class"], f"{p['cost']:.4g}",
+             "-" if p["probability_top_k"] is None else f"{p['probability_top_k']:.2f}", p["smiles"]]
+            for i, p in enumerate(ranked)])
+
+
 @app.command()
 @user_command
 def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe name"),

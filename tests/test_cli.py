@@ -88,3 +88,56 @@ def test_run_builds_the_network_and_resumes(tmp_path):
     second = runner.invoke(app, ["run", str(recipe), "-o", str(out)])
     assert "resuming" in second.output
     assert json.loads((out / "summary.json").read_text())["network"] == summary["network"]
+
+
+@pytest.fixture(scope="module")
+def mrnet_rxn_db(tmp_path_factory, shared_data):
+    path = tmp_path_factory.mktemp("cli") / "mr.db"
+    res = runner.invoke(app, ["import", "mrnet", str(shared_data / "mrnet" / "ronalds_MoleculeEntry.json"),
+                              "--reactions", "-o", str(path)])
+    assert res.exit_code == 0, res.output
+    return path
+
+
+def test_paths_json_schema_and_plot(mrnet_rxn_db, tmp_path):
+    png = tmp_path / "p.png"
+    res = runner.invoke(app, ["paths", str(mrnet_rxn_db), "--from", "EC", "--from", "[Li+]", "--to", "LEDC",
+                              "-k", "3", "--electron-free-energy", "-2.15", "--json", "--plot", str(png)])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert [p["rank"] for p in data["paths"]] == [1, 2, 3]
+    costs = [p["cost"] for p in data["paths"]]
+    assert costs == sorted(costs)
+    for p in data["paths"]:
+        assert {"cost", "dG_total", "hardest_step_dG", "probability_best", "steps"} <= set(p)
+        # the overall dG is the sum of each step's dG times how often it fires
+        assert p["dG_total"] == pytest.approx(sum(s["dG"] * s["times"] for s in p["steps"]))
+        for s in p["steps"]:
+            assert {"reactants", "products", "electrons", "dG", "barrier", "rate"} <= set(s)
+            assert s["barrier"] >= max(0.0, s["dG"]) - 1e-12
+    assert data["settings"]["electron_free_energy_eV"] == -2.15
+    assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_products_lists_ledc_and_c2h4(mrnet_rxn_db):
+    res = runner.invoke(app, ["products", str(mrnet_rxn_db), "--from", "EC", "--from", "Li_plus",
+                              "--potential", "0.0", "--json"])
+    assert res.exit_code == 0, res.output
+    ranked = json.loads(res.stdout)["products"]
+    names = [p["species"] for p in ranked]
+    assert {"LEDC", "C2H4", "Li2CO3"} <= set(names)
+    assert next(p["class"] for p in ranked if p["species"] == "C2H4") == "gas"
+    assert [p["cost"] for p in ranked] == sorted(p["cost"] for p in ranked)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--from", "EC", "--to", "LEDC"], "cannot be made from EC"),
+    (["--from", "EC", "--from", "Li_plus", "--to", "unobtainium"], "unobtainium"),
+    (["--from", "EC", "--to", "EC"], "is one of the starting species"),
+    (["--from", "EC", "--to", "LEDC", "--cost", "cheap"], "valid costs"),
+    (["--from", "EC", "--to", "LEDC", "--potential", "0", "--electron-free-energy", "-2"], "not both"),
+])
+def test_paths_bad_input_exit_2(mrnet_rxn_db, args, message):
+    res = sei_net("paths", str(mrnet_rxn_db), *args)
+    assert res.returncode == 2
+    assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1

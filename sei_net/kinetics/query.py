@@ -19,7 +19,7 @@ from sei_net.constants import electron_free_energy as electron_free_energy_at
 from sei_net.constants import electron_offset_for
 from sei_net.kinetics.costs import get_cost, reaction_costs
 from sei_net.kinetics.hypergraph import HyperGraph, SpeciesEnergies, species_energies
-from sei_net.kinetics.paths import HyperPath, k_best_paths
+from sei_net.kinetics.paths import HyperPath, UnreachableError, k_best_paths
 from sei_net.kinetics.rates import RateModel
 
 
@@ -131,7 +131,13 @@ class PathQuery:
     def paths(self, sources: list[int], target: int, k: int = 5) -> list[HyperPath]:
         """The k cheapest derivations of ``target`` from ``sources`` (species ids), with
         ``probability_best`` among them over the energy members when there are members."""
-        paths = k_best_paths(self.graph, self.scores.cost, sources, target, k, self.scores.dG)
+        try:
+            paths = k_best_paths(self.graph, self.scores.cost, sources, target, k, self.scores.dG)
+        except UnreachableError:
+            raise UnreachableError(
+                f"{self.label(target)} cannot be made from {', '.join(self.label(s) for s in sources)} "
+                f"with this network's reactions and {self.energies.source} energies (reactions with a "
+                "species lacking an energy are skipped)") from None
         if self.samples is not None:
             member_costs = np.array([[p.cost_under(self.samples.cost[:, m]) for p in paths]
                                      for m in range(self.samples.cost.shape[1])])

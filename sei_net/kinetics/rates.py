@@ -15,8 +15,10 @@ Barrier models
 - Bell-Evans-Polanyi per reaction kind: dG_act = max(0, dG, E0 + alpha*dG), never below
   max(0, dG). Defaults (``DEFAULT_BEP``) follow the HiPRGen/RNMC SEI network (Barter et al.,
   Digital Discovery 2023; ../shared/data/rnmc_sei): association, dissociation, bond breaking and
-  forming and ring opening are barrierless beyond their endergonicity (E0 = 0), concerted steps
-  carry a constant 0.266 eV. These are coarse, documented defaults until a barrier model is trained.
+  forming and ring opening are barrierless beyond their endergonicity (E0 = 0); concerted steps get
+  0.266 eV at dG = 0 as in RNMC, but with alpha = 1/2 rather than RNMC's constant, so that forward
+  and reverse barriers differ by exactly dG (detailed balance; a constant barrier breaks it for
+  |dG| < 0.266 eV). These are coarse, documented defaults until a barrier model is trained.
 - Marcus for electron transfer: dG_act = (lambda/4) (1 + dG/lambda)^2, lambda = inner + outer;
   outer from the Born/Marcus two-sphere (or sphere-electrode image) formula with the solvent's
   static dielectric constant and refractive index (defaults 18.5 and 1.415, the EC/EMC values used
@@ -39,7 +41,7 @@ DEFAULT_BEP: dict[str, tuple[float, float]] = {
     "fragmentation": (0.0, 0.0), "recombination": (0.0, 0.0),
     "ring_opening": (0.0, 0.0), "ring_closing": (0.0, 0.0),
     "coordination": (0.0, 0.0), "decoordination": (0.0, 0.0),
-    "concerted": (0.266, 0.0), "other": (0.266, 0.0),
+    "concerted": (0.266, 0.5), "other": (0.266, 0.5),
 }
 
 

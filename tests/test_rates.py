@@ -1,0 +1,88 @@
+"""Rates and costs: limits, detailed balance, the Marcus form, and cost properties."""
+
+import numpy as np
+import pytest
+
+from sei_net.constants import BOLTZMANN_EV, PLANCK_EV
+from sei_net.kinetics.costs import kinetic_cost, mrnet_cost, reaction_costs, softplus_cost
+from sei_net.kinetics.rates import (
+    DEFAULT_BEP, RateModel, bep_barrier, eyring, marcus_barrier, outer_reorganisation,
+    tunnelling_factor,
+)
+
+T = 298.15
+KT = BOLTZMANN_EV * T
+DG = np.linspace(-3.0, 3.0, 121)
+
+
+def test_eyring_limits():
+    assert eyring(0.0, T) == pytest.approx(KT / PLANCK_EV)            # 6.2e12 s^-1 at 298 K
+    assert eyring(1.0, T) / eyring(0.0, T) == pytest.approx(np.exp(-1.0 / KT))
+    assert eyring(0.5, 2 * T) > eyring(0.5, T)
+    with pytest.raises(ValueError, match="temperature"):
+        eyring(0.1, -5.0)
+
+
+@pytest.mark.parametrize("kind", sorted(DEFAULT_BEP))
+def test_bep_defaults_obey_detailed_balance_and_bound(kind):
+    e0, alpha = DEFAULT_BEP[kind]
+    forward, reverse = bep_barrier(DG, e0, alpha), bep_barrier(-DG, e0, alpha)
+    assert np.all(forward >= np.maximum(DG, 0.0) - 1e-12)
+    # k_f / k_r = exp(-dG/kT): barriers differ by exactly dG
+    assert np.allclose(forward - reverse, DG, atol=1e-12)
+
+
+def test_marcus_form():
+    lam = 0.8
+    b = marcus_barrier(DG, lam)
+    assert marcus_barrier(0.0, lam) == pytest.approx(lam / 4)
+    assert marcus_barrier(-lam, lam) == pytest.approx(0.0)             # activationless at dG = -lambda
+    assert np.all(b >= np.maximum(DG, 0.0) - 1e-12)
+    assert np.allclose(b - marcus_barrier(-DG, lam), DG)               # detailed balance
+    inverted = DG < -lam
+    assert np.all(np.diff(b[inverted]) < 0)                            # inverted region: barrier rises as dG falls
+    with pytest.raises(ValueError):
+        marcus_barrier(0.1, 0.0)
+
+
+def test_outer_reorganisation_two_sphere_and_electrode():
+    # two 3 Å spheres in contact in a medium with n = 1.415, eps = 18.5
+    pekar = 1 / 1.415 ** 2 - 1 / 18.5
+    assert outer_reorganisation(3.0, 3.0) == pytest.approx(14.399645 * (1 / 6 + 1 / 6 - 1 / 6) * pekar)
+    # at an electrode the image halves the self term at contact: (1/2a - 1/4a) = 1/(4a)
+    assert outer_reorganisation(3.0) == pytest.approx(14.399645 / 12 * pekar)
+    assert outer_reorganisation(2.0) > outer_reorganisation(4.0)       # small ions reorganise more solvent
+    assert outer_reorganisation(3.0, dielectric=1.415 ** 2) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_rate_model_members_and_tunnelling():
+    model = RateModel(redox_reorganisation=0.6, film_thickness=5.0, beta=1.0)
+    dG = np.array([[-0.5, -0.4], [0.2, 0.3]])
+    kinds = np.array(["redox", "fragmentation"], dtype=object)
+    electrons = np.array([1, 0])
+    barrier = model.barriers(dG, kinds, electrons)
+    assert barrier.shape == (2, 2)
+    assert barrier[0] == pytest.approx(marcus_barrier(dG[0], 0.6))
+    assert barrier[1] == pytest.approx(dG[1])
+    k = model.rates(barrier, electrons)
+    assert k[0, 0] == pytest.approx(eyring(barrier[0, 0], T) * tunnelling_factor(5.0))
+    assert k[1, 0] == pytest.approx(eyring(barrier[1, 0], T))
+    with pytest.raises(ValueError, match="BEP"):
+        model.barriers(np.array([0.1]), np.array(["teleport"], dtype=object), np.array([0]))
+
+
+def test_costs_are_non_negative_and_ordered():
+    barrier = bep_barrier(DG)
+    rate = eyring(barrier, T)
+    for fn in (mrnet_cost, softplus_cost, kinetic_cost):
+        c = fn(DG, barrier, rate, T)
+        assert np.all(c >= 0) and np.all(np.diff(c) >= -1e-12)         # uphill never cheaper
+    assert mrnet_cost(-1.0, 0, 0, T) == pytest.approx(1.0, abs=1e-15)
+    assert mrnet_cost(20.0, 0, 0, T) == mrnet_cost(10.0, 0, 0, T)       # mrnet caps dG at 10 eV
+    assert kinetic_cost(0.0, 0.0, eyring(0.0, T), T) == pytest.approx(0.0, abs=1e-12)
+    c = reaction_costs("mrnet", np.array([np.nan, 0.0]), np.zeros(2), np.ones(2), T)
+    assert np.isinf(c[0]) and c[1] == pytest.approx(2.0)
+    with pytest.raises(ValueError, match=">= 0"):
+        reaction_costs(lambda dG, b, k, t: dG, np.array([-1.0]), None, None, T)
+    with pytest.raises(ValueError, match="valid costs"):
+        reaction_costs("cheapest", DG, barrier, rate, T)
