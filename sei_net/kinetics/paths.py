@@ -6,10 +6,11 @@ that sub-path runs twice); starting species (and electrons) cost nothing. ``shor
 computes it for every species in one pass (Knuth's algorithm, ``_knuth``); ``extract_path`` turns
 the result into a path: the reactions with how often each fires, in firing order; and
 ``k_best_paths`` enumerates the next best derivations by Lawler/Yen-style partitioning of the
-derivation space (Nielsen, Andersen & Pretolani, Comput. Oper. Res. 2005): for the i-th choice
-(species s_i made by reaction e_i) of a path, one sub-problem keeps choices 1..i-1 and bans e_i for
-s_i. A derivation may fall in more than one sub-problem; duplicates are dropped, so the result is the
-k cheapest distinct derivations in order.
+derivation space (Nielsen, Andersen & Pretolani, Comput. Oper. Res. 2005): with the path's choices
+(species s_i made by reaction e_i) ordered backwards from the target, sub-problem i keeps choices
+1..i-1 and bans e_i for s_i. In that order s_i is a reactant of a kept choice, so every derivation of
+sub-problem i makes s_i, some other way: the sub-problems are disjoint, and together with the path
+they cover its parent problem, so the result is the k cheapest distinct derivations in order.
 
 Example
 -------
@@ -175,9 +176,12 @@ def k_best_paths(graph: HyperGraph, cost: np.ndarray, sources, target: int, k: i
             out.append(path)
             if len(out) == k:
                 break
-        for i, (s, r) in enumerate(path.choices):
+        backwards = path.choices[::-1]               # target first: each s_i feeds an earlier choice
+        for i, (s, r) in enumerate(backwards):
+            if s in fixed:                           # kept by the parent: banning it leaves nothing
+                continue
             sub_fixed = dict(fixed)
-            sub_fixed.update(dict(path.choices[:i]))
+            sub_fixed.update(dict(backwards[:i]))
             sub_banned = banned | {(s, r)}
             dist, pred, order = shortest_hyperpaths(graph, cost, sources, target, sub_fixed, sub_banned)
             if np.isfinite(dist[target]):
