@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from sei_net.chem.known import known_species_keys
 from sei_net.chem.size import effective_radius
 from sei_net.constants import electron_free_energy as electron_free_energy_at
 from sei_net.constants import electron_offset_for
@@ -103,7 +104,8 @@ class PathQuery:
             members = energies.G[:, None] + sigma[:, None] * rng.standard_normal((graph.n_species, n_samples))
         samples = (score_reactions(graph, members, electron_free_energy, rate_model, cost, radius)
                    if members is not None else None)
-        names = {i: s.name for i, s in species.items() if s.name}
+        known = known_species_keys()
+        names = {i: s.name or known.get(s.key) for i, s in species.items() if s.name or s.key in known}
         smiles = {i: s.smiles for i, s in species.items()}
         return cls(store, graph, energies, float(potential), float(electron_free_energy), rate_model,
                    cost if isinstance(cost, str) else getattr(cost, "__name__", "custom"),
@@ -111,8 +113,17 @@ class PathQuery:
 
     # ------------------------------------------------------------------ helpers
     def species_id(self, query: str) -> int:
-        """Species id from a name, SMILES or key (one clear error if absent)."""
-        return self.store.find_species(query)
+        """Species id from a name, SMILES or key, or a known SEI species name (chem.known) such as
+        LEDC; one clear error if absent."""
+        from sei_net.chem.known import KNOWN_SEI_SPECIES
+        from sei_net.store import UnknownSpeciesError
+
+        try:
+            return self.store.find_species(query)
+        except UnknownSpeciesError:
+            if query not in KNOWN_SEI_SPECIES:
+                raise
+            return self.store.find_species(KNOWN_SEI_SPECIES[query])
 
     def label(self, s: int) -> str:
         return self.names.get(s) or self.smiles.get(s, str(s))
