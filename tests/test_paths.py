@@ -136,3 +136,16 @@ def test_bad_inputs_are_named():
         shortest_hyperpaths(g, np.array([1.0]), [7])
     with pytest.raises(ValueError, match="at least one"):
         k_best_paths(g, np.array([1.0]), [0], 1, k=0)
+
+
+def test_reaction_dG_signs_members_and_missing_energies():
+    # 0 + e- -> 1 (reduction), 0 + 1 -> 2, 2 -> 0 + 0 (species 2 has no energy)
+    g = HyperGraph.from_lists([[0], [0, 1], [2]], [[1], [2], [0, 0]], electrons=[1, 0, 0])
+    G = np.array([1.0, 0.5, np.nan])
+    dG = g.reaction_dG(G, electron_free_energy=-1.4)
+    assert dG[0] == pytest.approx(0.5 - 1.0 + 1.4)           # G(A-) - G(A) - G_e
+    assert np.isnan(dG[1]) and np.isnan(dG[2])
+    members = np.stack([G, G + np.array([0.1, -0.1, 0.0])], axis=1)
+    dm = g.reaction_dG(members, electron_free_energy=-1.4)
+    assert dm.shape == (3, 2)
+    assert dm[0, 0] == pytest.approx(dG[0]) and dm[0, 1] == pytest.approx(dG[0] - 0.2)

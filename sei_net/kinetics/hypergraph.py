@@ -115,8 +115,9 @@ class HyperGraph:
         no energy: its reactions get NaN). ``electron_free_energy`` G_e in eV (DESIGN.md)."""
         G = np.asarray(G, dtype=float)
         finite = np.isfinite(G)
-        dG = self.stoichiometry() @ np.where(finite, G, 0.0)
-        missing = np.abs(self.stoichiometry()) @ (~finite).astype(float)
+        N = self.stoichiometry()
+        dG = N @ np.where(finite, G, 0.0)
+        missing = abs(N) @ (~finite).astype(float)
         dG = dG - (self.electrons * electron_free_energy if G.ndim == 1
                    else (self.electrons * electron_free_energy)[:, None])
         dG[missing > 0] = np.nan
