@@ -105,3 +105,21 @@ def test_every_mrnet_path_is_found_at_its_cost_or_is_a_mixed_derivation(query):
             mixed += 1
     print(f"mrnet paths matched {matched}, mixed derivations {mixed}")
     assert matched >= 16 and matched + mixed == 20
+
+
+def test_probabilities_over_energy_draws(tmp_path):
+    """With a sigma on every free energy, P(best) over the k paths sums to one, and a path a whole
+    step longer than the two tied best ones never wins at 0.01 eV noise."""
+    store = import_mrnet(MRNET / "ronalds_MoleculeEntry.json", tmp_path / "mr.db", reactions=True)
+    rows = store.energies("mrnet")
+    for r in rows:
+        r["sigma"] = 0.01
+    store.set_energies(rows)
+    q = PathQuery.prepare(store, electron_free_energy=-2.15, temperature=298.15, cost="mrnet",
+                          n_samples=64, seed=3)
+    assert q.samples is not None and q.samples.cost.shape[1] == 64
+    paths = q.paths([q.species_id("Li_plus"), q.species_id("EC")], q.species_id("LEDC"), k=3)
+    probs = [p.probability_best for p in paths]
+    assert sum(probs) == pytest.approx(1.0)
+    assert paths[2].cost > paths[0].cost + 0.9 and probs[2] == 0.0
+    store.close()
