@@ -190,12 +190,11 @@ def reactions(net: Path = typer.Argument(..., help="network file (.db)"),
     if as_json:
         _emit_json({"reactions": records})
         return
-    table = []
-    for r in records:
-        left = " + ".join(r["reactants"]) + (" + e-" * r["electrons"] if r["electrons"] > 0 else "")
-        right = " + ".join(r["products"]) + (" + e-" * -r["electrons"] if r["electrons"] < 0 else "")
-        table.append([r["id"], f"{left} -> {right}", r["kind"], r["provenance"] or ""])
-    _table(["id", "reaction", "kind", "provenance"], table)
+    from sei_net.chem.reaction import equation_text
+
+    _table(["id", "reaction", "kind", "provenance"],
+           [[r["id"], equation_text(r["reactants"], r["products"], r["electrons"]), r["kind"],
+             r["provenance"] or ""] for r in records])
 
 
 @import_app.command("mrnet")

@@ -122,22 +122,10 @@ class Reaction:
     def __repr__(self) -> str:
         return f"<Reaction {self.equation()} [{self.kind}]>"
 
-    @staticmethod
-    def _side_text(side: Sequence[Species]) -> str:
-        counts = Counter(side)
-        return " + ".join(
-            (f"{n} " if n > 1 else "") + (s.name or s.smiles) for s, n in counts.items()
-        )
-
     def equation(self) -> str:
         """Readable equation, e.g. ``EC + e- -> EC-``."""
-        left = self._side_text(self.reactants)
-        right = self._side_text(self.products)
-        if self.electrons > 0:
-            left += f" + {self.electrons if self.electrons > 1 else ''}e-"
-        elif self.electrons < 0:
-            right += f" + {-self.electrons if self.electrons < -1 else ''}e-"
-        return f"{left} -> {right}"
+        return equation_text([s.name or s.smiles for s in self.reactants],
+                             [s.name or s.smiles for s in self.products], self.electrons)
 
     def stoichiometry(self) -> tuple[dict[Species, int], dict[Species, int]]:
         """(reactant -> coefficient, product -> coefficient)."""
@@ -150,6 +138,20 @@ class Reaction:
             amap = np.argsort(self.atom_map)
         return Reaction(self.products, self.reactants, -self.electrons,
                         kind or REVERSE_KIND[self.kind], amap, rule or self.rule)
+
+
+def equation_text(reactants: Sequence[str], products: Sequence[str], electrons: int) -> str:
+    """Readable equation from species labels (a repeated label becomes a coefficient) and the
+    electrons consumed, e.g. ``2 LiEC_RO -> LEDC + C2H4`` or ``EC + e- -> EC-``."""
+    def side(labels: Sequence[str]) -> str:
+        return " + ".join((f"{n} " if n > 1 else "") + label for label, n in Counter(labels).items())
+
+    left, right = side(reactants), side(products)
+    if electrons > 0:
+        left += f" + {electrons if electrons > 1 else ''}e-"
+    elif electrons < 0:
+        right += f" + {-electrons if electrons < -1 else ''}e-"
+    return f"{left} -> {right}"
 
 
 def check_balance(reactants: Sequence[Species], products: Sequence[Species], electrons: int) -> None:

@@ -6,6 +6,7 @@ records are kept with their reason and are recomputed only on request.
 
 from __future__ import annotations
 
+import gzip
 import json
 import sqlite3
 import time
@@ -29,6 +30,11 @@ CREATE TABLE IF NOT EXISTS labels (
     PRIMARY KEY (key, level)
 ) WITHOUT ROWID;
 """
+
+
+def _open_text(path: str | Path, mode: str):
+    """A text file, gzip-compressed when its name ends in .gz."""
+    return (gzip.open if Path(path).suffix == ".gz" else open)(path, mode)
 
 
 class LabelStore:
@@ -81,23 +87,15 @@ class LabelStore:
 
     def export_jsonl(self, path: str | Path, level: str | None = None) -> int:
         """Write the records (one JSON object per line, gzip when the name ends in .gz)."""
-        import gzip
-
-        path = Path(path)
-        opener = gzip.open if path.suffix == ".gz" else open
         records = self.records(level)
-        with opener(path, "wt") as fh:
+        with _open_text(path, "wt") as fh:
             for rec in records:
                 fh.write(json.dumps(rec.to_dict(), separators=(",", ":")) + "\n")
         return len(records)
 
     def import_jsonl(self, path: str | Path) -> int:
         """Add records from an export (existing records with the same key and level are replaced)."""
-        import gzip
-
-        path = Path(path)
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt") as fh:
+        with _open_text(path, "rt") as fh:
             records = [EnergyRecord.from_dict(json.loads(line)) for line in fh if line.strip()]
         return self.put(records)
 

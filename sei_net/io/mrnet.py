@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sei_net.chem.species import Species
-from sei_net.io.entries import entry_thermo, free_energy_ev, load_entries
+from sei_net.io.entries import HARTREE_TO_EV, entry_thermo, free_energy_ev, load_entries
 from sei_net.store import NetworkStore
 
 #: Level of theory recorded for imported entries. mrnet's test entries do not carry it; LIBE's
@@ -40,7 +40,7 @@ def import_mrnet(entries_path: str | Path, out: str | Path, temperature: float =
                 continue
             best[sid] = {
                 "species_id": sid, "source": source, "level_of_theory": level, "G": g,
-                "E": e_ha * 27.21139, "temperature": temperature,
+                "E": e_ha * HARTREE_TO_EV, "temperature": temperature,
                 "data": {"entry": sp.name, "E_hartree": e_ha, "H_kcal_per_mol": h,
                          "S_cal_per_mol_K": s},
             }

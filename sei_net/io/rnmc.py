@@ -18,7 +18,7 @@ import numpy as np
 
 from sei_net.chem.reaction import Reaction
 from sei_net.chem.species import Species
-from sei_net.io.entries import load_entries
+from sei_net.io.entries import HARTREE_TO_EV, load_entries
 from sei_net.store import NetworkStore
 
 RNMC_LEVEL = "DFT (RNMC SEI example network, as published)"
@@ -148,7 +148,7 @@ def import_rnmc(rn_path: str | Path, out: str | Path, state_path: str | Path | N
         sids = store.add_species(species, provenance=prov)
         store.set_energies(
             {"species_id": sid, "source": "rnmc", "level_of_theory": RNMC_LEVEL,
-             "G": e["free_energy"], "E": e["energy"] * 27.21139, "temperature": 298.15,
+             "G": e["free_energy"], "E": e["energy"] * HARTREE_TO_EV, "temperature": 298.15,
              "data": {"entry": e.get("name"), "rnmc_index": i}}
             for i, (sid, e) in enumerate(zip(sids, entries)))
         rids = store.add_reactions(reactions, provenance=prov)

@@ -143,7 +143,7 @@ class SpeciesEnergies:
 def species_energies(store, n_species: int, source: str | None = None) -> SpeciesEnergies:
     """Read one energy source of a store into arrays. Without ``source``, the source that covers
     the most species wins (ties by ``SOURCE_PREFERENCE``)."""
-    counts = store.info()["energy_sources"]
+    counts = store.energy_sources()
     if not counts:
         raise ValueError(f"{store.path.name} has no species energies: label it (sei-net label) or "
                          "import energies first")

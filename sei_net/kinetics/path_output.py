@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sei_net.chem.reaction import equation_text
 from sei_net.kinetics.paths import HyperPath
 
 
@@ -20,10 +21,8 @@ def path_record(query, path: HyperPath, rank: int) -> dict:
 
 
 def _equation(step: dict) -> str:
-    left = " + ".join(step["reactants"]) + " + e-" * max(step["electrons"], 0)
-    right = " + ".join(step["products"]) + " + e-" * max(-step["electrons"], 0)
     times = f"[{step['times']}x] " if step["times"] > 1 else ""
-    return f"{times}{left} -> {right}"
+    return times + equation_text(step["reactants"], step["products"], step["electrons"])
 
 
 def path_text(record: dict) -> str:

@@ -110,7 +110,8 @@ def extract_path(graph: HyperGraph, dist: np.ndarray, pred: np.ndarray, order: n
     """The derivation of ``target`` encoded by ``pred`` (see ``shortest_hyperpaths``)."""
     if not np.isfinite(dist[target]):
         raise UnreachableError(f"species {target} cannot be made from the starting species")
-    position = {int(s): i for i, s in enumerate(order.tolist())}
+    position = np.empty(graph.n_species, dtype=np.int64)     # settling rank of each species
+    position[order] = np.arange(len(order))
     demand: dict[int, int] = defaultdict(int)
     demand[target] = 1
     heap = [(-position[target], target)]
@@ -167,24 +168,18 @@ def k_best_paths(graph: HyperGraph, cost: np.ndarray, sources, target: int, k: i
     counter = itertools.count()
     queue = [(first.cost, next(counter), first, {}, frozenset())]
     out: list[HyperPath] = []
-    seen: set[frozenset] = set()
-    while queue and len(out) < k:
+    while queue:
         _, _, path, fixed, banned = heapq.heappop(queue)
-        signature = frozenset(path.choices)
-        if signature not in seen:
-            seen.add(signature)
-            out.append(path)
-            if len(out) == k:
-                break
-        backwards = path.choices[::-1]               # target first: each s_i feeds an earlier choice
-        for i, (s, r) in enumerate(backwards):
-            if s in fixed:                           # kept by the parent: banning it leaves nothing
-                continue
-            sub_fixed = dict(fixed)
-            sub_fixed.update(dict(backwards[:i]))
-            sub_banned = banned | {(s, r)}
-            dist, pred, order = shortest_hyperpaths(graph, cost, sources, target, sub_fixed, sub_banned)
-            if np.isfinite(dist[target]):
-                alt = extract_path(graph, dist, pred, order, target, cost, dG)
-                heapq.heappush(queue, (alt.cost, next(counter), alt, sub_fixed, sub_banned))
+        out.append(path)                             # sub-problems are disjoint: never a repeat
+        if len(out) == k:
+            break
+        kept = dict(fixed)
+        for s, r in path.choices[::-1]:              # target first: each s_i feeds an earlier choice
+            if s not in kept:                        # a parent's kept choice cannot be banned
+                sub_banned = banned | {(s, r)}
+                dist, pred, order = shortest_hyperpaths(graph, cost, sources, target, kept, sub_banned)
+                if np.isfinite(dist[target]):
+                    alt = extract_path(graph, dist, pred, order, target, cost, dG)
+                    heapq.heappush(queue, (alt.cost, next(counter), alt, dict(kept), sub_banned))
+            kept[s] = r
     return out

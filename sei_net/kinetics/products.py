@@ -19,7 +19,6 @@ import math
 
 import numpy as np
 
-from sei_net.chem.known import known_species_keys
 from sei_net.constants import PLANCK_EV
 from sei_net.kinetics.paths import shortest_hyperpaths
 from sei_net.kinetics.rates import thermal_energy
@@ -78,31 +77,29 @@ def likely_products(query, sources: list[int], top: int = 20,
     class, cost, known name and probability_top_k (None without energy members)."""
     if stability_barrier is None:
         stability_barrier = default_stability_barrier(query.rate_model.temperature)
-    species = query.store.all_species()
-    known = known_species_keys()
+    known = query.known
     src = set(int(s) for s in sources)
     eligible = np.zeros(query.graph.n_species, dtype=bool)
     classes = {}
-    for sid, sp in species.items():
-        name = known.get(sp.key) or query.names.get(sid)
+    for sid, sp in query.species.items():
         classes[sid] = classify(sp, known.get(sp.key))
         eligible[sid] = sid not in src and classes[sid] != "radical"
-    barrier = np.where(np.isfinite(query.scores.barrier), query.scores.barrier, np.inf)
-    dist, ranked = _ranking(query.graph, query.scores.cost, barrier, sources, stability_barrier, eligible)
+    # reactions without energies have NaN barriers; _min_consuming_barrier skips them
+    dist, ranked = _ranking(query.graph, query.scores.cost, query.scores.barrier, sources,
+                            stability_barrier, eligible)
     ranked = ranked[:top]
     prob = None
     if query.samples is not None:
         counts = np.zeros(query.graph.n_species)
         n_members = query.samples.cost.shape[1]
         for m in range(n_members):
-            b = query.samples.barrier[:, m]
-            _, r_m = _ranking(query.graph, query.samples.cost[:, m], np.where(np.isfinite(b), b, np.inf),
+            _, r_m = _ranking(query.graph, query.samples.cost[:, m], query.samples.barrier[:, m],
                               sources, stability_barrier, eligible)
             counts[r_m[:top]] += 1
         prob = counts / n_members
     out = []
     for s in ranked.tolist():
-        sp = species[s]
+        sp = query.species[s]
         out.append({"species": query.label(s), "smiles": sp.smiles, "class": classes[s],
                     "known_as": known.get(sp.key), "cost": float(dist[s]),
                     "probability_top_k": None if prob is None else float(prob[s])})

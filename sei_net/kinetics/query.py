@@ -9,19 +9,21 @@ answers carry probabilities over those members (DESIGN.md: uncertainty travels a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from sei_net.chem.known import known_species_keys
+from sei_net.chem.known import KNOWN_SEI_SPECIES, known_species_keys
 from sei_net.chem.size import effective_radius
+from sei_net.chem.species import Species
 from sei_net.constants import electron_free_energy as electron_free_energy_at
 from sei_net.constants import electron_offset_for
 from sei_net.kinetics.costs import get_cost, reaction_costs
 from sei_net.kinetics.hypergraph import HyperGraph, SpeciesEnergies, species_energies
 from sei_net.kinetics.paths import HyperPath, UnreachableError, k_best_paths
 from sei_net.kinetics.rates import RateModel
+from sei_net.store import UnknownSpeciesError
 
 
 @dataclass
@@ -61,9 +63,9 @@ class PathQuery:
     rate_model: RateModel
     cost_name: str
     scores: Scores
-    samples: Scores | None = None
-    names: dict[int, str] = field(default_factory=dict)
-    smiles: dict[int, str] = field(default_factory=dict)
+    samples: Scores | None
+    species: dict[int, Species]
+    known: dict[str, str]            # species key -> known SEI name (chem.known)
 
     @classmethod
     def prepare(cls, store, *, source: str | None = None, potential: float | None = None,
@@ -104,20 +106,14 @@ class PathQuery:
             members = energies.G[:, None] + sigma[:, None] * rng.standard_normal((graph.n_species, n_samples))
         samples = (score_reactions(graph, members, electron_free_energy, rate_model, cost, radius)
                    if members is not None else None)
-        known = known_species_keys()
-        names = {i: s.name or known.get(s.key) for i, s in species.items() if s.name or s.key in known}
-        smiles = {i: s.smiles for i, s in species.items()}
         return cls(store, graph, energies, float(potential), float(electron_free_energy), rate_model,
                    cost if isinstance(cost, str) else getattr(cost, "__name__", "custom"),
-                   scores, samples, names, smiles)
+                   scores, samples, species, known_species_keys())
 
     # ------------------------------------------------------------------ helpers
     def species_id(self, query: str) -> int:
         """Species id from a name, SMILES or key, or a known SEI species name (chem.known) such as
         LEDC; one clear error if absent."""
-        from sei_net.chem.known import KNOWN_SEI_SPECIES
-        from sei_net.store import UnknownSpeciesError
-
         try:
             return self.store.find_species(query)
         except UnknownSpeciesError:
@@ -126,7 +122,9 @@ class PathQuery:
             return self.store.find_species(KNOWN_SEI_SPECIES[query])
 
     def label(self, s: int) -> str:
-        return self.names.get(s) or self.smiles.get(s, str(s))
+        """The species' stored name, else its known SEI name, else its SMILES."""
+        sp = self.species[s]
+        return sp.name or self.known.get(sp.key) or sp.smiles
 
     def step(self, r: int, times: int = 1) -> dict:
         """One reaction as a JSON-ready dict: names, electrons, dG (eV), barrier (eV), rate."""

@@ -455,6 +455,10 @@ class NetworkStore:
         """Number of stored reactions."""
         return self.conn.execute("SELECT COUNT(*) FROM reactions").fetchone()[0]
 
+    def energy_sources(self) -> dict[str, int]:
+        """Energy source -> number of species with an energy from it."""
+        return dict(self.conn.execute("SELECT source, COUNT(*) FROM energies GROUP BY source ORDER BY source"))
+
     def info(self) -> dict:
         """{"species", "reactions", "kinds": {kind: n}, "energy_sources": {source: n}, ...}."""
         c = self.conn
@@ -464,8 +468,7 @@ class NetworkStore:
             "species": c.execute("SELECT COUNT(*) FROM species").fetchone()[0],
             "reactions": self.n_reactions(),
             "kinds": dict(c.execute("SELECT kind, COUNT(*) FROM reactions GROUP BY kind ORDER BY kind")),
-            "energy_sources": dict(c.execute(
-                "SELECT source, COUNT(*) FROM energies GROUP BY source ORDER BY source")),
+            "energy_sources": self.energy_sources(),
             "barrier_sources": dict(c.execute(
                 "SELECT source, COUNT(*) FROM barriers GROUP BY source ORDER BY source")),
             "rate_sources": dict(c.execute(
