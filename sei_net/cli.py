@@ -356,6 +356,77 @@ _SOURCE = typer.Option(None, "--source", help="energy source (default: the one c
 
 @app.command()
 @user_command
+def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or exports (.jsonl.gz)"),
+          out: Path = typer.Option(..., "-o", "--out", help="model file to write (.pt)"),
+          network: list[Path] = typer.Option([], "--network", help="network(s) whose labelled reactions "
+                                             "calibrate and test reaction energies; repeat"),
+          split: str = typer.Option("random", help="random | size (test on the largest 10 % of species)"),
+          members: int = typer.Option(5, help="ensemble members"),
+          epochs: int = typer.Option(300, help="epochs per member"),
+          hidden: int = typer.Option(64, help="hidden width"),
+          layers: int = typer.Option(4, help="message-passing layers"),
+          seed: int = typer.Option(0, help="split and first member seed"),
+          device: str = typer.Option("auto", help="auto | cpu | cuda"),
+          level: Optional[str] = typer.Option(None, help="level of theory, when the labels hold several"),
+          force: bool = typer.Option(False, "--force", help="replace an existing model file"),
+          as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Train, calibrate and test an energy-surrogate ensemble on oracle labels (eV)."""
+    from sei_net.learn.fit import SPLITS, fit_energy_surrogate
+    from sei_net.learn.train import TrainConfig
+
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; give --force to replace it or choose another -o")
+    if split not in SPLITS:
+        raise ValueError(f"--split {split!r} is not valid; valid splits: {', '.join(SPLITS)}")
+    if members < 1 or epochs < 2 or hidden < 1 or layers < 1:
+        raise ValueError("--members, --hidden and --layers must be >= 1 and --epochs >= 2")
+    quiet = as_json or not sys.stderr.isatty()
+
+    def progress(member: int, rec: dict) -> None:
+        if not quiet and rec["epoch"] % 10 == 0:
+            typer.echo(f"member {member} epoch {rec['epoch']}: train mse {rec['train_mse']:.4f} "
+                       f"val mse {rec['val_mse']:.4f}", err=True)
+
+    ensemble, report = fit_energy_surrogate(labels, network, split, members,
+                                            TrainConfig(epochs=epochs, hidden=hidden, layers=layers), seed,
+                                            device, level, progress)
+    ensemble.save(out)
+    if as_json:
+        _emit_json(report)
+        return
+    typer.echo(f"wrote {out}: {members} members, {report['sizes']} ({split} split), {report['level_of_theory']}")
+    for what, m in report["test"].items():
+        typer.echo(f"test {what} (n={m['n']}): MAE {m['mae']:.3f} eV, RMSE {m['rmse']:.3f} eV, "
+                   f"miscalibration area {m['miscalibration_area']:.3f}, 95% coverage {m['coverage_95']:.3f}, "
+                   f"Spearman {m['spearman']:.2f}")
+
+
+@app.command()
+@user_command
+def score(net: Path = typer.Argument(..., help="network file (.db)"),
+          model: str = typer.Option("default", help="model file (.pt) or 'default' (shipped GFN2 surrogate)"),
+          device: str = typer.Option("auto", help="auto | cpu | cuda"),
+          as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Predict free energies with uncertainties (eV) for every species of a network and store them."""
+    from sei_net.learn.score import load_model, score_network
+    from sei_net.store import NetworkStore
+
+    ensemble = load_model(model, device)
+    store = NetworkStore.open(net)
+    try:
+        result = score_network(store, ensemble)
+    finally:
+        store.close()
+    if as_json:
+        _emit_json(result)
+    else:
+        typer.echo(f"{net}: {result['scored']} of {result['species']} species scored as {result['source']!r} "
+                   f"in {result['seconds']['total']} s on {result['device']} "
+                   f"({result['skipped_unknown_elements']} with unknown elements skipped)")
+
+
+@app.command()
+@user_command
 def paths(net: Path = typer.Argument(..., help="network file (.db)"),
           sources: list[str] = _FROM,
           target: str = typer.Option(..., "--to", help="target species (name, SMILES or key)"),

@@ -17,8 +17,9 @@ ELECTRON_OFFSETS: dict[str, float] = {"gfn2": 5.92}
 
 
 def electron_offset_for(source: str) -> float:
-    """The electron free-energy offset (eV) that goes with energies from ``source``."""
-    return ELECTRON_OFFSETS.get(source, ELECTRON_FREE_ENERGY_OFFSET)
+    """The electron free-energy offset (eV) that goes with energies from ``source``; a surrogate
+    (source ``<oracle>-surrogate``) takes its oracle's."""
+    return ELECTRON_OFFSETS.get(source.removesuffix("-surrogate"), ELECTRON_FREE_ENERGY_OFFSET)
 
 
 def electron_free_energy(potential: float, offset: float = ELECTRON_FREE_ENERGY_OFFSET) -> float:

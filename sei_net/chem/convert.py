@@ -60,6 +60,29 @@ def species_from_smiles(smiles, charge=None, multiplicity=None, name=None) -> Sp
         raise ValueError(f"SMILES {smiles!r}: {err}") from None
 
 
+def species_from_key(key: str, name=None) -> Species:
+    """Species from its canonical key (``skeleton SMILES|charge|multiplicity``). The skeleton is read
+    without RDKit sanitisation: every atom is bracketed with its H count, and hypervalent skeletons
+    such as PF6's are valid keys even though they are not valid neutral SMILES."""
+    Chem = _rdkit()
+    parts = key.rsplit("|", 2) if isinstance(key, str) else []
+    mol = Chem.MolFromSmiles(parts[0], sanitize=False) if len(parts) == 3 else None
+    if mol is None or not parts[1].lstrip("+-").isdigit() or not parts[2].isdigit():
+        raise ValueError(f"species key {key!r} is not 'skeleton SMILES|charge|multiplicity', "
+                         "e.g. '[O][C]1[O][CH2][CH2][O]1|-1|2'")
+    elements: list[str] = []
+    bonds: list[tuple[int, int]] = []
+    for atom in mol.GetAtoms():
+        elements.append(atom.GetSymbol())
+    for atom in mol.GetAtoms():
+        for _ in range(atom.GetNumExplicitHs()):
+            bonds.append((atom.GetIdx(), len(elements)))
+            elements.append("H")
+    bonds += [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in mol.GetBonds()]
+    return Species.from_graph(elements, bonds, int(parts[1]), int(parts[2]), name=name,
+                              where=f"species key {key!r}")
+
+
 def _lewis_mol(species: Species, explicit_h: bool):
     """RWMol built from the species' Lewis structure (not sanitised)."""
     Chem = _rdkit()

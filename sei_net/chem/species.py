@@ -195,6 +195,13 @@ class Species:
         return species_from_smiles(smiles, charge, multiplicity, name)
 
     @classmethod
+    def from_key(cls, key: str, name: str | None = None) -> "Species":
+        """Species from its canonical key; ``Species.from_key(s.key) == s``."""
+        from sei_net.chem.convert import species_from_key
+
+        return species_from_key(key, name)
+
+    @classmethod
     def from_rdkit(cls, mol, charge: int | None = None, multiplicity: int | None = None,
                    name: str | None = None) -> "Species":
         """Species from an RDKit Mol (coordinates kept when the Mol has explicit H and a conformer)."""

@@ -1,0 +1,148 @@
+"""Training data for the energy surrogate: oracle labels, the per-element baseline, and splits.
+
+Labels come from label caches (``LabelStore`` SQLite files) or their JSON-lines exports
+(``data/labels/*.jsonl.gz``). A species' target is its oracle free energy G (eV, 1 mol/L, at the
+record's temperature); records that ``failed`` carry no energy and are skipped. The
+``coordination_changed`` records keep the species' covalent graph with Li on other donors: they are
+what the network uses as that species' oracle energy, so they are targets too unless excluded.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from sei_net.chem.species import Species
+from sei_net.energy.labels import LabelStore
+from sei_net.learn.features import ELEMENTS
+
+USABLE_STATUSES = ("ok", "coordination_changed")
+
+
+@dataclass
+class LabelledSpecies:
+    """Species with oracle free energies G (eV) at one level of theory."""
+
+    species: list[Species]
+    G: np.ndarray
+    status: list[str]
+    level_of_theory: str
+
+    def __len__(self) -> int:
+        return len(self.species)
+
+    @property
+    def keys(self) -> list[str]:
+        return [s.key for s in self.species]
+
+    def subset(self, index) -> "LabelledSpecies":
+        index = np.asarray(index, dtype=np.int64)
+        return LabelledSpecies([self.species[i] for i in index], self.G[index],
+                               [self.status[i] for i in index], self.level_of_theory)
+
+
+def _rows(path: Path, level: str | None) -> tuple[list[tuple], set[str]]:
+    """The usable rows of one label file at ``level`` (or its only level), and all its levels."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if path.suffix == ".db":
+            store = LabelStore(path)
+        else:
+            store = LabelStore(Path(tmp) / "labels.db")
+            store.import_jsonl(path)
+        try:
+            levels = {r[0] for r in store.conn.execute("SELECT DISTINCT level FROM labels")}
+            chosen = level if level is not None else (next(iter(levels)) if len(levels) == 1 else None)
+            return (store.usable(chosen) if chosen else []), levels
+        finally:
+            store.close()
+
+
+def load_labels(paths: Sequence[str | Path], level: str | None = None,
+                statuses: Sequence[str] = USABLE_STATUSES) -> LabelledSpecies:
+    """Usable labels from label caches (.db) or exports (.jsonl[.gz]), one level of theory.
+
+    A species labelled in several files keeps its first record. Raises ValueError when the files
+    hold several levels and ``level`` does not pick one, or when nothing usable is found."""
+    seen: dict[str, tuple] = {}
+    all_levels: set[str] = set()
+    for p in map(Path, paths):
+        if not p.exists():
+            raise ValueError(f"label file {str(p)!r} does not exist; give a label cache (.db) or an export (.jsonl.gz)")
+        rows, levels = _rows(p, level)
+        all_levels |= levels
+        if level is None and len(all_levels) > 1:
+            raise ValueError(f"labels hold several levels of theory; pick one with level=: {sorted(all_levels)}")
+        for key, status, _E, G, _T, _nimag in rows:
+            if status in statuses and key not in seen:
+                seen[key] = (status, G)
+    if not seen:
+        raise ValueError(f"no usable labels ({', '.join(statuses)}) in {', '.join(map(str, paths))}"
+                         + (f" at level {level!r}" if level else ""))
+    keys = sorted(seen)
+    chosen = level if level is not None else next(iter(all_levels))
+    return LabelledSpecies([Species.from_key(k) for k in keys], np.array([seen[k][1] for k in keys]),
+                           [seen[k][0] for k in keys], chosen)
+
+
+@dataclass
+class ElementBaseline:
+    """G ≈ sum_el n_el c_el + q c_q (eV): per-element free energies and a per-charge term, fitted by
+    least squares. The surrogate learns the residual. ``elements`` are those seen in training."""
+
+    coef: np.ndarray  # (len(ELEMENTS) + 1,): elements then charge
+    elements: tuple[str, ...]
+
+    @staticmethod
+    def design(composition: np.ndarray, charge: np.ndarray) -> np.ndarray:
+        return np.column_stack([np.asarray(composition, dtype=float), np.asarray(charge, dtype=float)])
+
+    @classmethod
+    def fit(cls, composition: np.ndarray, charge: np.ndarray, G: np.ndarray) -> "ElementBaseline":
+        X = cls.design(composition, charge)
+        seen = np.asarray(composition).sum(axis=0) > 0
+        cols = np.concatenate([seen, [True]])
+        coef = np.zeros(X.shape[1])
+        coef[cols] = np.linalg.lstsq(X[:, cols], G, rcond=None)[0]
+        return cls(coef, tuple(el for el, s in zip(ELEMENTS, seen) if s))
+
+    def __call__(self, composition: np.ndarray, charge: np.ndarray) -> np.ndarray:
+        return self.design(composition, charge) @ self.coef
+
+    def knows(self, composition: np.ndarray) -> np.ndarray:
+        """True for rows whose elements were all seen in training."""
+        unseen = np.array([el not in self.elements for el in ELEMENTS])
+        return ~(np.asarray(composition)[:, unseen] > 0).any(axis=1)
+
+
+def random_split(n: int, fractions: dict[str, float], seed: int = 0) -> dict[str, np.ndarray]:
+    """Shuffle 0..n-1 and cut it into named parts of the given fractions (the last part takes the
+    rest). Indices within each part are sorted."""
+    if abs(sum(fractions.values()) - 1.0) > 1e-9:
+        raise ValueError(f"split fractions must add up to 1, got {fractions}")
+    perm = np.random.default_rng(seed).permutation(n)
+    out, start = {}, 0
+    names = list(fractions)
+    for i, name in enumerate(names):
+        stop = n if i == len(names) - 1 else start + int(round(fractions[name] * n))
+        out[name] = np.sort(perm[start:stop])
+        start = stop
+    return out
+
+
+def size_split(n_heavy: np.ndarray, test_fraction: float, fractions: dict[str, float],
+               seed: int = 0) -> dict[str, np.ndarray]:
+    """Hard split: the largest species (by heavy atoms; ties broken at random) are the test set,
+    the rest is split at random into ``fractions`` (which must add up to 1)."""
+    n = len(n_heavy)
+    jitter = np.random.default_rng(seed + 1).random(n)
+    order = np.lexsort((jitter, -np.asarray(n_heavy)))
+    n_test = int(round(test_fraction * n))
+    rest = np.sort(order[n_test:])
+    parts = random_split(len(rest), fractions, seed)
+    out = {name: np.sort(rest[idx]) for name, idx in parts.items()}
+    out["test"] = np.sort(order[:n_test])
+    return out

@@ -1,0 +1,226 @@
+"""Deep ensembles of species energy networks, with calibrated uncertainty.
+
+A member m predicts, for species i, a free energy mu_im and an aleatoric variance s2_im (eV, eV^2):
+mu = baseline(composition, charge) + mean + std * network_mean, s2 = std^2 * network_variance. The
+ensemble's predictive distribution (Lakshminarayanan et al. 2017; Busk et al. 2022):
+  mean      = mean_m mu_im
+  epistemic = var_m mu_im            (disagreement of the members)
+  aleatoric = mean_m s2_im           (noise the members expect in the labels)
+  total     = epistemic + aleatoric, then recalibrated by an isotonic map fitted on held-out data;
+the recalibration scales both parts by the same factor, so they stay apart. Reaction uncertainties
+come from member-wise reaction energies (``reaction_uncertainty``), never from summed variances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from sei_net.chem.species import Species
+from sei_net.learn.batching import collate
+from sei_net.learn.calibration import IsotonicVarianceMap
+from sei_net.learn.dataset import ElementBaseline, LabelledSpecies
+from sei_net.learn.features import SpeciesGraph, featurise
+from sei_net.learn.model import EnergyNet
+from sei_net.learn.train import TrainConfig, train_member
+
+FORMAT_VERSION = 1
+
+
+def resolve_device(device: str = "auto") -> str:
+    """'auto' is cuda when torch sees a GPU, else cpu; anything else is passed to torch."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device {device!r} is not valid; use auto, cpu, cuda or cuda:N") from None
+    return device
+
+
+@dataclass
+class EnsemblePrediction:
+    """Member outputs for n species: ``members`` (n, M) free energies in eV, ``member_variance``
+    (n, M) aleatoric variances in eV^2, and the recalibration map (None: uncalibrated)."""
+
+    members: np.ndarray
+    member_variance: np.ndarray
+    calibration: IsotonicVarianceMap | None = None
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.members.mean(axis=1)
+
+    @property
+    def epistemic(self) -> np.ndarray:
+        return self.members.var(axis=1)
+
+    @property
+    def aleatoric(self) -> np.ndarray:
+        return self.member_variance.mean(axis=1)
+
+    @property
+    def variance(self) -> np.ndarray:
+        """Total predictive variance (eV^2), recalibrated when a map is attached."""
+        raw = self.epistemic + self.aleatoric
+        return raw if self.calibration is None else self.calibration(raw)
+
+    @property
+    def sigma(self) -> np.ndarray:
+        return np.sqrt(self.variance)
+
+    @property
+    def calibration_factor(self) -> np.ndarray:
+        """Recalibrated over raw total variance: multiply the epistemic and aleatoric parts by it."""
+        raw = self.epistemic + self.aleatoric
+        return np.ones_like(raw) if self.calibration is None else self.calibration(raw) / raw
+
+
+def reaction_uncertainty(stoichiometry, prediction: EnsemblePrediction,
+                         calibration: IsotonicVarianceMap | None = None) -> EnsemblePrediction:
+    """Reaction energies from species predictions, member by member.
+
+    ``stoichiometry``: (n_reactions, n_species) matrix (scipy sparse or dense), +nu for products and
+    -nu for reactants (electrons excluded: their energy is exact and adds the same to every member).
+    Each member's reaction energy is nu @ mu_m, so an error shared by the species on both sides
+    cancels within every member; the epistemic variance is the spread of those reaction energies.
+    The aleatoric variance is nu^2 @ mean_m s2 (label noise independent between species)."""
+    members = np.asarray(stoichiometry @ prediction.members)
+    nu2 = stoichiometry.multiply(stoichiometry) if hasattr(stoichiometry, "multiply") else np.asarray(stoichiometry) ** 2
+    aleatoric = np.asarray(nu2 @ prediction.member_variance)
+    return EnsemblePrediction(members, aleatoric, calibration)
+
+
+@dataclass
+class EnergyEnsemble:
+    """A trained ensemble: members, the per-element baseline, target scaling, recalibration maps
+    (``species`` and ``reaction``) and a model card (data, splits, metrics)."""
+
+    members: list[EnergyNet]
+    baseline: ElementBaseline
+    y_mean: float
+    y_std: float
+    level_of_theory: str
+    calibration: dict[str, IsotonicVarianceMap] = field(default_factory=dict)
+    card: dict = field(default_factory=dict)
+    device: str = "cpu"
+
+    # ------------------------------------------------------------------ training
+    @classmethod
+    def train(cls, train: LabelledSpecies, val: LabelledSpecies, n_members: int = 5,
+              config: TrainConfig = TrainConfig(), seed: int = 0, device: str = "auto",
+              log: Callable[[int, dict], None] | None = None) -> "EnergyEnsemble":
+        """Fit the baseline on ``train`` and train ``n_members`` networks with seeds seed..seed+M-1
+        (different initialisation and data order), early-stopped on ``val``."""
+        device = resolve_device(device)
+        train_graphs = [featurise(s) for s in train.species]
+        val_graphs = [featurise(s) for s in val.species]
+        comp = np.stack([g.composition for g in train_graphs])
+        charge = np.array([s.charge for s in train.species])
+        baseline = ElementBaseline.fit(comp, charge, train.G)
+        resid = train.G - baseline(comp, charge)
+        y_mean, y_std = float(resid.mean()), float(resid.std()) or 1.0
+
+        def standardise(data: LabelledSpecies, graphs) -> np.ndarray:
+            c = np.stack([g.composition for g in graphs])
+            return (data.G - baseline(c, np.array([s.charge for s in data.species])) - y_mean) / y_std
+
+        ty, vy = standardise(train, train_graphs), standardise(val, val_graphs)
+        members, histories = [], []
+        for m in range(n_members):
+            model, hist = train_member(train_graphs, ty, val_graphs, vy, seed + m, config, device,
+                                       None if log is None else (lambda rec, m=m: log(m, rec)))
+            members.append(model)
+            best = min(hist[int(config.warmup_fraction * config.epochs):] or hist, key=lambda h: h["val_mse"])
+            histories.append({"epochs": len(hist), "best_epoch": best["epoch"], "val_mse": best["val_mse"],
+                              "val_nll": best["val_nll"]})
+        card = {"train_size": len(train), "val_size": len(val), "config": config.to_dict(), "seed": seed,
+                "members": histories, "baseline_elements": list(baseline.elements),
+                "residual_std_eV": y_std}
+        return cls(members, baseline, y_mean, y_std, train.level_of_theory, {}, card, device)
+
+    # ------------------------------------------------------------------ prediction
+    def predict_graphs(self, graphs: Sequence[SpeciesGraph], charges: np.ndarray,
+                       batch_size: int = 2048) -> EnsemblePrediction:
+        """Member predictions for featurised species (NaN for species with elements the baseline
+        never saw: the model knows nothing of them)."""
+        n, M = len(graphs), len(self.members)
+        mu = np.empty((n, M))
+        s2 = np.empty((n, M))
+        with torch.inference_mode():
+            for start in range(0, n, batch_size):
+                batch = collate(graphs[start:start + batch_size]).to(self.device)
+                for m, model in enumerate(self.members):
+                    mean, var = model(batch)
+                    mu[start:start + len(mean), m] = mean.double().cpu().numpy()
+                    s2[start:start + len(mean), m] = var.double().cpu().numpy()
+        comp = np.stack([g.composition for g in graphs]) if n else np.zeros((0, len(self.baseline.coef) - 1))
+        base = self.baseline(comp, np.asarray(charges, dtype=float)) + self.y_mean
+        mu = base[:, None] + self.y_std * mu
+        s2 = self.y_std ** 2 * s2
+        unknown = ~self.baseline.knows(comp)
+        mu[unknown] = np.nan
+        s2[unknown] = np.nan
+        return EnsemblePrediction(mu, s2, self.calibration.get("species"))
+
+    def predict(self, species: Sequence[Species], batch_size: int = 2048) -> EnsemblePrediction:
+        """Member free energies (eV) and aleatoric variances (eV^2) for species."""
+        return self.predict_graphs([featurise(s) for s in species], np.array([s.charge for s in species]),
+                                   batch_size)
+
+    def calibrate(self, kind: str, prediction: EnsemblePrediction, target: np.ndarray) -> IsotonicVarianceMap:
+        """Fit and attach the ``kind`` ('species' or 'reaction') recalibration map on held-out
+        predictions and their oracle values (eV)."""
+        raw = prediction.epistemic + prediction.aleatoric
+        self.calibration[kind] = IsotonicVarianceMap.fit(raw, prediction.mean - np.asarray(target))
+        return self.calibration[kind]
+
+    def to(self, device: str) -> "EnergyEnsemble":
+        self.device = resolve_device(device)
+        for model in self.members:
+            model.to(self.device)
+        return self
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> None:
+        """One torch file (float32 weights, plain-type metadata), loadable with weights_only."""
+        payload = {
+            "format": FORMAT_VERSION, "kind": "energy",
+            "config": self.members[0].config,
+            "states": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in self.members],
+            "baseline": {"coef": self.baseline.coef.tolist(), "elements": list(self.baseline.elements)},
+            "y_mean": self.y_mean, "y_std": self.y_std, "level_of_theory": self.level_of_theory,
+            "calibration": {k: v.to_dict() for k, v in self.calibration.items()},
+            "card": self.card,
+        }
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(payload, tmp)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> "EnergyEnsemble":
+        path = Path(path)
+        if not path.exists():
+            raise ValueError(f"model file {str(path)!r} does not exist; give a file written by sei-net train "
+                             "or 'default'")
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise ValueError(f"{str(path)!r} is not a sei_net model file ({type(err).__name__})") from None
+        if not isinstance(payload, dict) or payload.get("kind") != "energy" or payload.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{str(path)!r} is not a sei_net energy model (format {FORMAT_VERSION})")
+        members = []
+        for state in payload["states"]:
+            model = EnergyNet(**payload["config"])
+            model.load_state_dict(state)
+            model.eval()
+            members.append(model)
+        baseline = ElementBaseline(np.asarray(payload["baseline"]["coef"]), tuple(payload["baseline"]["elements"]))
+        calibration = {k: IsotonicVarianceMap.from_dict(v) for k, v in payload["calibration"].items()}
+        return cls(members, baseline, payload["y_mean"], payload["y_std"], payload["level_of_theory"],
+                   calibration, payload["card"]).to(device)

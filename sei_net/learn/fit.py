@@ -1,0 +1,80 @@
+"""The energy-surrogate workflow: labels in, a trained, calibrated and evaluated ensemble out.
+
+Split (random, or the hard 'size' split that tests on the largest species), train the members on
+the training part with early stopping on the validation part, fit the species and reaction
+recalibration maps on the calibration part, and measure everything on the test part, which no step
+before has seen. The report goes into the model card.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from sei_net.learn.dataset import load_labels, random_split, size_split
+from sei_net.learn.ensemble import EnergyEnsemble, reaction_uncertainty
+from sei_net.learn.evaluate import evaluate, labelled_reactions
+from sei_net.learn.train import TrainConfig
+
+SPLITS = ("random", "size")
+FRACTIONS = {"train": 0.72, "val": 0.08, "cal": 0.10, "test": 0.10}
+
+
+def make_split(kind: str, n_heavy: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """Index arrays train/val/cal/test: 'random' (72/8/10/10 %) or 'size' (the 10 % largest species
+    by heavy atoms are the test set; the rest 80/9/11 % at random)."""
+    if kind == "random":
+        return random_split(len(n_heavy), FRACTIONS, seed)
+    if kind == "size":
+        rest = {k: v / 0.9 for k, v in FRACTIONS.items() if k != "test"}
+        return size_split(n_heavy, FRACTIONS["test"], rest, seed)
+    raise ValueError(f"split {kind!r} is not known; valid splits: {', '.join(SPLITS)}")
+
+
+def oracle_name(level_of_theory: str) -> str:
+    """The oracle's short name (as in ``sei_net.constants.ELECTRON_OFFSETS``) from a level of theory."""
+    return "gfn2" if level_of_theory.upper().startswith("GFN2") else "oracle"
+
+
+def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Sequence[str | Path] = (),
+                         split: str = "random", n_members: int = 5, config: TrainConfig = TrainConfig(),
+                         seed: int = 0, device: str = "auto", level: str | None = None,
+                         log: Callable[[int, dict], None] | None = None) -> tuple[EnergyEnsemble, dict]:
+    """Train, calibrate and test an energy ensemble; returns it and its report (also its card).
+
+    ``network_paths``: networks whose labelled reactions give the reaction-level calibration and
+    metrics (without them, only species are calibrated and measured)."""
+    data = load_labels(label_paths, level)
+    parts = make_split(split, np.array([s.n_heavy for s in data.species]), seed)
+    ensemble = EnergyEnsemble.train(data.subset(parts["train"]), data.subset(parts["val"]), n_members,
+                                    config, seed, device, log)
+    prediction = ensemble.predict(data.species)
+    cal = parts["cal"]
+    ensemble.calibrate("species", prediction.__class__(prediction.members[cal], prediction.member_variance[cal]),
+                       data.G[cal])
+    prediction.calibration = ensemble.calibration["species"]
+    stoich = labelled_reactions(network_paths, data.keys) if network_paths else None
+    if stoich is not None:
+        in_test = np.zeros(len(data))
+        in_test[parts["test"]] = 1
+        in_cal = np.zeros(len(data))
+        in_cal[cal] = 1
+        rows = np.flatnonzero((abs(stoich) @ in_cal > 0) & (abs(stoich) @ in_test == 0))
+        if len(rows) >= 10:
+            rpred = reaction_uncertainty(stoich[rows], prediction)
+            ensemble.calibrate("reaction", rpred, np.asarray(stoich[rows] @ data.G))
+    report = {
+        "oracle": oracle_name(data.level_of_theory),
+        "labels": [str(p) for p in label_paths], "networks": [str(p) for p in network_paths],
+        "level_of_theory": data.level_of_theory, "split": split, "seed": seed,
+        "sizes": {k: int(len(v)) for k, v in parts.items()},
+        "n_labelled_reactions": 0 if stoich is None else int(stoich.shape[0]),
+        "test": evaluate(ensemble, data, parts["test"], stoich, prediction),
+        "calibration_points": {k: v.n for k, v in ensemble.calibration.items()},
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    ensemble.card.update(report)
+    return ensemble, report

@@ -1,0 +1,90 @@
+"""Accuracy and uncertainty-quality metrics for regression with Gaussian predictive distributions.
+
+All take errors or targets in the same unit (eV here) and standard deviations ``sigma`` (> 0).
+Definitions: miscalibration area (Tran et al. 2020, uncertainty-toolbox): mean absolute gap between
+the expected and observed fractions of errors inside central Gaussian intervals, over 99 levels;
+ENCE (Levi et al. 2022): mean over equal-count bins of sigma of |RMV - RMSE| / RMV; coverage:
+fraction of errors within the central 95% interval, |error| <= 1.96 sigma.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def _check(errors, sigma=None):
+    errors = np.asarray(errors, dtype=float)
+    if errors.size == 0:
+        raise ValueError("metrics need at least one error")
+    if sigma is None:
+        return errors, None
+    sigma = np.asarray(sigma, dtype=float)
+    if sigma.shape != errors.shape or not np.all(sigma > 0):
+        raise ValueError("sigma must have the errors' shape and be positive")
+    return errors, sigma
+
+
+def mae(errors) -> float:
+    errors, _ = _check(errors)
+    return float(np.mean(np.abs(errors)))
+
+
+def rmse(errors) -> float:
+    errors, _ = _check(errors)
+    return float(np.sqrt(np.mean(errors ** 2)))
+
+
+def gaussian_nll(errors, sigma) -> float:
+    """Mean negative log likelihood of the errors under N(0, sigma^2) (nats)."""
+    errors, sigma = _check(errors, sigma)
+    return float(np.mean(0.5 * np.log(2 * np.pi * sigma ** 2) + 0.5 * (errors / sigma) ** 2))
+
+
+def interval_coverage(errors, sigma, level: float = 0.95) -> float:
+    """Fraction of errors inside the central ``level`` Gaussian interval."""
+    errors, sigma = _check(errors, sigma)
+    z = stats.norm.ppf(0.5 + level / 2)
+    return float(np.mean(np.abs(errors) <= z * sigma))
+
+
+def miscalibration_area(errors, sigma, n_levels: int = 99) -> float:
+    """Mean |observed - expected| fraction inside central intervals at levels 1/(n+1) .. n/(n+1);
+    0 for a perfectly calibrated Gaussian, 0.5 at worst."""
+    errors, sigma = _check(errors, sigma)
+    levels = np.arange(1, n_levels + 1) / (n_levels + 1)
+    z = np.abs(errors / sigma)
+    observed = np.mean(z[None, :] <= stats.norm.ppf(0.5 + levels / 2)[:, None], axis=1)
+    return float(np.mean(np.abs(observed - levels)))
+
+
+def ence(errors, sigma, n_bins: int = 10) -> float:
+    """Expected normalised calibration error over ``n_bins`` equal-count bins of sigma."""
+    errors, sigma = _check(errors, sigma)
+    order = np.argsort(sigma, kind="stable")
+    bins = [b for b in np.array_split(order, min(n_bins, len(order))) if len(b)]
+    gaps = []
+    for b in bins:
+        rmv = np.sqrt(np.mean(sigma[b] ** 2))
+        gaps.append(abs(rmv - np.sqrt(np.mean(errors[b] ** 2))) / rmv)
+    return float(np.mean(gaps))
+
+
+def spearman_error_sigma(errors, sigma) -> float:
+    """Spearman rank correlation between |error| and sigma (does sigma rank the errors?)."""
+    errors, sigma = _check(errors, sigma)
+    if len(errors) < 3:
+        return float("nan")
+    return float(stats.spearmanr(np.abs(errors), sigma).statistic)
+
+
+def regression_report(errors, sigma=None) -> dict[str, float]:
+    """All metrics in one dict (the uncertainty ones only with sigma); n is the number of errors."""
+    errors, sigma = _check(errors, sigma)
+    out = {"n": int(errors.size), "mae": mae(errors), "rmse": rmse(errors),
+           "median_ae": float(np.median(np.abs(errors))), "mean_signed": float(np.mean(errors))}
+    if sigma is not None:
+        out.update(nll=gaussian_nll(errors, sigma), miscalibration_area=miscalibration_area(errors, sigma),
+                   ence=ence(errors, sigma), coverage_95=interval_coverage(errors, sigma),
+                   spearman=spearman_error_sigma(errors, sigma), mean_sigma=float(np.mean(sigma)))
+    return out

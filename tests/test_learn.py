@@ -1,0 +1,220 @@
+"""Surrogate building blocks: features, batching, calibration, metrics, ensembles, training."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy import stats
+
+torch = pytest.importorskip("torch")
+
+from sei_net.chem.species import Species  # noqa: E402
+from sei_net.learn import metrics  # noqa: E402
+from sei_net.learn.batching import collate, from_pyg, to_pyg  # noqa: E402
+from sei_net.learn.calibration import IsotonicVarianceMap, isotonic_fit  # noqa: E402
+from sei_net.learn.dataset import ElementBaseline, load_labels, random_split, size_split  # noqa: E402
+from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction, reaction_uncertainty  # noqa: E402
+from sei_net.learn.features import ELEMENTS, HYBRIDISATION, featurise  # noqa: E402
+from sei_net.learn.model import EnergyNet  # noqa: E402
+from sei_net.learn.train import TrainConfig, train_member  # noqa: E402
+
+REFERENCE_LABELS = Path(__file__).parents[1] / "data" / "labels" / "gfn2_reference_species.jsonl.gz"
+HYB = {h: i for i, h in enumerate(HYBRIDISATION)}
+
+
+def _atom_block(graph, a, start, size):
+    return graph.atoms[a, start:start + size]
+
+
+def test_species_key_round_trip_includes_hypervalent_skeletons():
+    for smiles, q, m in [("F[P-](F)(F)(F)(F)F", None, None), ("O=C1OCCO1", -1, 2), ("[Li]OC(=O)OC", None, None)]:
+        s = Species.from_smiles(smiles, q, m)
+        assert Species.from_key(s.key) == s
+    with pytest.raises(ValueError, match="skeleton SMILES"):
+        Species.from_key("CCO")
+
+
+def test_features_follow_the_lewis_structure_and_rings():
+    ec = Species.from_smiles("O=C1OCCO1")
+    g = featurise(ec)
+    el = [ELEMENTS[int(np.argmax(r[:len(ELEMENTS) + 1]))] for r in g.atoms]
+    assert sorted(el) == sorted(ec.elements)
+    hyb_start = len(ELEMENTS) + 1 + 7 + 5 + 6 + 3
+    carbonyl_c = next(a for a, e in enumerate(ec.elements)
+                      if e == "C" and sum(1 for i, j, _ in ec.bonds if a in (i, j) and "O" in
+                                          (ec.elements[i], ec.elements[j])) == 3)
+    assert np.argmax(_atom_block(g, carbonyl_c, hyb_start, 5)) == HYB["sp2"]
+    ring_flag = g.bond_features[:, 4]
+    ring5 = g.bond_features[:, 5 + 2]  # one-hot over (3, 4, 5, 6, 7+)
+    assert ring_flag.sum() == 5 and ring5.sum() == 5  # the five ring bonds, all in a 5-ring
+    ethoxide = featurise(Species.from_smiles("CC[O-]"))
+    o = ELEMENTS.index("O")
+    oxygen = int(np.flatnonzero(ethoxide.atoms[:, o])[0])
+    fc_start = len(ELEMENTS) + 1 + 7 + 5
+    assert np.argmax(_atom_block(ethoxide, oxygen, fc_start, 6)) == 1  # formal charge -1
+    limc = featurise(Species.from_smiles("[Li]OC(=O)OC"))
+    assert limc.bond_features[:, 3].sum() == 1  # one coordination bond
+
+
+def test_collate_matches_torch_geometric_batching():
+    from torch_geometric.data import Batch
+
+    graphs = [featurise(Species.from_smiles(s)) for s in ["O=C1OCCO1", "[Li]OC(=O)OC", "C=C", "[Li+]"]]
+    ours = collate(graphs)
+    theirs = from_pyg(Batch.from_data_list([to_pyg(g) for g in graphs]))
+    for name in ours.__dataclass_fields__:
+        assert torch.equal(getattr(ours, name), getattr(theirs, name)), name
+
+
+def test_model_output_of_a_species_does_not_depend_on_its_batch():
+    torch.manual_seed(0)
+    model = EnergyNet(hidden=16, layers=2).eval()
+    graphs = [featurise(Species.from_smiles(s)) for s in ["O=C1OCCO1", "[Li]OC(=O)OC", "C=C", "[Li+]"]]
+    with torch.no_grad():
+        together = model(collate(graphs))
+        alone = [model(collate([g])) for g in graphs]
+    for k, (mean, var) in enumerate(alone):
+        assert torch.allclose(together[0][k], mean[0], atol=1e-5)
+        assert torch.allclose(together[1][k], var[0], atol=1e-5)
+        assert var[0] > 0
+
+
+def test_isotonic_fit_pools_adjacent_violators():
+    centres, values = isotonic_fit(np.array([1.0, 2, 3, 4]), np.array([1.0, 3, 2, 4]))
+    assert np.allclose(values, [1, 2.5, 4]) and np.allclose(centres, [1, 2.5, 4])
+    rng = np.random.default_rng(0)
+    x, y = rng.random(200), rng.random(200)
+    _, v = isotonic_fit(x, y)
+    assert np.all(np.diff(v) >= 0)
+    assert np.isclose(v.mean() if len(v) == 1 else np.average(v, weights=np.ones_like(v)), v.mean())
+
+
+def test_isotonic_recalibration_repairs_a_known_miscalibration():
+    rng = np.random.default_rng(1)
+
+    def draw(n):
+        sigma_pred = np.exp(rng.uniform(np.log(0.02), np.log(0.5), n))
+        return sigma_pred, rng.normal(0, 2.0 * sigma_pred)  # true spread is twice the predicted one
+
+    s_cal, e_cal = draw(4000)
+    fitted = IsotonicVarianceMap.fit(s_cal ** 2, e_cal)
+    s_new, e_new = draw(20000)
+    before = metrics.regression_report(e_new, s_new)
+    after = metrics.regression_report(e_new, np.sqrt(fitted(s_new ** 2)))
+    assert before["coverage_95"] < 0.72  # P(|z| < 0.98) = 0.67
+    assert before["miscalibration_area"] > 0.15
+    assert abs(after["coverage_95"] - 0.95) < 0.015
+    assert after["miscalibration_area"] < 0.02
+    ratio = fitted(np.array([0.01, 0.04])) / np.array([0.01, 0.04])
+    assert np.allclose(ratio, 4.0, rtol=0.2)
+    big = fitted(np.array([1.0, 4.0]))  # beyond the calibrated range: still monotone
+    assert big[1] > big[0] > fitted(np.array([0.25]))[0]
+
+
+def test_metrics_on_calibrated_and_overconfident_gaussians():
+    rng = np.random.default_rng(2)
+    sigma = np.exp(rng.uniform(-3, 0, 50000))
+    errors = rng.normal(0, sigma)
+    good = metrics.regression_report(errors, sigma)
+    assert good["miscalibration_area"] < 0.01
+    assert abs(good["coverage_95"] - 0.95) < 0.005
+    assert good["ence"] < 0.05
+    assert good["spearman"] > 0.4
+    assert abs(good["nll"] - np.mean(np.log(sigma) + 0.5 * np.log(2 * np.pi) + 0.5)) < 0.02
+    bad = metrics.regression_report(errors, sigma / 3)
+    assert abs(bad["coverage_95"] - (2 * stats.norm.cdf(1.96 / 3) - 1)) < 0.01
+    assert abs(bad["ence"] - 2.0) < 0.1  # |RMV - 3 RMV| / RMV
+    shuffled = metrics.spearman_error_sigma(errors, rng.permutation(sigma))
+    assert abs(shuffled) < 0.02
+
+
+def test_reaction_uncertainty_is_member_wise_hand_computation():
+    # A + B -> C with three members; the members share most of their errors
+    members = np.array([[1.0, 2.0, 3.5],    # A
+                        [10.0, 10.5, 11.0],  # B
+                        [11.2, 12.4, 14.6]])  # C
+    member_var = np.array([[0.01, 0.02, 0.03], [0.04, 0.04, 0.04], [0.09, 0.09, 0.09]])
+    species = EnsemblePrediction(members, member_var)
+    nu = sp.csr_matrix(np.array([[-1.0, -1.0, 1.0]]))
+    r = reaction_uncertainty(nu, species)
+    dG = np.array([11.2 - 1 - 10, 12.4 - 2 - 10.5, 14.6 - 3.5 - 11.0])  # 0.2, -0.1, 0.1
+    assert np.allclose(r.members[0], dG)
+    assert np.isclose(r.mean[0], dG.mean())
+    assert np.isclose(r.epistemic[0], np.var(dG))
+    assert np.isclose(r.aleatoric[0], 0.02 + 0.04 + 0.09)
+    summed = species.epistemic.sum()  # what summing species variances would claim
+    assert r.epistemic[0] < summed / 20
+    two_c = reaction_uncertainty(sp.csr_matrix(np.array([[0.0, -1.0, 2.0]])), species)
+    assert np.isclose(two_c.aleatoric[0], 0.04 + 4 * 0.09)
+
+
+def test_element_baseline_recovers_additive_energies():
+    rng = np.random.default_rng(3)
+    comp = rng.integers(0, 6, size=(50, len(ELEMENTS))).astype(float)
+    comp[:, ELEMENTS.index("Si")] = 0
+    charge = rng.integers(-2, 2, 50)
+    true = rng.normal(size=len(ELEMENTS) + 1)
+    true[ELEMENTS.index("Si")] = 0
+    G = ElementBaseline.design(comp, charge) @ true
+    b = ElementBaseline.fit(comp, charge, G)
+    assert np.allclose(b(comp, charge), G)
+    assert "Si" not in b.elements
+    with_si = comp[:2].copy()
+    with_si[0, ELEMENTS.index("Si")] = 1
+    assert list(b.knows(with_si)) == [False, True]
+
+
+def test_splits_partition_and_the_size_split_tests_on_the_largest():
+    parts = random_split(103, {"a": 0.7, "b": 0.2, "c": 0.1}, seed=4)
+    assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(103))
+    assert len(parts["a"]) == 72
+    n_heavy = np.arange(100) % 17
+    hard = size_split(n_heavy, 0.1, {"train": 0.8, "val": 0.2}, seed=0)
+    assert sorted(np.concatenate(list(hard.values())).tolist()) == list(range(100))
+    assert n_heavy[hard["test"]].min() >= n_heavy[hard["train"]].max()
+    with pytest.raises(ValueError, match="add up to 1"):
+        random_split(10, {"a": 0.5, "b": 0.4})
+
+
+def _reference_data():
+    return load_labels([REFERENCE_LABELS])
+
+
+def test_a_tiny_member_learns_the_reference_labels():
+    data = _reference_data()
+    assert len(data) >= 50 and data.level_of_theory.startswith("GFN2-xTB")
+    graphs = [featurise(s) for s in data.species]
+    comp = np.stack([g.composition for g in graphs])
+    charge = np.array([s.charge for s in data.species])
+    resid = data.G - ElementBaseline.fit(comp, charge, data.G)(comp, charge)
+    y = (resid - resid.mean()) / resid.std()
+    torch.set_num_threads(1)
+    _, history = train_member(graphs, y, graphs[:8], y[:8], seed=0,
+                              config=TrainConfig(hidden=32, layers=2, epochs=100, batch_size=16, lr=3e-3,
+                                                 warmup_fraction=0.5, patience=100))
+    first, last = history[0]["train_mse"], min(h["train_mse"] for h in history[-5:])
+    assert last < 0.3 * first
+    assert np.isfinite(history[-1]["train_nll"]) and history[-1]["train_nll"] != 0.0
+
+
+def test_ensemble_save_load_round_trip_and_calibration(tmp_path):
+    data = _reference_data()
+    parts = random_split(len(data), {"train": 0.8, "val": 0.2}, seed=0)
+    torch.set_num_threads(1)
+    ens = EnergyEnsemble.train(data.subset(parts["train"]), data.subset(parts["val"]), n_members=2,
+                               config=TrainConfig(hidden=16, layers=2, epochs=6, batch_size=16), device="cpu")
+    pred = ens.predict(data.species)
+    assert pred.members.shape == (len(data), 2)
+    assert np.all(pred.epistemic >= 0) and np.all(pred.aleatoric > 0)
+    ens.calibrate("species", pred, data.G)
+    ens.card["oracle"] = "gfn2"
+    ens.save(tmp_path / "m.pt")
+    again = EnergyEnsemble.load(tmp_path / "m.pt", device="cpu")
+    p2 = again.predict(data.species)
+    assert np.allclose(p2.members, pred.members) and np.allclose(p2.member_variance, pred.member_variance)
+    pred.calibration = ens.calibration["species"]
+    assert np.allclose(p2.sigma, pred.sigma)
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a sei_net model"):
+        EnergyEnsemble.load(tmp_path / "junk.pt")
