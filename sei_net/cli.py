@@ -403,6 +403,42 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
 
 @app.command()
 @user_command
+def learn(net: Path = typer.Argument(..., help="network file (.db), built by sei-net build"),
+          labels: Path = typer.Option(..., "--labels", help="label cache (.db); new labels are added to it"),
+          out: Path = typer.Option(..., "-o", "--out", help="folder for round models and learning_curve.json"),
+          rounds: int = typer.Option(3, "--rounds", help="acquisition rounds (a last training round measures)"),
+          batch: int = typer.Option(50, "--batch", help="species labelled per round"),
+          extra_labels: list[Path] = typer.Option([], "--extra-labels", help="more label files (.jsonl.gz)"),
+          members: int = typer.Option(5, help="ensemble members"),
+          epochs: int = typer.Option(300, help="epochs per member"),
+          potential: Optional[float] = typer.Option(None, help="V vs Li/Li+ (default: the recipe's)"),
+          device: str = typer.Option("auto", help="auto | cpu | cuda"),
+          as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Active learning: label the most uncertain species on the best paths, retrain, repeat."""
+    from sei_net.learn.active import learn as run_learning
+    from sei_net.learn.train import TrainConfig
+
+    if rounds < 0 or batch < 1 or members < 1 or epochs < 2:
+        raise ValueError("--rounds must be >= 0, --batch and --members >= 1, --epochs >= 2")
+    if not net.exists():
+        raise FileNotFoundError(f"network {net} does not exist; build it with sei-net build")
+    quiet = as_json or not sys.stderr.isatty()
+    results = run_learning(net, labels, out, rounds, batch, members, TrainConfig(epochs=epochs), extra_labels,
+                           potential=potential, device=device,
+                           echo=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)))
+    curve = [{"round": r.round, "labels": r.n_labels, "picked": len(r.picked), "on_best_paths": r.picked_relevant,
+              **{f"{what}_mae": m["mae"] for what, m in r.report["test"].items()}} for r in results]
+    if as_json:
+        _emit_json({"learning_curve": curve, "folder": str(out)})
+    else:
+        _table(["round", "labels", "test species MAE eV", "test reaction MAE eV", "picked", "on best paths"],
+               [[c["round"], c["labels"], f"{c['species_mae']:.3f}",
+                 f"{c['reactions_mae']:.3f}" if "reactions_mae" in c else "-", c["picked"], c["on_best_paths"]]
+                for c in curve])
+
+
+@app.command()
+@user_command
 def score(net: Path = typer.Argument(..., help="network file (.db)"),
           model: str = typer.Option("default", help="model file (.pt) or 'default' (shipped GFN2 surrogate)"),
           device: str = typer.Option("auto", help="auto | cpu | cuda"),

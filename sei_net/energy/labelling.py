@@ -26,12 +26,13 @@ def label_network(network: str | Path, oracle: str = "gfn2", labels: str | Path 
                   workers: int = 1, scheduler: str | None = None, retry_failed: bool = False,
                   max_heavy_atoms: int | None = None, limit: int | None = None,
                   progress: Callable[[int, int, EnergyRecord], None] | None = None,
-                  **settings) -> dict:
+                  keys: list[str] | None = None, **settings) -> dict:
     """Label every species of ``network`` lacking a record; returns counts and timing.
 
     ``labels`` defaults to ``labels.db`` next to the network. ``workers`` > 1 or ``scheduler``
     (tcp://HOST:PORT) uses Dask; ``max_heavy_atoms`` skips larger species; ``limit`` labels at most
-    that many (smallest first) in this call.
+    that many (smallest first) in this call; ``keys`` restricts the run to those species (in that
+    order; active learning picks them).
     """
     from sei_net.store import NetworkStore
 
@@ -44,7 +45,14 @@ def label_network(network: str | Path, oracle: str = "gfn2", labels: str | Path 
         species = store.all_species()
         by_key = {s.key: s for s in species.values()
                   if max_heavy_atoms is None or s.n_heavy <= max_heavy_atoms}
-        todo = cache.todo(sorted(by_key, key=lambda k: (by_key[k].n_atoms, k)), level, retry_failed)
+        if keys is not None:
+            missing = [k for k in keys if k not in by_key]
+            if missing:
+                raise ValueError(f"species {missing[0]!r} is not in {network.name} (or exceeds max_heavy_atoms)")
+            order = list(dict.fromkeys(keys))
+        else:
+            order = sorted(by_key, key=lambda k: (by_key[k].n_atoms, k))
+        todo = cache.todo(order, level, retry_failed)
         if limit is not None:
             todo = todo[:limit]
         t0 = time.perf_counter()

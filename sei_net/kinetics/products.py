@@ -100,7 +100,7 @@ def likely_products(query, sources: list[int], top: int = 20,
     out = []
     for s in ranked.tolist():
         sp = query.species[s]
-        out.append({"species": query.label(s), "smiles": sp.smiles, "class": classes[s],
+        out.append({"species_id": s, "species": query.label(s), "smiles": sp.smiles, "class": classes[s],
                     "known_as": known.get(sp.key), "cost": float(dist[s]),
                     "probability_top_k": None if prob is None else float(prob[s])})
     return out

@@ -29,7 +29,7 @@ def labelled_reactions(network_paths: Sequence[str | Path], keys: Sequence[str])
     rows: dict[tuple, None] = {}
     for path in network_paths:
         with NetworkStore.open(path, readonly=True) as store:
-            ids = store.species_ids()  # key -> id
+            ids = store.species_ids  # key -> id
             to_col = np.full(max(ids.values(), default=0) + 1, -1, dtype=np.int64)
             for key, sid in ids.items():
                 to_col[sid] = column.get(key, -1)

@@ -15,12 +15,14 @@ from typing import Callable, Sequence
 import numpy as np
 
 from sei_net.learn.dataset import load_labels, random_split, size_split
-from sei_net.learn.ensemble import EnergyEnsemble, reaction_uncertainty
+from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction, reaction_uncertainty
 from sei_net.learn.evaluate import evaluate, labelled_reactions
 from sei_net.learn.train import TrainConfig
 
 SPLITS = ("random", "size")
 FRACTIONS = {"train": 0.72, "val": 0.08, "cal": 0.10, "test": 0.10}
+#: fewer held-out points than this and a recalibration map is not fitted (the card says so)
+MIN_CALIBRATION = 10
 
 
 def make_split(kind: str, n_heavy: np.ndarray, seed: int) -> dict[str, np.ndarray]:
@@ -49,23 +51,29 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
     metrics (without them, only species are calibrated and measured)."""
     data = load_labels(label_paths, level)
     parts = make_split(split, np.array([s.n_heavy for s in data.species]), seed)
+    stoich = labelled_reactions(network_paths, data.keys) if network_paths else None  # before hours of training
     ensemble = EnergyEnsemble.train(data.subset(parts["train"]), data.subset(parts["val"]), n_members,
                                     config, seed, device, log)
     prediction = ensemble.predict(data.species)
     cal = parts["cal"]
-    ensemble.calibrate("species", prediction.__class__(prediction.members[cal], prediction.member_variance[cal]),
-                       data.G[cal])
-    prediction.calibration = ensemble.calibration["species"]
-    stoich = labelled_reactions(network_paths, data.keys) if network_paths else None
+    skipped = []
+    if len(cal) >= MIN_CALIBRATION:
+        ensemble.calibrate("species", EnsemblePrediction(prediction.members[cal], prediction.member_variance[cal]),
+                           data.G[cal])
+        prediction.calibration = ensemble.calibration["species"]
+    else:
+        skipped.append(f"species: {len(cal)} calibration species < {MIN_CALIBRATION}")
     if stoich is not None:
         in_test = np.zeros(len(data))
         in_test[parts["test"]] = 1
         in_cal = np.zeros(len(data))
         in_cal[cal] = 1
         rows = np.flatnonzero((abs(stoich) @ in_cal > 0) & (abs(stoich) @ in_test == 0))
-        if len(rows) >= 10:
+        if len(rows) >= MIN_CALIBRATION:
             rpred = reaction_uncertainty(stoich[rows], prediction)
             ensemble.calibrate("reaction", rpred, np.asarray(stoich[rows] @ data.G))
+        else:
+            skipped.append(f"reaction: {len(rows)} calibration reactions < {MIN_CALIBRATION}")
     report = {
         "oracle": oracle_name(data.level_of_theory),
         "labels": [str(p) for p in label_paths], "networks": [str(p) for p in network_paths],
@@ -74,6 +82,7 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
         "n_labelled_reactions": 0 if stoich is None else int(stoich.shape[0]),
         "test": evaluate(ensemble, data, parts["test"], stoich, prediction),
         "calibration_points": {k: v.n for k, v in ensemble.calibration.items()},
+        "calibration_skipped": skipped,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     ensemble.card.update(report)

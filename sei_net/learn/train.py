@@ -32,7 +32,7 @@ class TrainConfig:
     epochs: int = 300
     batch_size: int = 64
     lr: float = 2e-3
-    weight_decay: float = 1e-5
+    weight_decay: float = 1e-2
     warmup_fraction: float = 0.3
     patience: int = 80
 

@@ -1,0 +1,138 @@
+"""Active learning: send the oracle the species whose uncertainty most affects the network's answers.
+
+The answers are the likely products and the cheapest paths to them (``sei_net.kinetics``). A round:
+train an ensemble on the labels so far, score the network, find the species on the best paths to
+the top likely products (and to the known SEI products), and label the most uncertain of those
+that have no label yet; when they run out, the most uncertain of the remaining reachable species.
+Repeat. Each round's model card (held-out metrics) is kept, which gives the learning curve.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from sei_net.learn.train import TrainConfig
+
+
+def path_relevance(query, sources: Sequence[int], top: int = 15) -> np.ndarray:
+    """Boolean mask over species ids: the species on the best path to each of the ``top`` likely
+    products and to each reachable known SEI product (reactants and products of every step)."""
+    from sei_net.kinetics.paths import UnreachableError
+    from sei_net.kinetics.products import likely_products
+
+    targets = [p["species_id"] for p in likely_products(query, list(sources), top)]
+    targets += [sid for sid, sp in query.species.items() if sp.key in query.known and sid not in sources]
+    relevant = np.zeros(query.graph.n_species, dtype=bool)
+    for t in dict.fromkeys(targets):
+        try:
+            path = query.paths(list(sources), t, 1)[0]
+        except UnreachableError:
+            continue
+        for r, _ in path.steps:
+            for s, _ in query.graph.reactants(r) + query.graph.products(r):
+                relevant[s] = True
+    return relevant
+
+
+def select_for_labelling(sigma: np.ndarray, relevant: np.ndarray, candidate: np.ndarray, batch: int) -> np.ndarray:
+    """Species indices to label: relevant candidates by decreasing sigma, then the other candidates
+    by decreasing sigma, ``batch`` in all. ``candidate`` masks species that may be picked (no label
+    yet); a species without a finite sigma is never picked."""
+    candidate = candidate & np.isfinite(sigma)
+    first = np.flatnonzero(candidate & relevant)
+    rest = np.flatnonzero(candidate & ~relevant)
+    ordered = np.concatenate([first[np.argsort(-sigma[first], kind="stable")],
+                              rest[np.argsort(-sigma[rest], kind="stable")]])
+    return ordered[:batch]
+
+
+@dataclass
+class RoundResult:
+    """One active-learning round: labels used, the model's held-out report, what was picked."""
+
+    round: int
+    n_labels: int
+    report: dict
+    picked: list[str]
+    picked_relevant: int
+    labelled: dict
+
+
+def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int = 3, batch: int = 50,
+          n_members: int = 5, config: TrainConfig = TrainConfig(), extra_labels: Sequence[str | Path] = (),
+          potential: float | None = None, temperature: float | None = None, sources: Sequence[str] | None = None,
+          oracle: str = "gfn2", device: str = "auto", seed: int = 0, oracle_settings: dict | None = None,
+          echo: Callable[[str], None] = print) -> list[RoundResult]:
+    """Run ``rounds`` rounds on ``network`` with the label cache ``labels`` (new labels go there).
+    Writes OUT/round_<r>.pt (model) and OUT/learning_curve.json (all rounds so far); rounds already
+    in the curve are not redone (resumable; labels are cached as they complete). ``sources``,
+    ``potential`` (V vs Li/Li+) and ``temperature`` (K) default to the recipe the network was built
+    from (store meta)."""
+    from sei_net.energy.labelling import label_network
+    from sei_net.energy.labels import LabelStore
+    from sei_net.kinetics.query import PathQuery
+    from sei_net.learn.ensemble import EnergyEnsemble
+    from sei_net.learn.fit import fit_energy_surrogate
+    from sei_net.learn.score import score_network
+    from sei_net.store import NetworkStore
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    LabelStore(labels).close()  # creates an empty cache on the first run
+    curve_path = out / "learning_curve.json"
+    done = json.loads(curve_path.read_text()) if curve_path.exists() else []
+    results: list[RoundResult] = [RoundResult(**d) for d in done]
+    for r in range(len(results), rounds + 1):
+        model_path = out / f"round_{r}.pt"
+        ensemble, report = fit_energy_surrogate([labels, *extra_labels], [network], "random", n_members, config,
+                                                seed, device)
+        ensemble.save(model_path)
+        n_labels = sum(report["sizes"].values())
+        echo(f"round {r}: {n_labels} labels; test species MAE {report['test']['species']['mae']:.3f} eV")
+        picked, n_rel, labelled = [], 0, {}
+        if r < rounds:  # the last round only measures
+            with NetworkStore.open(network) as store:
+                score_network(store, ensemble)
+                source = f"{ensemble.card.get('oracle', 'oracle')}-surrogate"
+                query = PathQuery.prepare(store, source=source, potential=_meta(store, "potential", potential),
+                                          temperature=_meta(store, "temperature", temperature))
+                start = _sources(store, query, sources)
+                relevant = path_relevance(query, start)
+                with LabelStore(labels) as cache:
+                    have = {k for k, *_ in cache.conn.execute("SELECT key FROM labels")}
+                sigma = np.full(query.graph.n_species, np.nan)
+                for row in store.energies(source):
+                    sigma[row["species_id"]] = row["sigma"]
+                candidate = np.zeros(query.graph.n_species, dtype=bool)
+                for sid, sp in query.species.items():
+                    candidate[sid] = sp.key not in have
+                chosen = select_for_labelling(sigma, relevant, candidate, batch)
+                picked = [query.species[int(s)].key for s in chosen]
+                n_rel = int(relevant[chosen].sum())
+            labelled = label_network(network, oracle, labels, keys=picked, **(oracle_settings or {}))["cache"]
+            echo(f"round {r}: labelled {len(picked)} species ({n_rel} on best paths)")
+        results.append(RoundResult(r, n_labels, report, picked, n_rel, labelled))
+        curve_path.write_text(json.dumps([res.__dict__ for res in results], indent=1, default=float))
+    return results
+
+
+def _sources(store, query, names: Sequence[str] | None) -> list[int]:
+    """Starting species: the given names, else the recipe species the build stored."""
+    if names:
+        return [query.species_id(n) for n in names]
+    concentrations = store.get_meta("concentrations")
+    if concentrations:
+        return [query.species_id(key) for key in json.loads(concentrations)]
+    raise ValueError(f"{store.path.name} records no recipe species; give the starting species (sources)")
+
+
+def _meta(store, key: str, given: float | None) -> float | None:
+    if given is not None:
+        return given
+    value = store.get_meta(key)
+    return None if value is None else float(value)

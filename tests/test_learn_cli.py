@@ -1,0 +1,68 @@
+"""sei-net train and sei-net score end to end on the reference labels and the mrnet network."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("torch")
+
+from sei_net.cli import app  # noqa: E402
+from sei_net.store import NetworkStore  # noqa: E402
+
+runner = CliRunner()
+LABELS = Path(__file__).parents[1] / "data" / "labels" / "gfn2_reference_species.jsonl.gz"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, shared_data):
+    tmp = tmp_path_factory.mktemp("learn")
+    net = tmp / "mrnet.db"
+    res = runner.invoke(app, ["import", "mrnet", str(shared_data / "mrnet" / "ronalds_MoleculeEntry.json"),
+                              "--reactions", "-o", str(net)])
+    assert res.exit_code == 0, res.output
+    model = tmp / "m.pt"
+    res = runner.invoke(app, ["train", str(LABELS), "-o", str(model), "--network", str(net), "--members", "2",
+                              "--epochs", "4", "--hidden", "16", "--layers", "2", "--device", "cpu", "--json"])
+    assert res.exit_code == 0, res.output
+    return net, model, json.loads(res.stdout)
+
+
+def test_train_reports_held_out_metrics(trained):
+    _, model, report = trained
+    assert model.exists()
+    sizes = report["sizes"]
+    assert sum(sizes.values()) >= 50 and sizes["test"] >= 5
+    species = report["test"]["species"]
+    assert species["n"] == sizes["test"]
+    assert species["mae"] > 0 and 0 <= species["coverage_95"] <= 1
+    assert report["n_labelled_reactions"] > 0
+    assert report["oracle"] == "gfn2"
+
+
+def test_score_writes_every_species_with_uncertainty(trained):
+    net, model, _ = trained
+    res = runner.invoke(app, ["score", str(net), "--model", str(model), "--device", "cpu", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["source"] == "gfn2-surrogate"
+    with NetworkStore.open(net, readonly=True) as store:
+        rows = store.energies("gfn2-surrogate")
+        assert len(rows) == out["scored"] == store.info()["species"] - out["skipped_unknown_elements"]
+    for r in rows:
+        assert len(r["members"]) == 2 and np.isclose(r["G"], np.mean(r["members"]))
+        parts = r["data"]["epistemic_var"] + r["data"]["aleatoric_var"]
+        assert r["sigma"] > 0 and np.isclose(parts, r["sigma"] ** 2, rtol=1e-6)
+    res = runner.invoke(app, ["paths", str(net), "--from", "EC", "--from", "Li+", "--to", "LEDC",
+                              "--source", "gfn2-surrogate", "--json"])
+    assert res.exit_code == 0, res.output
+
+
+def test_bad_model_and_split_are_one_line_errors(trained, tmp_path):
+    net, _, _ = trained
+    res = runner.invoke(app, ["score", str(net), "--model", str(tmp_path / "none.pt")])
+    assert res.exit_code == 2 and "does not exist" in res.output and res.output.count("\n") == 1
+    res = runner.invoke(app, ["train", str(LABELS), "-o", str(tmp_path / "x.pt"), "--split", "bogus"])
+    assert res.exit_code == 2 and "valid splits" in res.output
