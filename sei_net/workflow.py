@@ -1,4 +1,5 @@
-"""The main job (``sei-net run``): recipe -> network -> (energies, paths, kinetics, growth) -> report.
+"""The main job (``sei-net run``): recipe -> network -> surrogate energies -> likely products and
+paths -> (kinetics, growth, report to come).
 
 Each stage records itself in OUT/summary.json; stages not yet available are listed as such, never
 faked.
@@ -13,7 +14,53 @@ from typing import Callable
 
 from sei_net.recipe import load_recipe
 
-STAGES_PENDING = ["energies", "paths", "kinetics", "growth", "report"]
+STAGES_PENDING = ["kinetics", "growth", "report"]
+
+#: known SEI products whose best paths the summary reports when the network has them
+PATH_TARGETS = ("LEDC", "Li2CO3", "LiF", "LEMC", "C2H4", "CO", "Li2O")
+
+
+def _score_stage(db: Path, echo: Callable[[str], None]) -> dict:
+    """Surrogate free energies for every species (the shipped GFN2-trained ensemble)."""
+    from sei_net.learn.score import load_model, score_network
+    from sei_net.store import NetworkStore
+
+    ensemble = load_model("default", "auto")
+    with NetworkStore.open(db) as store:
+        result = score_network(store, ensemble)
+    keep = ("n", "mae", "rmse", "coverage_95", "miscalibration_area")
+    result["model_test_metrics_eV"] = {what: {k: m[k] for k in keep}
+                                       for what, m in ensemble.card.get("test", {}).items()}
+    echo(f"scored {result['scored']} species with the {result['source']} ensemble in {result['seconds']['total']} s")
+    return result
+
+
+def _products_stage(db: Path, recipe, source: str, echo: Callable[[str], None]) -> dict:
+    """Likely products and the best paths to known SEI products at the recipe's potential."""
+    from sei_net.kinetics.path_output import path_record
+    from sei_net.kinetics.paths import UnreachableError
+    from sei_net.kinetics.products import likely_products
+    from sei_net.kinetics.query import PathQuery
+    from sei_net.store import NetworkStore
+
+    with NetworkStore.open(db, readonly=True) as store:
+        q = PathQuery.prepare(store, source=source, potential=recipe.potential, temperature=recipe.temperature)
+        start = [q.species_id(s.species.key) for s in recipe.species]
+        ranked = likely_products(q, start, top=15)
+        by_name = {name: sid for sid, name in ((sid, q.known.get(sp.key)) for sid, sp in q.species.items()) if name}
+        best = {}
+        for name in PATH_TARGETS:
+            if name not in by_name or by_name[name] in start:
+                continue
+            try:
+                rec = path_record(q, q.paths(start, by_name[name], 1)[0], 1)
+            except UnreachableError:
+                best[name] = None
+                continue
+            best[name] = {k: rec[k] for k in ("cost", "dG_total", "hardest_step_dG", "electrons", "byproducts")}
+            best[name]["steps"] = len(rec["steps"])
+    echo(f"ranked {len(ranked)} likely products; best paths to {', '.join(k for k, v in best.items() if v)}")
+    return {"settings": q.describe(), "likely_products": ranked, "best_paths": best}
 
 
 def run_main_job(recipe_ref: str, out: str | Path, force: bool = False,
@@ -33,6 +80,15 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False,
         build_state = json.loads(net.store.get_meta("build_state"))
         known = known_species_keys()
         found = sorted(known[s.key] for s in net.species().values() if s.key in known)
+    stages = ["recipe", "seed_network", "generation"]
+    energies = _score_stage(db, echo)
+    stages.append("energies")
+    products = _products_stage(db, recipe, energies["source"], echo)
+    stages.append("paths")
+    from sei_net.store import NetworkStore
+
+    with NetworkStore.open(db, readonly=True) as store:
+        info = store.info()  # after scoring: the energy sources now include the surrogate
     summary = {
         "recipe": recipe.name,
         "potential_V_vs_Li": recipe.potential,
@@ -41,7 +97,9 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False,
         "generation": {"stop_reason": build_state.get("stop_reason"),
                        "generations": build_state.get("generations", []),
                        "known_sei_species_found": found},
-        "stages_done": ["recipe", "seed_network", "generation"],
+        "energies": energies,
+        "products": products,
+        "stages_done": stages,
         "stages_pending": STAGES_PENDING,
         "wall_seconds": round(time.perf_counter() - t0, 3),
     }

@@ -85,6 +85,12 @@ def test_run_builds_the_network_and_resumes(tmp_path):
     assert "generation" in summary["stages_done"] and summary["generation"]["stop_reason"] == "max_generations"
     assert summary["network"]["species"] > 2
     assert "LiEC_RO" in summary["generation"]["known_sei_species_found"]  # EC + Li+ + e-, ring opened
+    assert {"energies", "paths"} <= set(summary["stages_done"])
+    assert summary["energies"]["scored"] == summary["network"]["species"]  # C, H, O, Li: all known to the model
+    assert summary["products"]["settings"]["energy_source"] == "gfn2-surrogate"
+    ranked = summary["products"]["likely_products"]
+    assert ranked and all(p["class"] != "radical" for p in ranked)
+    assert [p["cost"] for p in ranked] == sorted(p["cost"] for p in ranked)
     second = runner.invoke(app, ["run", str(recipe), "-o", str(out)])
     assert "resuming" in second.output
     assert json.loads((out / "summary.json").read_text())["network"] == summary["network"]

@@ -1,0 +1,43 @@
+"""Model cards: the training report of an ensemble as Markdown (data, splits, metrics, units)."""
+
+from __future__ import annotations
+
+METRIC_COLUMNS = (("n", "n", "{:d}"), ("mae", "MAE eV", "{:.3f}"), ("rmse", "RMSE eV", "{:.3f}"),
+                  ("median_ae", "median AE eV", "{:.3f}"), ("nll", "NLL", "{:.2f}"),
+                  ("miscalibration_area", "miscal. area", "{:.3f}"), ("ence", "ENCE", "{:.2f}"),
+                  ("coverage_95", "95% coverage", "{:.3f}"), ("spearman", "Spearman", "{:.2f}"),
+                  ("mean_sigma", "mean sigma eV", "{:.3f}"))
+
+
+def metrics_table(rows: dict[str, dict]) -> list[str]:
+    """Markdown table lines: one row per named metrics dict (``metrics.regression_report``)."""
+    cols = [c for c in METRIC_COLUMNS if any(c[0] in m for m in rows.values())]
+    lines = ["| | " + " | ".join(c[1] for c in cols) + " |", "|---|" + "---|" * len(cols)]
+    for name, m in rows.items():
+        lines.append(f"| {name} | " + " | ".join(fmt.format(m[k]) if k in m else "-" for k, _, fmt in cols) + " |")
+    return lines
+
+
+def card_markdown(card: dict, title: str) -> str:
+    """The card of an ``EnergyEnsemble`` (as ``fit_energy_surrogate`` fills it) in Markdown."""
+    cfg = card.get("config", {})
+    lines = [f"# {title}", "",
+             f"- Predicts: free energy G (eV, 1 mol/L, 298.15 K) of a species from its 2D graph, with "
+             f"calibrated uncertainty, trained on **{card.get('level_of_theory', '?')}** labels "
+             f"(oracle `{card.get('oracle', '?')}`; energy source name `{card.get('oracle', '?')}-surrogate`).",
+             f"- Labels: {', '.join(card.get('labels', []))}; reactions for calibration and testing from "
+             f"{', '.join(card.get('networks', [])) or 'no network'} ({card.get('n_labelled_reactions', 0):,} "
+             "labelled reactions).",
+             f"- Split `{card.get('split')}` (seed {card.get('seed')}): "
+             + ", ".join(f"{k} {v:,}" for k, v in card.get("sizes", {}).items()) + ".",
+             f"- Ensemble: {len(card.get('members', []))} members, {cfg.get('hidden')} wide, {cfg.get('layers')} "
+             f"layers, up to {cfg.get('epochs')} epochs (early-stopped at "
+             + ", ".join(str(m.get("best_epoch")) for m in card.get("members", [])) + ").",
+             f"- Recalibration points: {card.get('calibration_points', {})}"
+             + (f"; skipped: {card['calibration_skipped']}" if card.get("calibration_skipped") else "") + ".",
+             f"- Created {card.get('created', '?')}.", "",
+             "## Held-out test metrics (calibrated uncertainty)", ""]
+    lines += metrics_table(card.get("test", {}))
+    lines += ["", "Errors are surrogate minus oracle. Reaction rows: labelled network reactions that involve "
+              "at least one test species (a reaction and its reverse once); their uncertainty is member-wise.", ""]
+    return "\n".join(lines)
