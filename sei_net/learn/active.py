@@ -101,7 +101,7 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
                 source = f"{ensemble.card.get('oracle', 'oracle')}-surrogate"
                 query = PathQuery.prepare(store, source=source, potential=_meta(store, "potential", potential),
                                           temperature=_meta(store, "temperature", temperature))
-                start = _sources(store, query, sources)
+                start = starting_species(store, query, sources)
                 relevant = path_relevance(query, start)
                 with LabelStore(labels) as cache:
                     have = {k for k, *_ in cache.conn.execute("SELECT key FROM labels")}
@@ -121,7 +121,7 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
     return results
 
 
-def _sources(store, query, names: Sequence[str] | None) -> list[int]:
+def starting_species(store, query, names: Sequence[str] | None) -> list[int]:
     """Starting species: the given names, else the recipe species the build stored."""
     if names:
         return [query.species_id(n) for n in names]
