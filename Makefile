@@ -3,6 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RECIPE ?= networks/ec_lipf6.yaml
 OUT ?= out/ec_lipf6
+LABELS ?= data/labels/gfn2_ec_lipf6.jsonl.gz data/labels/gfn2_reference_species.jsonl.gz
 
 .PHONY: setup run test bench clean
 
@@ -17,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: setup
-	$(VENV)/bin/sei-net run $(RECIPE) -o $(OUT)
+	$(VENV)/bin/sei-net run $(RECIPE) -o $(OUT) $(foreach f,$(LABELS),--labels $(f))
 
 test: setup
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q

@@ -441,22 +441,26 @@ def learn(net: Path = typer.Argument(..., help="network file (.db), built by sei
 @user_command
 def score(net: Path = typer.Argument(..., help="network file (.db)"),
           model: str = typer.Option("default", help="model file (.pt) or 'default' (shipped GFN2 surrogate)"),
+          labels: list[Path] = typer.Option([], "--labels", help="oracle label files (.db, .jsonl.gz): labelled "
+                                            "species keep their oracle G; repeat"),
           device: str = typer.Option("auto", help="auto | cpu | cuda"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Predict free energies with uncertainties (eV) for every species of a network and store them."""
-    from sei_net.learn.score import load_model, score_network
+    from sei_net.learn.score import load_model, oracle_labels, score_network
     from sei_net.store import NetworkStore
 
     ensemble = load_model(model, device)
+    known = oracle_labels(labels, ensemble) if labels else None
     store = NetworkStore.open(net)
     try:
-        result = score_network(store, ensemble)
+        result = score_network(store, ensemble, known)
     finally:
         store.close()
     if as_json:
         _emit_json(result)
     else:
         typer.echo(f"{net}: {result['scored']} of {result['species']} species scored as {result['source']!r} "
+                   f"({result['oracle_labels_kept']} at their oracle labels) "
                    f"in {result['seconds']['total']} s on {result['device']} "
                    f"({result['skipped_unknown_elements']} with unknown elements skipped)")
 
@@ -525,14 +529,17 @@ def products(net: Path = typer.Argument(..., help="network file (.db)"),
 @user_command
 def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe name"),
         out: Path = typer.Option(Path("out"), "-o", "--out", help="output folder"),
+        labels: list[Path] = typer.Option([], "--labels", help="oracle label files (.db, .jsonl.gz): labelled "
+                                          "species keep their oracle G; repeat"),
         force: bool = typer.Option(False, "--force", help="start over instead of resuming")) -> None:
-    """The main job: build the network for a recipe and write OUT/summary.json.
+    """The main job: build the network for a recipe, score it, rank products; write OUT/summary.json.
 
-    Stages that exist today: recipe validation, the seed network and generation (resumable).
-    Scoring, paths, kinetics and growth join as they are built (docs/architecture.md)."""
+    Stages today: recipe validation, the seed network, generation (resumable), surrogate energies
+    and likely products with best paths. Kinetics, growth and the report join as they are built."""
     from sei_net.workflow import run_main_job
 
-    summary = run_main_job(recipe, out, force=force, echo=lambda m: typer.echo(m, err=True))
+    summary = run_main_job(recipe, out, force=force, labels=labels,
+                           echo=lambda m: typer.echo(m, err=True))
     typer.echo(json.dumps(summary["network"], indent=1))
     typer.echo(f"wrote {Path(out) / 'summary.json'}", err=True)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from sei_net.recipe import load_recipe
 
@@ -20,14 +20,16 @@ STAGES_PENDING = ["kinetics", "growth", "report"]
 PATH_TARGETS = ("LEDC", "Li2CO3", "LiF", "LEMC", "C2H4", "CO", "Li2O")
 
 
-def _score_stage(db: Path, echo: Callable[[str], None]) -> dict:
-    """Surrogate free energies for every species (the shipped GFN2-trained ensemble)."""
-    from sei_net.learn.score import load_model, score_network
+def _score_stage(db: Path, labels: Sequence[Path], echo: Callable[[str], None]) -> dict:
+    """Surrogate free energies for every species (the shipped GFN2-trained ensemble); species in
+    the label files keep their oracle values."""
+    from sei_net.learn.score import load_model, oracle_labels, score_network
     from sei_net.store import NetworkStore
 
     ensemble = load_model("default", "auto")
+    known = oracle_labels(labels, ensemble) if labels else None
     with NetworkStore.open(db) as store:
-        result = score_network(store, ensemble)
+        result = score_network(store, ensemble, known)
     keep = ("n", "mae", "rmse", "coverage_95", "miscalibration_area")
     result["model_test_metrics_eV"] = {what: {k: m[k] for k in keep}
                                        for what, m in ensemble.card.get("test", {}).items()}
@@ -63,9 +65,10 @@ def _products_stage(db: Path, recipe, source: str, echo: Callable[[str], None]) 
     return {"settings": q.describe(), "likely_products": ranked, "best_paths": best}
 
 
-def run_main_job(recipe_ref: str, out: str | Path, force: bool = False,
+def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: Sequence[str | Path] = (),
                  echo: Callable[[str], None] = print) -> dict:
-    """Run the main job for a recipe into folder ``out``; returns the summary dict."""
+    """Run the main job for a recipe into folder ``out``; returns the summary dict. ``labels``:
+    oracle label files whose species keep their oracle free energies."""
     from sei_net.chem.known import known_species_keys
     from sei_net.generate import build_network
 
@@ -81,7 +84,7 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False,
         known = known_species_keys()
         found = sorted(known[s.key] for s in net.species().values() if s.key in known)
     stages = ["recipe", "seed_network", "generation"]
-    energies = _score_stage(db, echo)
+    energies = _score_stage(db, [Path(p) for p in labels], echo)
     stages.append("energies")
     products = _products_stage(db, recipe, energies["source"], echo)
     stages.append("paths")

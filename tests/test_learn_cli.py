@@ -66,3 +66,22 @@ def test_bad_model_and_split_are_one_line_errors(trained, tmp_path):
     assert res.exit_code == 2 and "does not exist" in res.output and res.output.count("\n") == 1
     res = runner.invoke(app, ["train", str(LABELS), "-o", str(tmp_path / "x.pt"), "--split", "bogus"])
     assert res.exit_code == 2 and "valid splits" in res.output
+
+
+def test_score_keeps_oracle_labels_where_present(trained):
+    from sei_net.learn.dataset import load_labels
+
+    net, model, _ = trained
+    res = runner.invoke(app, ["score", str(net), "--model", str(model), "--labels", str(LABELS), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    oracle = dict(zip(*(lambda d: (d.keys, d.G))(load_labels([LABELS]))))
+    with NetworkStore.open(net, readonly=True) as store:
+        species = store.all_species()
+        rows = store.energies("gfn2-surrogate")
+    kept = [r for r in rows if species[r["species_id"]].key in oracle]
+    assert kept and out["oracle_labels_kept"] == len(kept)
+    for r in kept:
+        assert r["G"] == oracle[species[r["species_id"]].key] and r["sigma"] == 0.0
+        assert np.all(r["members"] == r["G"]) and r["data"]["origin"] == "oracle"
+    assert all(r["sigma"] > 0 for r in rows if species[r["species_id"]].key not in oracle)

@@ -54,27 +54,45 @@ def labelled_reactions(network_paths: Sequence[str | Path], keys: Sequence[str])
     return sp.csr_matrix((data, (ri, ci)), shape=(len(rows), len(keys)))
 
 
+def reactions_touching(stoichiometry: sp.csr_matrix, part: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
+    """Row indices of the reactions with at least one species of ``part`` (and none of ``exclude``)."""
+    def mask(idx):
+        m = np.zeros(stoichiometry.shape[1])
+        m[np.asarray(idx, dtype=np.int64)] = 1.0
+        return abs(stoichiometry) @ m > 0
+    hit = mask(part)
+    if exclude is not None:
+        hit &= ~mask(exclude)
+    return np.flatnonzero(hit)
+
+
+def labels_kept(prediction: EnsemblePrediction, G: np.ndarray, predicted: np.ndarray) -> EnsemblePrediction:
+    """The species prediction as a labelled network sees it: rows not in ``predicted`` take their
+    oracle value ``G`` (eV) in every member with zero variance."""
+    members = np.repeat(np.asarray(G, dtype=float)[:, None], prediction.members.shape[1], axis=1)
+    variance = np.zeros_like(prediction.member_variance)
+    members[predicted] = prediction.members[predicted]
+    variance[predicted] = prediction.member_variance[predicted]
+    return EnsemblePrediction(members, variance, prediction.calibration)
+
+
 def evaluate(ensemble: EnergyEnsemble, data: LabelledSpecies, part: np.ndarray,
              stoichiometry: sp.csr_matrix | None = None,
              prediction: EnsemblePrediction | None = None) -> dict:
     """Species metrics on ``data`` rows ``part``; reaction metrics on the reactions of
-    ``stoichiometry`` (columns = rows of ``data``) that involve at least one of them."""
+    ``stoichiometry`` (columns = rows of ``data``) that involve at least one of them, with every
+    species predicted ('reactions') and with only ``part`` predicted, the others at their oracle
+    labels ('reactions_labels_kept')."""
     pred = prediction if prediction is not None else ensemble.predict(data.species)
     part = np.asarray(part, dtype=np.int64)
     out = {"species": metrics.regression_report(pred.mean[part] - data.G[part], pred.sigma[part])}
     if stoichiometry is not None:
-        rxn, rpred = held_out_reactions(ensemble, data, part, stoichiometry, pred)
+        rxn = reactions_touching(stoichiometry, part)
         if len(rxn):
             target = np.asarray(stoichiometry[rxn] @ data.G)
-            out["reactions"] = metrics.regression_report(rpred.mean - target, rpred.sigma)
+            for name, species_pred, cal in (
+                    ("reactions", pred, "reaction"),
+                    ("reactions_labels_kept", labels_kept(pred, data.G, part), "reaction_labels_kept")):
+                r = reaction_uncertainty(stoichiometry[rxn], species_pred, ensemble.calibration.get(cal))
+                out[name] = metrics.regression_report(r.mean - target, r.sigma)
     return out
-
-
-def held_out_reactions(ensemble: EnergyEnsemble, data: LabelledSpecies, part: np.ndarray,
-                       stoichiometry: sp.csr_matrix, prediction: EnsemblePrediction):
-    """(row indices of the reactions touching ``part``, their member-wise surrogate dG)."""
-    touches = np.zeros(stoichiometry.shape[1])
-    touches[part] = 1.0
-    rxn = np.flatnonzero(abs(stoichiometry) @ touches > 0)
-    pred = reaction_uncertainty(stoichiometry[rxn], prediction, ensemble.calibration.get("reaction"))
-    return rxn, pred

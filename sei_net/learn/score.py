@@ -32,9 +32,22 @@ def surrogate_source(ensemble: EnergyEnsemble) -> str:
     return f"{ensemble.card.get('oracle', 'oracle')}-surrogate"
 
 
-def score_network(store, ensemble: EnergyEnsemble, batch_size: int = 4096) -> dict:
+def oracle_labels(paths, ensemble: EnergyEnsemble) -> dict[str, float]:
+    """species key -> oracle G (eV) from label files, at the model's level of theory."""
+    from sei_net.learn.dataset import load_labels
+
+    data = load_labels(paths, ensemble.level_of_theory)
+    return dict(zip(data.keys, data.G.tolist()))
+
+
+def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | None = None,
+                  batch_size: int = 4096) -> dict:
     """Predict every species of an open, writable ``NetworkStore`` and store the energies (G mean,
-    calibrated sigma, members; eV). Species with elements the model never saw are skipped."""
+    calibrated sigma, members; eV). Species with elements the model never saw are skipped.
+
+    ``labels`` (species key -> oracle G in eV, ``oracle_labels``): those species keep their oracle
+    value in every member with sigma 0, so reaction energies are uncertain only through the species
+    the oracle has not labelled (the model card's 'reactions_labels_kept' figures)."""
     start = time.perf_counter()
     species = store.all_species()
     ids = np.fromiter(species.keys(), dtype=np.int64, count=len(species))
@@ -45,15 +58,27 @@ def score_network(store, ensemble: EnergyEnsemble, batch_size: int = 4096) -> di
     t_pred = time.perf_counter() - start - t_feat
     source = surrogate_source(ensemble)
     level = f"surrogate ensemble of {pred.members.shape[1]} on {ensemble.level_of_theory}"
-    factor = pred.calibration_factor
+    mean, sigma, factor = pred.mean, pred.sigma, pred.calibration_factor  # each property is a whole-array pass
+    epistemic, aleatoric = pred.epistemic * factor, pred.aleatoric * factor
+    members = pred.members
+    keys = [s.key for s in species.values()]
+    kept = np.array([labels is not None and k in labels for k in keys], dtype=bool)
+    if kept.any():
+        level += "; oracle labels kept where present"
+        oracle_G = np.array([labels[k] for k, keep in zip(keys, kept) if keep])
+        mean, sigma, epistemic, aleatoric = (a.copy() for a in (mean, sigma, epistemic, aleatoric))
+        members = members.copy()
+        mean[kept], sigma[kept], epistemic[kept], aleatoric[kept] = oracle_G, 0.0, 0.0, 0.0
+        members[kept] = oracle_G[:, None]
     rows = []
-    for k in np.flatnonzero(np.isfinite(pred.mean)):
+    for k in np.flatnonzero(np.isfinite(mean)):
         rows.append({"species_id": int(ids[k]), "source": source, "level_of_theory": level,
-                     "G": float(pred.mean[k]), "sigma": float(pred.sigma[k]), "members": pred.members[k],
-                     "data": {"epistemic_var": float(pred.epistemic[k] * factor[k]),
-                              "aleatoric_var": float(pred.aleatoric[k] * factor[k])}})
+                     "G": float(mean[k]), "sigma": float(sigma[k]), "members": members[k],
+                     "data": {"origin": "oracle" if kept[k] else "surrogate",
+                              "epistemic_var": float(epistemic[k]), "aleatoric_var": float(aleatoric[k])}})
     store.set_energies(rows)
     return {"source": source, "level_of_theory": level, "species": len(ids), "scored": len(rows),
+            "oracle_labels_kept": int(kept.sum()),
             "skipped_unknown_elements": int(len(ids) - len(rows)), "device": ensemble.device,
             "seconds": {"featurise": round(t_feat, 3), "predict": round(t_pred, 3),
                         "total": round(time.perf_counter() - start, 3)}}
