@@ -1,9 +1,11 @@
 """Likely SEI products: species that are cheap to make from the starting species and that nothing
 consumes quickly.
 
-A species is *kinetically stable* when every reaction that could consume it on its own, at the
-electrode, or with the starting species (the electrolyte) has a barrier above ``stability_barrier``
-(eV). Reactions with other products or intermediates as partners do not count: those partners are
+A species is *kinetically stable* when every exergonic reaction (dG < 0) that could consume it on
+its own, at the electrode, or with the starting species (the electrolyte) has a barrier above
+``stability_barrier`` (eV). An endergonic step, however fast, only sets up a small equilibrium
+(a fraction exp(-dG/kT) of the species) and does not drain it by itself; draining through such a
+pre-equilibrium and a later step is a path-level effect this first-order filter does not see. Reactions with other products or intermediates as partners do not count: those partners are
 minor (radicals are transient), so such steps are second order in small amounts. By default the
 stability barrier is the one that gives a half-life of one hour at the query temperature with co-reactants at 1 mol/L,
 kT ln((kT/h) * 3600 s / ln 2), 0.98 eV at 298.15 K. Likely products are the reachable, stable,
@@ -46,15 +48,15 @@ def classify(species, name: str | None = None) -> str:
     return "organic" if has_ch else "inorganic"
 
 
-def _min_consuming_barrier(graph, sources: np.ndarray, barrier: np.ndarray) -> np.ndarray:
-    """Per species, the lowest barrier (eV) of a reaction that consumes it alone, at the electrode,
-    or with starting species only (Li+ association/dissociation excluded)."""
+def _min_consuming_barrier(graph, sources: np.ndarray, barrier: np.ndarray, dG: np.ndarray) -> np.ndarray:
+    """Per species, the lowest barrier (eV) of an exergonic reaction (dG < 0 eV) that consumes it
+    alone, at the electrode, or with starting species only (Li+ association/dissociation excluded)."""
     is_source = np.zeros(graph.n_species, dtype=bool)
     is_source[sources] = True
     n_r = np.diff(graph.r_ptr)
     rows = np.repeat(np.arange(graph.n_reactions), n_r)
     n_other = np.bincount(rows, weights=~is_source[graph.r_species], minlength=graph.n_reactions)
-    counts = np.isfinite(barrier) & ~np.isin(graph.kind, ("coordination", "decoordination"))
+    counts = np.isfinite(barrier) & (dG < 0) & ~np.isin(graph.kind, ("coordination", "decoordination"))
     out = np.full(graph.n_species, np.inf)
     # a participant counts when every other reactant of its reaction is a starting species
     own = ~is_source[graph.r_species]
@@ -63,10 +65,10 @@ def _min_consuming_barrier(graph, sources: np.ndarray, barrier: np.ndarray) -> n
     return out
 
 
-def _ranking(graph, cost, barrier, sources, threshold, eligible):
+def _ranking(graph, cost, barrier, dG, sources, threshold, eligible):
     dist, _, _ = shortest_hyperpaths(graph, cost, sources)
     reachable = np.isfinite(dist)
-    stable = _min_consuming_barrier(graph, np.asarray(sources), barrier) >= threshold
+    stable = _min_consuming_barrier(graph, np.asarray(sources), barrier, dG) >= threshold
     candidates = np.flatnonzero(reachable & stable & eligible)
     return dist, candidates[np.argsort(dist[candidates], kind="stable")]
 
@@ -85,7 +87,7 @@ def likely_products(query, sources: list[int], top: int = 20,
         classes[sid] = classify(sp, known.get(sp.key))
         eligible[sid] = sid not in src and classes[sid] != "radical"
     # reactions without energies have NaN barriers; _min_consuming_barrier skips them
-    dist, ranked = _ranking(query.graph, query.scores.cost, query.scores.barrier, sources,
+    dist, ranked = _ranking(query.graph, query.scores.cost, query.scores.barrier, query.scores.dG, sources,
                             stability_barrier, eligible)
     ranked = ranked[:top]
     prob = None
@@ -94,6 +96,7 @@ def likely_products(query, sources: list[int], top: int = 20,
         n_members = query.samples.cost.shape[1]
         for m in range(n_members):
             _, r_m = _ranking(query.graph, query.samples.cost[:, m], query.samples.barrier[:, m],
+                              query.samples.dG[:, m],
                               sources, stability_barrier, eligible)
             counts[r_m[:top]] += 1
         prob = counts / n_members
