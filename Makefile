@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RECIPE ?= networks/ec_lipf6.yaml
 OUT ?= out/ec_lipf6
-LABELS ?= data/labels/gfn2_ec_lipf6.jsonl.gz data/labels/gfn2_reference_species.jsonl.gz
+LABELS ?= $(wildcard data/labels/gfn2_*.jsonl.gz)
 
 .PHONY: setup run test bench clean
 

@@ -48,7 +48,7 @@ def _products_stage(db: Path, recipe, source: str, echo: Callable[[str], None]) 
     with NetworkStore.open(db, readonly=True) as store:
         q = PathQuery.prepare(store, source=source, potential=recipe.potential, temperature=recipe.temperature)
         start = [q.species_id(s.species.key) for s in recipe.species]
-        ranked = likely_products(q, start, top=15)
+        ranked = likely_products(q, start, top=max(15, len(q.species) // 100))  # the top 1 %
         by_name = {name: sid for sid, name in ((sid, q.known.get(sp.key)) for sid, sp in q.species.items()) if name}
         best = {}
         for name in PATH_TARGETS:
@@ -61,8 +61,11 @@ def _products_stage(db: Path, recipe, source: str, echo: Callable[[str], None]) 
                 continue
             best[name] = {k: rec[k] for k in ("cost", "dG_total", "hardest_step_dG", "electrons", "byproducts")}
             best[name]["steps"] = len(rec["steps"])
-    echo(f"ranked {len(ranked)} likely products; best paths to {', '.join(k for k, v in best.items() if v)}")
-    return {"settings": q.describe(), "likely_products": ranked, "best_paths": best}
+    known_ranks = {p["known_as"]: i + 1 for i, p in enumerate(ranked) if p["known_as"]}
+    echo(f"ranked {len(ranked)} likely products (known SEI products at ranks {known_ranks}); "
+         f"best paths to {', '.join(k for k, v in best.items() if v)}")
+    return {"settings": q.describe(), "known_product_ranks": known_ranks, "likely_products": ranked,
+            "best_paths": best}
 
 
 def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: Sequence[str | Path] = (),
