@@ -76,7 +76,6 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
     from sei_net.energy.labelling import label_network
     from sei_net.energy.labels import LabelStore
     from sei_net.kinetics.query import PathQuery
-    from sei_net.learn.ensemble import EnergyEnsemble
     from sei_net.learn.fit import fit_energy_surrogate
     from sei_net.learn.score import score_network
     from sei_net.store import NetworkStore

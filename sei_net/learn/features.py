@@ -95,7 +95,7 @@ def featurise(species: Species) -> SpeciesGraph:
     try:
         lewis = species.lewis
         formal, radicals, orders, no_lewis = lewis.formal_charges, lewis.radicals, lewis.bond_orders, 0.0
-    except ValueError:  # ValenceError: no Lewis structure for this graph, charge and multiplicity
+    except ValenceError:  # no Lewis structure for this graph, charge and multiplicity
         formal, radicals, no_lewis = (0,) * n, (0,) * n, 1.0
         orders = tuple(0 if k == COORDINATION else 1 for k in kinds)
     rings = smallest_ring_sizes(n, pairs)
