@@ -28,7 +28,7 @@ from sei_net.learn.active import starting_species, path_relevance, select_for_la
 from sei_net.learn.dataset import load_labels, random_split
 from sei_net.learn.ensemble import EnergyEnsemble, reaction_uncertainty
 from sei_net.learn.evaluate import labelled_reactions
-from sei_net.learn.score import score_network
+from sei_net.learn.score import score_network, surrogate_source
 from sei_net.learn.train import TrainConfig
 from sei_net.store import NetworkStore
 
@@ -79,7 +79,7 @@ def main(network: str) -> None:
                 else:
                     with NetworkStore.open(net) as store:
                         score_network(store, ens)
-                        q = PathQuery.prepare(store, source="gfn2-surrogate", potential=0.0)
+                        q = PathQuery.prepare(store, source=surrogate_source(ens), potential=0.0)
                         relevant_ids = path_relevance(q, starting_species(store, q, None))
                         relevant_keys = {q.species[int(s)].key for s in np.flatnonzero(relevant_ids) if s in q.species}
                     relevant = np.array([data.keys[i] in relevant_keys for i in range(len(data))])

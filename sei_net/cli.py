@@ -41,6 +41,11 @@ def user_command(func):
     return wrapper
 
 
+def _quiet(as_json: bool) -> bool:
+    """No progress output with --json or when stderr is not a terminal."""
+    return as_json or not sys.stderr.isatty()
+
+
 def _emit_json(obj) -> None:
     typer.echo(json.dumps(obj, indent=1, default=float))
 
@@ -124,8 +129,11 @@ def species(net: Path = typer.Argument(..., help="network file (.db)"),
 
 def explain(store, key: str) -> dict:
     """Why a reaction or species (by key, or species by name/SMILES) is in the network or not."""
-    rows = store.conn.execute("SELECT kind, kept, reason, rule, generation FROM decisions WHERE key = ?",
-                              (key,)).fetchall()
+    def decisions(k: str) -> list[tuple]:
+        return store.conn.execute("SELECT kind, kept, reason, rule, generation FROM decisions WHERE key = ?",
+                                  (k,)).fetchall()
+
+    rows = decisions(key)
     if not rows:
         try:
             sid = store.find_species(key)
@@ -133,8 +141,7 @@ def explain(store, key: str) -> dict:
             sid = None
         if sid is not None:
             key = store.conn.execute("SELECT key FROM species WHERE id = ?", (sid,)).fetchone()[0]
-            rows = store.conn.execute("SELECT kind, kept, reason, rule, generation FROM decisions "
-                                      "WHERE key = ?", (key,)).fetchall()
+            rows = decisions(key)
             if not rows:
                 return {"key": key, "kind": "species", "kept": True, "reason": "listed in the recipe "
                         "or imported", "rule": None, "generation": 0}
@@ -275,7 +282,7 @@ def build(recipe: str = typer.Argument(..., help="recipe file or shipped recipe 
     """Generate the reaction network of a recipe (resumes an interrupted build)."""
     from sei_net.generate import build_network
 
-    quiet = as_json or not sys.stderr.isatty()
+    quiet = _quiet(as_json)
     if quiet:
         net = build_network(recipe, out, max_generations, max_species, max_reactions, overwrite=force)
     else:
@@ -320,7 +327,7 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
 
     if workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
-    quiet = as_json or not sys.stderr.isatty()
+    quiet = _quiet(as_json)
 
     def progress(done: int, total: int, rec) -> None:
         if not quiet:
@@ -352,6 +359,8 @@ _ELECTRON = typer.Option(None, "--electron-free-energy", help="electron free ene
 _TEMPERATURE = typer.Option(None, "--temperature", help="K (default: recipe's, else 298.15)")
 _COST = typer.Option("mrnet", "--cost", help="mrnet | softplus | kinetic")
 _SOURCE = typer.Option(None, "--source", help="energy source (default: the one covering most species)")
+_LABELS = typer.Option([], "--labels", help="oracle label files (.db, .jsonl.gz): labelled species keep "
+                       "their oracle G; repeat")
 
 
 @app.command()
@@ -380,7 +389,7 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
         raise ValueError(f"--split {split!r} is not valid; valid splits: {', '.join(SPLITS)}")
     if members < 1 or epochs < 2 or hidden < 1 or layers < 1:
         raise ValueError("--members, --hidden and --layers must be >= 1 and --epochs >= 2")
-    quiet = as_json or not sys.stderr.isatty()
+    quiet = _quiet(as_json)
 
     def progress(member: int, rec: dict) -> None:
         if not quiet and rec["epoch"] % 10 == 0:
@@ -422,7 +431,7 @@ def learn(net: Path = typer.Argument(..., help="network file (.db), built by sei
         raise ValueError("--rounds must be >= 0, --batch and --members >= 1, --epochs >= 2")
     if not net.exists():
         raise FileNotFoundError(f"network {net} does not exist; build it with sei-net build")
-    quiet = as_json or not sys.stderr.isatty()
+    quiet = _quiet(as_json)
     results = run_learning(net, labels, out, rounds, batch, members, TrainConfig(epochs=epochs), extra_labels,
                            potential=potential, device=device,
                            echo=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)))
@@ -441,21 +450,13 @@ def learn(net: Path = typer.Argument(..., help="network file (.db), built by sei
 @user_command
 def score(net: Path = typer.Argument(..., help="network file (.db)"),
           model: str = typer.Option("default", help="model file (.pt) or 'default' (shipped GFN2 surrogate)"),
-          labels: list[Path] = typer.Option([], "--labels", help="oracle label files (.db, .jsonl.gz): labelled "
-                                            "species keep their oracle G; repeat"),
+          labels: list[Path] = _LABELS,
           device: str = typer.Option("auto", help="auto | cpu | cuda"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Predict free energies with uncertainties (eV) for every species of a network and store them."""
-    from sei_net.learn.score import load_model, oracle_labels, score_network
-    from sei_net.store import NetworkStore
+    from sei_net.learn.score import score_file
 
-    ensemble = load_model(model, device)
-    known = oracle_labels(labels, ensemble) if labels else None
-    store = NetworkStore.open(net)
-    try:
-        result = score_network(store, ensemble, known)
-    finally:
-        store.close()
+    result, _ = score_file(net, model, labels, device)
     if as_json:
         _emit_json(result)
     else:
@@ -529,8 +530,7 @@ def products(net: Path = typer.Argument(..., help="network file (.db)"),
 @user_command
 def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe name"),
         out: Path = typer.Option(Path("out"), "-o", "--out", help="output folder"),
-        labels: list[Path] = typer.Option([], "--labels", help="oracle label files (.db, .jsonl.gz): labelled "
-                                          "species keep their oracle G; repeat"),
+        labels: list[Path] = _LABELS,
         force: bool = typer.Option(False, "--force", help="start over instead of resuming")) -> None:
     """The main job: build the network for a recipe, score it, rank products; write OUT/summary.json.
 

@@ -16,10 +16,19 @@ ELECTRON_FREE_ENERGY_OFFSET = 1.40
 ELECTRON_OFFSETS: dict[str, float] = {"gfn2": 5.92}
 
 
+#: a surrogate trained on an oracle's labels stores its energies as source ``<oracle>-surrogate``
+SURROGATE_SUFFIX = "-surrogate"
+
+
+def oracle_of(source: str) -> str:
+    """The oracle behind an energy source: ``gfn2`` for ``gfn2-surrogate``, the source itself else."""
+    return source.removesuffix(SURROGATE_SUFFIX)
+
+
 def electron_offset_for(source: str) -> float:
     """The electron free-energy offset (eV) that goes with energies from ``source``; a surrogate
-    (source ``<oracle>-surrogate``) takes its oracle's."""
-    return ELECTRON_OFFSETS.get(source.removesuffix("-surrogate"), ELECTRON_FREE_ENERGY_OFFSET)
+    takes its oracle's."""
+    return ELECTRON_OFFSETS.get(oracle_of(source), ELECTRON_FREE_ENERGY_OFFSET)
 
 
 def electron_free_energy(potential: float, offset: float = ELECTRON_FREE_ENERGY_OFFSET) -> float:

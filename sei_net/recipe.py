@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from sei_net.chem.species import Species
-from sei_net.resources import find_resource
+from sei_net.resources import check_mapping, find_resource
 
 LIMIT_KEYS = {"max_generations": 3, "max_species": 5000, "max_reactions": 200_000,
               "max_heavy_atoms": 12}
@@ -70,11 +70,7 @@ def _number(value, where: str, lo: float | None = None) -> float:
 
 def parse_recipe(data: dict, source: str = "recipe") -> Recipe:
     """Validate a recipe dict; raises RecipeError naming the bad key and what is valid."""
-    if not isinstance(data, dict):
-        raise RecipeError(f"{source}: a recipe is a YAML mapping with keys {sorted(TOP_KEYS)}")
-    unknown = set(data) - TOP_KEYS
-    if unknown:
-        raise RecipeError(f"{source}: unknown key(s) {sorted(unknown)}; valid keys: {sorted(TOP_KEYS)}")
+    check_mapping(data, TOP_KEYS, source, "recipe", RecipeError)
     for key in ("name", "species"):
         if key not in data:
             raise RecipeError(f"{source}: missing required key {key!r}")

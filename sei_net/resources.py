@@ -1,4 +1,5 @@
-"""Locate the shipped rule libraries (``reactions/``) and recipes (``networks/``).
+"""Locate the shipped rule libraries (``reactions/``) and recipes (``networks/``), and check the
+top level of such a YAML file.
 
 In an installed wheel they live in ``sei_net/data/`` (hatch force-include); in a source checkout
 (editable install) they are the repository's top-level folders.
@@ -37,3 +38,13 @@ def find_resource(kind: str, name: str | Path) -> Path:
     shipped = sorted(p.stem for p in folder.glob("*.yaml"))
     raise FileNotFoundError(f"{kind[:-1]} file {str(name)!r} not found; give a path or one of: "
                             + ", ".join(shipped))
+
+
+def check_mapping(data, allowed: set[str], source: str, what: str, error: type[Exception]) -> None:
+    """Raise ``error`` unless ``data`` is a mapping whose keys are all in ``allowed`` (``what`` names
+    the document, e.g. 'recipe')."""
+    if not isinstance(data, dict):
+        raise error(f"{source}: a {what} is a YAML mapping with keys {sorted(allowed)}")
+    unknown = set(data) - allowed
+    if unknown:
+        raise error(f"{source}: unknown key(s) {sorted(unknown)}; valid keys: {sorted(allowed)}")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from sei_net.recipe import load_recipe
+from sei_net.store import NetworkStore
 
 STAGES_PENDING = ["kinetics", "growth", "report"]
 
@@ -23,13 +24,9 @@ PATH_TARGETS = ("LEDC", "Li2CO3", "LiF", "LEMC", "C2H4", "CO", "Li2O")
 def _score_stage(db: Path, labels: Sequence[Path], echo: Callable[[str], None]) -> dict:
     """Surrogate free energies for every species (the shipped GFN2-trained ensemble); species in
     the label files keep their oracle values."""
-    from sei_net.learn.score import load_model, oracle_labels, score_network
-    from sei_net.store import NetworkStore
+    from sei_net.learn.score import score_file
 
-    ensemble = load_model("default", "auto")
-    known = oracle_labels(labels, ensemble) if labels else None
-    with NetworkStore.open(db) as store:
-        result = score_network(store, ensemble, known)
+    result, ensemble = score_file(db, "default", labels, "auto")
     keep = ("n", "mae", "rmse", "coverage_95", "miscalibration_area")
     result["model_test_metrics_eV"] = {what: {k: m[k] for k in keep}
                                        for what, m in ensemble.card.get("test", {}).items()}
@@ -43,13 +40,11 @@ def _products_stage(db: Path, recipe, source: str, echo: Callable[[str], None]) 
     from sei_net.kinetics.paths import UnreachableError
     from sei_net.kinetics.products import likely_products
     from sei_net.kinetics.query import PathQuery
-    from sei_net.store import NetworkStore
-
     with NetworkStore.open(db, readonly=True) as store:
         q = PathQuery.prepare(store, source=source, potential=recipe.potential, temperature=recipe.temperature)
         start = [q.species_id(s.species.key) for s in recipe.species]
         ranked = likely_products(q, start, top=max(15, len(q.species) // 100))  # the top 1 %
-        by_name = {name: sid for sid, name in ((sid, q.known.get(sp.key)) for sid, sp in q.species.items()) if name}
+        by_name = {q.known[sp.key]: sid for sid, sp in q.species.items() if sp.key in q.known}
         best = {}
         for name in PATH_TARGETS:
             if name not in by_name or by_name[name] in start:
@@ -82,17 +77,11 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
     db = out / f"{recipe.name}.db"
     echo(("building" if force or not db.exists() else "resuming") + f" network {db} from recipe {recipe.name}")
     with build_network(recipe, db, overwrite=force, progress=echo) as net:
-        info = net.info()
         build_state = json.loads(net.store.get_meta("build_state"))
         known = known_species_keys()
         found = sorted(known[s.key] for s in net.species().values() if s.key in known)
-    stages = ["recipe", "seed_network", "generation"]
     energies = _score_stage(db, [Path(p) for p in labels], echo)
-    stages.append("energies")
     products = _products_stage(db, recipe, energies["source"], echo)
-    stages.append("paths")
-    from sei_net.store import NetworkStore
-
     with NetworkStore.open(db, readonly=True) as store:
         info = store.info()  # after scoring: the energy sources now include the surrogate
     summary = {
@@ -105,7 +94,7 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
                        "known_sei_species_found": found},
         "energies": energies,
         "products": products,
-        "stages_done": stages,
+        "stages_done": ["recipe", "seed_network", "generation", "energies", "paths"],
         "stages_pending": STAGES_PENDING,
         "wall_seconds": round(time.perf_counter() - t0, 3),
     }

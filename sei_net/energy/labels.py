@@ -99,6 +99,14 @@ class LabelStore:
             records = [EnergyRecord.from_dict(json.loads(line)) for line in fh if line.strip()]
         return self.put(records)
 
+    def levels(self) -> set[str]:
+        """The levels of theory present."""
+        return {r[0] for r in self.conn.execute("SELECT DISTINCT level FROM labels")}
+
+    def keys(self) -> set[str]:
+        """Species keys with a record at any level (failed ones included)."""
+        return {r[0] for r in self.conn.execute("SELECT key FROM labels")}
+
     def counts(self, level: str) -> dict[str, int]:
         return dict(self.conn.execute("SELECT status, COUNT(*) FROM labels WHERE level = ? GROUP BY status",
                                       (level,)))

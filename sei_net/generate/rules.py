@@ -33,6 +33,7 @@ from pathlib import Path
 import yaml
 
 from sei_net.chem.elements import SUPPORTED_ELEMENTS
+from sei_net.resources import check_mapping
 
 RULE_CLASSES = {
     "redox": {"direction", "exclude"},
@@ -113,11 +114,7 @@ def _elements(value, where: str) -> frozenset[str]:
 
 def parse_rules(data: dict, source: str = "rules") -> RuleSet:
     """Validate a rule-library dict."""
-    if not isinstance(data, dict):
-        raise RuleError(f"{source}: a rule library is a YAML mapping with keys {sorted(TOP_KEYS)}")
-    bad = set(data) - TOP_KEYS
-    if bad:
-        raise RuleError(f"{source}: unknown key(s) {sorted(bad)}; valid keys: {sorted(TOP_KEYS)}")
+    check_mapping(data, TOP_KEYS, source, "rule library", RuleError)
     f = data.get("filters") or {}
     bad = set(f) - FILTER_KEYS
     if bad:

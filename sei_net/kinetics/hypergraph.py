@@ -14,9 +14,18 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from sei_net.constants import oracle_of
+
 #: Preference among energy sources when a network has several and the caller names none:
-#: imported DFT first, then the surrogate (scores every species), then the GFN2 oracle.
+#: imported DFT first, then a surrogate (any ``<oracle>-surrogate``: it scores every species), then
+#: the GFN2 oracle.
 SOURCE_PREFERENCE = ("rnmc", "mrnet", "libe", "surrogate", "gfn2")
+
+
+def _preference_rank(source: str) -> int:
+    """Position of ``source`` in SOURCE_PREFERENCE (surrogates by their kind), unknown ones last."""
+    kind = "surrogate" if oracle_of(source) != source else source
+    return SOURCE_PREFERENCE.index(kind) if kind in SOURCE_PREFERENCE else len(SOURCE_PREFERENCE)
 
 
 def _csr_unique(ptr: np.ndarray, species: np.ndarray, n_species: int):
@@ -148,8 +157,7 @@ def species_energies(store, n_species: int, source: str | None = None) -> Specie
         raise ValueError(f"{store.path.name} has no species energies: label it (sei-net label) or "
                          "import energies first")
     if source is None:
-        rank = {s: i for i, s in enumerate(SOURCE_PREFERENCE)}
-        source = max(counts, key=lambda s: (counts[s], -rank.get(s, len(rank))))
+        source = max(counts, key=lambda s: (counts[s], -_preference_rank(s)))
     elif source not in counts:
         raise ValueError(f"energy source {source!r} is not in {store.path.name}: "
                          f"valid sources: {', '.join(sorted(counts))}")

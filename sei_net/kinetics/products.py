@@ -5,14 +5,15 @@ A species is *kinetically stable* when every exergonic reaction (dG < 0) that co
 its own, at the electrode, or with the starting species (the electrolyte) has a barrier above
 ``stability_barrier`` (eV). An endergonic step, however fast, only sets up a small equilibrium
 (a fraction exp(-dG/kT) of the species) and does not drain it by itself; draining through such a
-pre-equilibrium and a later step is a path-level effect this first-order filter does not see. Reactions with other products or intermediates as partners do not count: those partners are
-minor (radicals are transient), so such steps are second order in small amounts. By default the
-stability barrier is the one that gives a half-life of one hour at the query temperature with co-reactants at 1 mol/L,
-kT ln((kT/h) * 3600 s / ln 2), 0.98 eV at 298.15 K. Likely products are the reachable, stable,
-closed-shell species ranked by path cost. Li+ association and dissociation (reaction kinds
+pre-equilibrium and a later step is a path-level effect this first-order filter does not see.
+Reactions with other products or intermediates as partners do not count: those partners are minor
+(radicals are transient), so such steps are second order in small amounts. By default the stability
+barrier is the one that gives a half-life of one hour at the query temperature with co-reactants at
+1 mol/L, kT ln((kT/h) * 3600 s / ln 2), 0.98 eV at 298.15 K. Likely products are the reachable,
+stable, closed-shell species ranked by path cost. Li+ association and dissociation (reaction kinds
 coordination/decoordination) do not count as consumption: they are fast and reversible, and a
-product with a Li+ more or less is the same product. With energy members, ``probability_top_k`` is the
-fraction of members in which a species is among the top k.
+product with a Li+ more or less is the same product. With energy members, ``probability_top_k`` is
+the fraction of members in which a species is among the top k.
 """
 
 from __future__ import annotations

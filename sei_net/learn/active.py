@@ -77,7 +77,7 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
     from sei_net.energy.labels import LabelStore
     from sei_net.kinetics.query import PathQuery
     from sei_net.learn.fit import fit_energy_surrogate
-    from sei_net.learn.score import score_network
+    from sei_net.learn.score import score_network, surrogate_source
     from sei_net.store import NetworkStore
 
     out = Path(out)
@@ -97,16 +97,13 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
         if r < rounds:  # the last round only measures
             with NetworkStore.open(network) as store:
                 score_network(store, ensemble)
-                source = f"{ensemble.card.get('oracle', 'oracle')}-surrogate"
-                query = PathQuery.prepare(store, source=source, potential=_meta(store, "potential", potential),
-                                          temperature=_meta(store, "temperature", temperature))
+                query = PathQuery.prepare(store, source=surrogate_source(ensemble), potential=potential,
+                                          temperature=temperature)  # None: the recipe's (store meta)
                 start = starting_species(store, query, sources)
                 relevant = path_relevance(query, start)
                 with LabelStore(labels) as cache:
-                    have = {k for k, *_ in cache.conn.execute("SELECT key FROM labels")}
-                sigma = np.full(query.graph.n_species, np.nan)
-                for row in store.energies(source):
-                    sigma[row["species_id"]] = row["sigma"]
+                    have = cache.keys()
+                sigma = query.energies.sigma  # calibrated, as just scored (0 for labelled species)
                 candidate = np.zeros(query.graph.n_species, dtype=bool)
                 for sid, sp in query.species.items():
                     candidate[sid] = sp.key not in have
@@ -129,9 +126,3 @@ def starting_species(store, query, names: Sequence[str] | None) -> list[int]:
         return [query.species_id(key) for key in json.loads(concentrations)]
     raise ValueError(f"{store.path.name} records no recipe species; give the starting species (sources)")
 
-
-def _meta(store, key: str, given: float | None) -> float | None:
-    if given is not None:
-        return given
-    value = store.get_meta(key)
-    return None if value is None else float(value)

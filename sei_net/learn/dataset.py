@@ -54,20 +54,20 @@ def _rows(path: Path, level: str | None) -> tuple[list[tuple], set[str]]:
             store = LabelStore(Path(tmp) / "labels.db")
             store.import_jsonl(path)
         try:
-            levels = {r[0] for r in store.conn.execute("SELECT DISTINCT level FROM labels")}
+            levels = store.levels()
             chosen = level if level is not None else (next(iter(levels)) if len(levels) == 1 else None)
             return (store.usable(chosen) if chosen else []), levels
         finally:
             store.close()
 
 
-def load_labels(paths: Sequence[str | Path], level: str | None = None,
-                statuses: Sequence[str] = USABLE_STATUSES) -> LabelledSpecies:
-    """Usable labels from label caches (.db) or exports (.jsonl[.gz]), one level of theory.
-
-    A species labelled in several files keeps its first record. Raises ValueError when the files
-    hold several levels and ``level`` does not pick one, or when nothing usable is found."""
-    seen: dict[str, tuple] = {}
+def label_energies(paths: Sequence[str | Path], level: str | None = None,
+                   statuses: Sequence[str] = USABLE_STATUSES) -> tuple[dict[str, tuple[str, float]], str]:
+    """species key -> (status, G in eV) of the usable labels in label caches (.db) or exports
+    (.jsonl[.gz]), and their level of theory. A species labelled in several files keeps its first
+    record. Raises ValueError when the files hold several levels and ``level`` does not pick one,
+    or when nothing usable is found."""
+    seen: dict[str, tuple[str, float]] = {}
     all_levels: set[str] = set()
     for p in map(Path, paths):
         if not p.exists():
@@ -82,8 +82,14 @@ def load_labels(paths: Sequence[str | Path], level: str | None = None,
     if not seen:
         raise ValueError(f"no usable labels ({', '.join(statuses)}) in {', '.join(map(str, paths))}"
                          + (f" at level {level!r}" if level else ""))
+    return seen, level if level is not None else next(iter(all_levels))
+
+
+def load_labels(paths: Sequence[str | Path], level: str | None = None,
+                statuses: Sequence[str] = USABLE_STATUSES) -> LabelledSpecies:
+    """``label_energies`` as species (sorted by key) with their G (eV) and status."""
+    seen, chosen = label_energies(paths, level, statuses)
     keys = sorted(seen)
-    chosen = level if level is not None else next(iter(all_levels))
     return LabelledSpecies([Species.from_key(k) for k in keys], np.array([seen[k][1] for k in keys]),
                            [seen[k][0] for k in keys], chosen)
 

@@ -98,7 +98,7 @@ def reaction_uncertainty(stoichiometry, prediction: EnsemblePrediction,
 @dataclass
 class EnergyEnsemble:
     """A trained ensemble: members, the per-element baseline, target scaling, recalibration maps
-    (``species`` and ``reaction``) and a model card (data, splits, metrics)."""
+    (``species``, ``reaction``, ``reaction_labels_kept``) and a model card (data, splits, metrics)."""
 
     members: list[EnergyNet]
     baseline: ElementBaseline
@@ -119,23 +119,21 @@ class EnergyEnsemble:
         device = resolve_device(device)
         train_graphs = [featurise(s) for s in train.species]
         val_graphs = [featurise(s) for s in val.species]
-        comp = np.stack([g.composition for g in train_graphs])
-        charge = np.array([s.charge for s in train.species])
-        baseline = ElementBaseline.fit(comp, charge, train.G)
-        resid = train.G - baseline(comp, charge)
+        def baseline_inputs(data: LabelledSpecies, graphs) -> tuple[np.ndarray, np.ndarray]:
+            return np.stack([g.composition for g in graphs]), np.array([s.charge for s in data.species])
+
+        train_inputs = baseline_inputs(train, train_graphs)
+        baseline = ElementBaseline.fit(*train_inputs, train.G)
+        resid = train.G - baseline(*train_inputs)
         y_mean, y_std = float(resid.mean()), float(resid.std()) or 1.0
-
-        def standardise(data: LabelledSpecies, graphs) -> np.ndarray:
-            c = np.stack([g.composition for g in graphs])
-            return (data.G - baseline(c, np.array([s.charge for s in data.species])) - y_mean) / y_std
-
-        ty, vy = standardise(train, train_graphs), standardise(val, val_graphs)
+        ty = (resid - y_mean) / y_std
+        vy = (val.G - baseline(*baseline_inputs(val, val_graphs)) - y_mean) / y_std
         members, histories = [], []
         for m in range(n_members):
             model, hist = train_member(train_graphs, ty, val_graphs, vy, seed + m, config, device,
                                        None if log is None else (lambda rec, m=m: log(m, rec)))
             members.append(model)
-            best = min(hist[int(config.warmup_fraction * config.epochs):] or hist, key=lambda h: h["val_mse"])
+            best = next((h for h in reversed(hist) if h["kept"]), hist[-1])
             histories.append({"epochs": len(hist), "best_epoch": best["epoch"], "val_mse": best["val_mse"],
                               "val_nll": best["val_nll"]})
         card = {"train_size": len(train), "val_size": len(val), "config": config.to_dict(), "seed": seed,
@@ -173,8 +171,8 @@ class EnergyEnsemble:
                                    batch_size)
 
     def calibrate(self, kind: str, prediction: EnsemblePrediction, target: np.ndarray) -> IsotonicVarianceMap:
-        """Fit and attach the ``kind`` ('species' or 'reaction') recalibration map on held-out
-        predictions and their oracle values (eV)."""
+        """Fit and attach the ``kind`` ('species', 'reaction' or 'reaction_labels_kept')
+        recalibration map on held-out predictions and their oracle values (eV)."""
         raw = prediction.epistemic + prediction.aleatoric
         self.calibration[kind] = IsotonicVarianceMap.fit(raw, prediction.mean - np.asarray(target))
         return self.calibration[kind]

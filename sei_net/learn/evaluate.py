@@ -29,12 +29,10 @@ def labelled_reactions(network_paths: Sequence[str | Path], keys: Sequence[str])
     rows: dict[tuple, None] = {}
     for path in network_paths:
         with NetworkStore.open(path, readonly=True) as store:
-            ids = store.species_ids  # key -> id
-            to_col = np.full(max(ids.values(), default=0) + 1, -1, dtype=np.int64)
-            for key, sid in ids.items():
+            N = HyperGraph.from_store(store).stoichiometry()  # columns: store species ids
+            to_col = np.full(N.shape[1], -1, dtype=np.int64)
+            for key, sid in store.species_ids.items():
                 to_col[sid] = column.get(key, -1)
-            N = HyperGraph.from_store(store).stoichiometry().tocoo()
-            N = sp.csr_matrix((N.data, (N.row, N.col)), shape=(N.shape[0], len(to_col)))
         for r in range(N.shape[0]):
             cols = N.indices[N.indptr[r]:N.indptr[r + 1]]
             vals = N.data[N.indptr[r]:N.indptr[r + 1]]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sei_net.constants import SURROGATE_SUFFIX
 from sei_net.learn.ensemble import EnergyEnsemble
 from sei_net.learn.features import featurise
 
@@ -29,15 +30,26 @@ def load_model(model: str | Path = DEFAULT_MODEL, device: str = "auto") -> Energ
 
 def surrogate_source(ensemble: EnergyEnsemble) -> str:
     """Energy source name: '<oracle>-surrogate' (its electron offset is the oracle's)."""
-    return f"{ensemble.card.get('oracle', 'oracle')}-surrogate"
+    return ensemble.card.get("oracle", "oracle") + SURROGATE_SUFFIX
 
 
 def oracle_labels(paths, ensemble: EnergyEnsemble) -> dict[str, float]:
     """species key -> oracle G (eV) from label files, at the model's level of theory."""
-    from sei_net.learn.dataset import load_labels
+    from sei_net.learn.dataset import label_energies
 
-    data = load_labels(paths, ensemble.level_of_theory)
-    return dict(zip(data.keys, data.G.tolist()))
+    return {key: G for key, (_, G) in label_energies(paths, ensemble.level_of_theory)[0].items()}
+
+
+def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=(), device: str = "auto"
+               ) -> tuple[dict, EnergyEnsemble]:
+    """Load a model (``load_model``), score the network file in place (``score_network``, labelled
+    species from the label files kept) and return the result and the model."""
+    from sei_net.store import NetworkStore
+
+    ensemble = load_model(model, device)
+    known = oracle_labels(labels, ensemble) if labels else None
+    with NetworkStore.open(network) as store:
+        return score_network(store, ensemble, known), ensemble
 
 
 def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | None = None,
@@ -45,31 +57,35 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
     """Predict every species of an open, writable ``NetworkStore`` and store the energies (G mean,
     calibrated sigma, members; eV). Species with elements the model never saw are skipped.
 
-    ``labels`` (species key -> oracle G in eV, ``oracle_labels``): those species keep their oracle
-    value in every member with sigma 0, so reaction energies are uncertain only through the species
-    the oracle has not labelled (the model card's 'reactions_labels_kept' figures)."""
+    ``labels`` (species key -> oracle G in eV, ``oracle_labels``): those species are not predicted;
+    they keep their oracle value in every member with sigma 0, so reaction energies are uncertain
+    only through the species the oracle has not labelled (the model card's
+    'reactions_labels_kept' figures)."""
     start = time.perf_counter()
     species = store.all_species()
     ids = np.fromiter(species.keys(), dtype=np.int64, count=len(species))
-    graphs = [featurise(s) for s in species.values()]
-    charges = np.array([s.charge for s in species.values()])
-    t_feat = time.perf_counter() - start
-    pred = ensemble.predict_graphs(graphs, charges, batch_size)
-    t_pred = time.perf_counter() - start - t_feat
-    source = surrogate_source(ensemble)
-    level = f"surrogate ensemble of {pred.members.shape[1]} on {ensemble.level_of_theory}"
-    mean, sigma, factor = pred.mean, pred.sigma, pred.calibration_factor  # each property is a whole-array pass
-    epistemic, aleatoric = pred.epistemic * factor, pred.aleatoric * factor
-    members = pred.members
     keys = [s.key for s in species.values()]
-    kept = np.array([labels is not None and k in labels for k in keys], dtype=bool)
+    labels = labels or {}
+    kept = np.array([k in labels for k in keys], dtype=bool)
+    todo = [s for s, keep in zip(species.values(), kept) if not keep]
+    graphs = [featurise(s) for s in todo]
+    t_feat = time.perf_counter() - start
+    pred = ensemble.predict_graphs(graphs, np.array([s.charge for s in todo]), batch_size)
+    t_pred = time.perf_counter() - start - t_feat
+    n_members = len(ensemble.members)
+    mean, sigma = np.full(len(ids), np.nan), np.zeros(len(ids))
+    epistemic, aleatoric = np.zeros(len(ids)), np.zeros(len(ids))
+    members = np.full((len(ids), n_members), np.nan)
+    predicted = ~kept
+    factor = pred.calibration_factor  # each EnsemblePrediction property is a whole-array pass
+    mean[predicted], sigma[predicted], members[predicted] = pred.mean, pred.sigma, pred.members
+    epistemic[predicted], aleatoric[predicted] = pred.epistemic * factor, pred.aleatoric * factor
+    oracle_G = np.array([labels[k] for k, keep in zip(keys, kept) if keep])
+    mean[kept], members[kept] = oracle_G, oracle_G[:, None]
+    source = surrogate_source(ensemble)
+    level = f"surrogate ensemble of {n_members} on {ensemble.level_of_theory}"
     if kept.any():
         level += "; oracle labels kept where present"
-        oracle_G = np.array([labels[k] for k, keep in zip(keys, kept) if keep])
-        mean, sigma, epistemic, aleatoric = (a.copy() for a in (mean, sigma, epistemic, aleatoric))
-        members = members.copy()
-        mean[kept], sigma[kept], epistemic[kept], aleatoric[kept] = oracle_G, 0.0, 0.0, 0.0
-        members[kept] = oracle_G[:, None]
     rows = []
     for k in np.flatnonzero(np.isfinite(mean)):
         rows.append({"species_id": int(ids[k]), "source": source, "level_of_theory": level,

@@ -74,7 +74,8 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
                  config: TrainConfig = TrainConfig(), device: str = "cpu",
                  log: Callable[[dict], None] | None = None) -> tuple[EnergyNet, list[dict]]:
     """Train one member on standardised targets; returns the model (the state with the best
-    validation squared error after the warm-up) and its per-epoch history."""
+    validation squared error after the warm-up) and its per-epoch history (``kept`` marks the
+    epochs whose state was saved as the best so far; the last of them is the returned model)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = EnergyNet(config.hidden, config.layers).to(device)
@@ -98,18 +99,18 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
             total_se += float(mse.detach()) * len(y)
             total_nll += float(nll.detach()) * len(y)
         val_mse, val_nll = _evaluate(model, val_batches, device)
+        improved = with_variance and val_mse < best
         record = {"epoch": epoch, "train_mse": total_se / len(train_y), "train_nll": total_nll / len(train_y),
-                  "val_mse": val_mse, "val_nll": val_nll}
+                  "val_mse": val_mse, "val_nll": val_nll, "kept": improved}
         history.append(record)
         if log is not None:
             log(record)
-        if with_variance:
-            if val_mse < best:
-                best, best_state, since_best = val_mse, copy.deepcopy(model.state_dict()), 0
-            else:
-                since_best += 1
-                if since_best >= config.patience:
-                    break
+        if improved:
+            best, best_state, since_best = val_mse, copy.deepcopy(model.state_dict()), 0
+        elif with_variance:
+            since_best += 1
+            if since_best >= config.patience:
+                break
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
