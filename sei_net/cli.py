@@ -243,12 +243,12 @@ def import_rnmc_cmd(rn: Path = typer.Argument(..., help="RNMC rn.sqlite"),
 @app.command()
 @user_command
 def export(net: Path = typer.Argument(..., help="network file (.db)"),
-           fmt: str = typer.Option(..., "--format", "-f", help="rnmc | graphml | parquet"),
-           out: Path = typer.Option(..., "-o", "--out", help="folder (rnmc, parquet) or file (graphml)"),
+           fmt: str = typer.Option(..., "--format", "-f", help="rnmc | graphml | parquet | cantera"),
+           out: Path = typer.Option(..., "-o", "--out", help="folder (rnmc, parquet) or file (graphml, cantera)"),
            rate_source: str = typer.Option("rnmc", help="rates to export (rnmc format)"),
            initial_state: Optional[str] = typer.Option(None, help="named initial state (rnmc format)")) -> None:
-    """Export to RNMC SQLite, GraphML or Parquet."""
-    formats = ("rnmc", "graphml", "parquet")
+    """Export to RNMC SQLite, GraphML, Parquet or Cantera YAML (the mass-action mechanism)."""
+    formats = ("rnmc", "graphml", "parquet", "cantera")
     if fmt not in formats:
         raise ValueError(f"format {fmt!r} is not valid; valid formats: {', '.join(formats)}")
     with _open(net) as store:
@@ -262,6 +262,13 @@ def export(net: Path = typer.Argument(..., help="network file (.db)"),
             from sei_net.io.graph_export import export_graphml
 
             paths = [export_graphml(store, out)]
+        elif fmt == "cantera":
+            from sei_net.kinetics.cantera_export import write_cantera
+            from sei_net.kinetics.setup import load_mechanism
+
+            mech, _ = load_mechanism(store, None if rate_source == "rnmc" and not store.rates("rnmc")
+                                     else rate_source)
+            paths = [write_cantera(mech, store.all_species(), out)]
         else:
             from sei_net.io.graph_export import export_parquet
 
@@ -524,6 +531,90 @@ def products(net: Path = typer.Argument(..., help="network file (.db)"),
            [[i + 1, p["species"], p["class"], f"{p['cost']:.4g}",
              "-" if p["probability_top_k"] is None else f"{p['probability_top_k']:.2f}", p["smiles"]]
             for i, p in enumerate(ranked)])
+
+
+_INIT = typer.Option([], "--init", help="starting molecules NAME=COUNT; repeat (default: the stored initial "
+                     "state, else the recipe's concentrations)")
+_VOLUME = typer.Option(None, "--volume", help="volume in L (default: from the recipe's concentrations)")
+_RNMC = typer.Option(False, "--rnmc", help="RNMC's propensities and unscaled time (side-by-side runs)")
+_RATES = typer.Option(None, "--rates", help="stored rate source (default: the only one, else rates from energies)")
+
+
+def _open_writable(path: Path):
+    from sei_net.store import NetworkStore
+
+    return NetworkStore.open(path)
+
+
+def _print_counts(title: str, finals: dict, top: int = 15, std: bool = True) -> None:
+    typer.echo(title)
+    rows = list(finals.items())[:top]
+    _table(["species", "mean", "std"] if std else ["species", "final"],
+           [[k, f"{v['mean']:.1f}", f"{v['std']:.1f}"] if std else [k, f"{v:.4g}"] for k, v in rows])
+
+
+@app.command()
+@user_command
+def kmc(net: Path = typer.Argument(..., help="network file (.db)"),
+        init: list[str] = _INIT,
+        trajectories: int = typer.Option(100, "--trajectories", help="number of trajectories"),
+        steps: Optional[int] = typer.Option(None, "--steps", help="stop after this many events"),
+        time: Optional[float] = typer.Option(None, "--time", help="stop at this simulated time (s; RNMC units "
+                                             "with --rnmc)"),
+        seed: int = typer.Option(0, "--seed", help="seed of the first trajectory (trajectory i: seed + i)"),
+        rnmc: bool = _RNMC, volume: Optional[float] = _VOLUME, rates: Optional[str] = _RATES,
+        source: Optional[str] = _SOURCE, potential: Optional[float] = _POTENTIAL,
+        workers: int = typer.Option(1, help="threads running trajectory batches"),
+        scheduler: Optional[str] = typer.Option(None, help="Dask scheduler tcp://HOST:PORT for the batches"),
+        members: bool = typer.Option(False, "--members", help="also run every energy member's rates and "
+                                     "report the spread of final counts"),
+        events: bool = typer.Option(False, "--events", help="record every event (needs --steps; with --out)"),
+        out: Optional[Path] = typer.Option(None, "-o", "--out", help="folder for Parquet tables"),
+        plot: Optional[Path] = typer.Option(None, "--plot", help="PNG of mean counts against time"),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Stochastic kinetics (Gillespie direct method) over many trajectories."""
+    from sei_net.kinetics.runs import kmc as run_kmc
+
+    if steps is None and time is None:
+        raise ValueError("give --steps N or --time T (or both) to say when trajectories stop")
+    with _open_writable(net) as store:
+        summary = run_kmc(store, init=init, trajectories=trajectories, steps=steps, time=time, seed=seed,
+                          rnmc=rnmc, volume=volume, rates=rates, energy_source=source, potential=potential,
+                          workers=workers, scheduler=scheduler, members=members, record_events=events,
+                          out=out, plot=plot)
+    if as_json:
+        _emit_json(summary)
+        return
+    typer.echo(f"{summary['trajectories']} trajectories, {summary['events']} events in "
+               f"{summary['wall_seconds']:.2f} s ({summary['events_per_second']:.3g} events/s); "
+               f"{summary['settings']['mode']} mode, rates {summary['settings']['rates']}")
+    _print_counts("final counts (mean, std over trajectories):", summary["final_counts"])
+    if "member_spread" in summary:
+        _print_counts(f"spread over {summary['settings']['members']} energy members (mean, std of the "
+                      "trajectory mean):", summary["member_spread"])
+
+
+@app.command()
+@user_command
+def ode(net: Path = typer.Argument(..., help="network file (.db)"),
+        time: float = typer.Option(..., "--time", help="end time (s; RNMC units with --rnmc)"),
+        init: list[str] = _INIT, rnmc: bool = _RNMC, volume: Optional[float] = _VOLUME,
+        rates: Optional[str] = _RATES, source: Optional[str] = _SOURCE, potential: Optional[float] = _POTENTIAL,
+        method: str = typer.Option("BDF", help="BDF | Radau | LSODA"),
+        plot: Optional[Path] = typer.Option(None, "--plot", help="PNG of concentrations against time"),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Mean-field mass-action kinetics (stiff ODE, sparse Jacobian)."""
+    from sei_net.kinetics.runs import ode as run_ode
+
+    with _open_writable(net) as store:
+        summary = run_ode(store, time=time, init=init, rnmc=rnmc, volume=volume, rates=rates,
+                          energy_source=source, potential=potential, method=method, plot=plot)
+    if as_json:
+        _emit_json(summary)
+        return
+    typer.echo(f"{summary['method']} to t = {summary['time']:.4g} in {summary['wall_seconds']:.2f} s "
+               f"({summary['rhs_evaluations']} right-hand sides); {summary['units']}")
+    _print_counts("final amounts:", summary["final"], std=False)
 
 
 @app.command()

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from sei_net.chem.known import KNOWN_SEI_SPECIES, known_species_keys
+from sei_net.chem.known import known_species_keys
 from sei_net.chem.size import effective_radius
 from sei_net.chem.species import Species
 from sei_net.constants import electron_free_energy as electron_free_energy_at
@@ -23,7 +23,7 @@ from sei_net.kinetics.costs import get_cost, reaction_costs
 from sei_net.kinetics.hypergraph import HyperGraph, SpeciesEnergies, species_energies
 from sei_net.kinetics.paths import HyperPath, UnreachableError, k_best_paths
 from sei_net.kinetics.rates import RateModel
-from sei_net.store import UnknownSpeciesError
+from sei_net.kinetics.setup import find_species
 
 
 @dataclass
@@ -114,12 +114,7 @@ class PathQuery:
     def species_id(self, query: str) -> int:
         """Species id from a name, SMILES or key, or a known SEI species name (chem.known) such as
         LEDC; one clear error if absent."""
-        try:
-            return self.store.find_species(query)
-        except UnknownSpeciesError:
-            if query not in KNOWN_SEI_SPECIES:
-                raise
-            return self.store.find_species(KNOWN_SEI_SPECIES[query])
+        return find_species(self.store, query)
 
     def label(self, s: int) -> str:
         """The species' stored name, else its known SEI name, else its SMILES."""

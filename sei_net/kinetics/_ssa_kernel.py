@@ -1,0 +1,182 @@
+"""Compiled kernels of the Gillespie direct method (numba): a counter-based random stream, a binary
+sum tree over reaction propensities, and the trajectory loop.
+
+Propensity of reaction j: a_j = c_j * prod_i n_i (n_i - 1) ... (n_i - nu_ij + 1) (falling factorial of
+each reactant count over its coefficient); c_j holds the rate constant and the mode's factors
+(kinetics.mechanism). After an event only the reactions that consume a species whose count changed
+are recomputed (species -> consumer lists), and a leaf whose value did not change is not pushed up
+the tree, so an event costs O(d log R) with d the number of propensities that really changed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+@njit(cache=True, inline="always")
+def _rotl(x, k):
+    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
+
+
+@njit(cache=True)
+def rng_state(seed: int) -> np.ndarray:
+    """xoshiro256** state from a 64-bit seed through splitmix64 (Vigna's recommended seeding)."""
+    s = np.empty(4, dtype=np.uint64)
+    z = np.uint64(seed)
+    for i in range(4):
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        x = z
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        s[i] = x ^ (x >> np.uint64(31))
+    return s
+
+
+@njit(cache=True, inline="always")
+def uniform(s) -> float:
+    """Next double in [0, 1) from xoshiro256** state ``s`` (updated in place)."""
+    result = _rotl(s[1] * np.uint64(5), 7) * np.uint64(9)
+    t = s[1] << np.uint64(17)
+    s[2] ^= s[0]
+    s[3] ^= s[1]
+    s[1] ^= s[2]
+    s[0] ^= s[3]
+    s[2] ^= t
+    s[3] = _rotl(s[3], 45)
+    return float(result >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always")
+def propensity(j, counts, c, r_ptr, r_sp, r_coef) -> float:
+    """a_j from the current counts (see the module docstring)."""
+    a = c[j]
+    for q in range(r_ptr[j], r_ptr[j + 1]):
+        n = counts[r_sp[q]]
+        for m in range(r_coef[q]):
+            a *= n - m
+        if a <= 0.0:
+            return 0.0
+    return a
+
+
+@njit(cache=True, inline="always")
+def tree_set(tree, leaf0, j, value):
+    """Set leaf j of the sum tree (leaves start at ``leaf0``) and recompute its ancestors."""
+    i = leaf0 + j
+    tree[i] = value
+    i >>= 1
+    while i >= 1:
+        tree[i] = tree[2 * i] + tree[2 * i + 1]
+        i >>= 1
+
+
+@njit(cache=True)
+def tree_build(tree, leaf0, values):
+    tree[:] = 0.0
+    tree[leaf0:leaf0 + len(values)] = values
+    for i in range(leaf0 - 1, 0, -1):
+        tree[i] = tree[2 * i] + tree[2 * i + 1]
+
+
+@njit(cache=True, inline="always")
+def tree_pick(tree, leaf0, u) -> int:
+    """Leaf whose cumulative interval holds ``u`` in [0, total)."""
+    i = 1
+    while i < leaf0:
+        left = tree[2 * i]
+        if u < left or tree[2 * i + 1] <= 0.0:
+            i = 2 * i
+        else:
+            u -= left
+            i = 2 * i + 1
+    return i - leaf0
+
+
+@njit(cache=True, inline="always")
+def _accumulate(grid_sum, grid_sq, g, counts):
+    for i in range(len(counts)):
+        v = float(counts[i])
+        grid_sum[g, i] += v
+        grid_sq[g, i] += v * v
+
+
+@njit(cache=True, nogil=True)
+def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_ptr, cons_rx,
+              max_steps, t_end, grid, grid_in_time,
+              final, grid_sum, grid_sq, firings, steps_done, t_final, ev_rx, ev_t):
+    """Run one trajectory per seed. Stops after ``max_steps`` events (-1: no limit) or at time
+    ``t_end`` (inf: no limit), or when no reaction can fire.
+
+    Outputs (filled in place): ``final`` (T, S) counts; ``grid_sum`` and ``grid_sq`` (G, S), the sum
+    over trajectories of the counts and of their squares at the ``grid`` points (times if
+    ``grid_in_time``, else step numbers; the state holding at that point), added to; ``firings`` (R,)
+    events per reaction, added to; ``steps_done`` and ``t_final`` per trajectory; ``ev_rx``/``ev_t``
+    (T, max_steps) the fired reaction and its time, when their second axis is not empty."""
+    n_rx = len(c)
+    leaf0 = 1
+    while leaf0 < max(n_rx, 1):
+        leaf0 *= 2
+    tree = np.zeros(2 * leaf0)
+    a0 = np.empty(n_rx)
+    stamp = np.full(n_rx, -1, dtype=np.int64)
+    counts = np.empty_like(counts0)
+    n_grid = len(grid)
+    record_events = ev_rx.shape[1] > 0
+    tick = 0
+    for tr in range(len(seeds)):
+        s = rng_state(seeds[tr])
+        counts[:] = counts0
+        for j in range(n_rx):
+            a0[j] = propensity(j, counts, c, r_ptr, r_sp, r_coef)
+        tree_build(tree, leaf0, a0)
+        t = 0.0
+        step = 0
+        g = 0
+        by_steps = False
+        while True:
+            if max_steps >= 0 and step >= max_steps:
+                by_steps = True
+                break
+            total = tree[1]
+            if total <= 0.0:
+                break
+            dt = -np.log(1.0 - uniform(s)) / total
+            if t + dt > t_end:
+                break
+            j = tree_pick(tree, leaf0, uniform(s) * total)
+            if tree[leaf0 + j] <= 0.0:          # round-off at a boundary: draw again
+                continue
+            # grid points passed before this event hold the current state
+            while g < n_grid and ((grid[g] <= t + dt) if grid_in_time else (grid[g] <= step)):
+                _accumulate(grid_sum, grid_sq, g, counts)
+                g += 1
+            t += dt
+            if record_events and step < ev_rx.shape[1]:
+                ev_rx[tr, step] = j
+                ev_t[tr, step] = t
+            step += 1
+            firings[j] += 1
+            for q in range(d_ptr[j], d_ptr[j + 1]):
+                counts[d_sp[q]] += d_val[q]
+            tick += 1
+            for q in range(d_ptr[j], d_ptr[j + 1]):
+                sp = d_sp[q]
+                for w in range(cons_ptr[sp], cons_ptr[sp + 1]):
+                    r = cons_rx[w]
+                    if stamp[r] == tick:
+                        continue
+                    stamp[r] = tick
+                    v = propensity(r, counts, c, r_ptr, r_sp, r_coef)
+                    if v != tree[leaf0 + r]:
+                        tree_set(tree, leaf0, r, v)
+        while g < n_grid:
+            _accumulate(grid_sum, grid_sq, g, counts)
+            g += 1
+        final[tr, :] = counts
+        steps_done[tr] = step
+        # a time-limited run holds its last state until t_end (also when nothing can fire)
+        t_final[tr] = t if (by_steps or not np.isfinite(t_end)) else t_end
+    return 0

@@ -1,0 +1,171 @@
+"""Gillespie stochastic simulation (direct method) of a mechanism, many trajectories at once.
+
+Event selection is O(log R) through a binary sum tree, and after an event only the propensities of
+reactions that consume a changed species are recomputed (kinetics._ssa_kernel, compiled with numba).
+Trajectory i uses seed ``seed + i`` (RNMC's convention), with its own xoshiro256** stream, so a
+trajectory is the same whichever batch, thread or Dask worker runs it. Batches run on threads in
+this process (the kernel releases the GIL) or, with a Dask scheduler address, on a cluster.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sei_net.kinetics._ssa_kernel import run_batch
+from sei_net.kinetics.mechanism import RNMC_FACTORS, Mechanism
+
+#: grid points (times or steps) at which the mean and spread of every species' count are kept
+DEFAULT_GRID_POINTS = 51
+
+
+@dataclass
+class SSAResult:
+    """Outcome of ``simulate``. Counts are molecule numbers; times in s (physical mode) or RNMC units.
+
+    ``final`` (T, S) per trajectory; ``grid`` (G,) the recording points (times if ``grid_in_time``,
+    else step numbers) with ``grid_mean``/``grid_std`` (G, S) over trajectories; ``firings`` (R,) the
+    events of each reaction summed over trajectories; ``steps`` and ``end_time`` (T,); ``events``
+    (T, N) fired reaction indices and ``event_times`` (T, N), when recorded (-1 / nan past the end)."""
+
+    seeds: np.ndarray
+    final: np.ndarray
+    grid: np.ndarray
+    grid_in_time: bool
+    grid_mean: np.ndarray
+    grid_std: np.ndarray
+    firings: np.ndarray
+    steps: np.ndarray
+    end_time: np.ndarray
+    wall_seconds: float
+    mode: str
+    params: dict = field(default_factory=dict)
+    events: np.ndarray | None = None
+    event_times: np.ndarray | None = None
+
+    @property
+    def n_trajectories(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def n_events(self) -> int:
+        return int(self.steps.sum())
+
+    def final_mean(self) -> np.ndarray:
+        return self.final.mean(axis=0)
+
+    def final_std(self) -> np.ndarray:
+        """Standard deviation over trajectories (ddof=1; 0 for a single trajectory)."""
+        return self.final.std(axis=0, ddof=1) if self.n_trajectories > 1 else np.zeros(self.final.shape[1])
+
+    def summary(self, names: list[str], min_mean: float = 0.0) -> dict:
+        """The JSON summary of the CLI: species whose mean final count exceeds ``min_mean``."""
+        mean, std = self.final_mean(), self.final_std()
+        order = np.argsort(-mean, kind="stable")
+        finals = {names[s] or f"species {s}": {"mean": float(mean[s]), "std": float(std[s])}
+                  for s in order if mean[s] > min_mean}
+        out = {"trajectories": self.n_trajectories}
+        if self.params.get("steps") is not None:
+            out["steps"] = int(self.params["steps"])
+        if self.params.get("time") is not None:
+            out["time"] = float(self.params["time"])
+        out.update({"mode": self.mode, "final_counts": finals, "events": self.n_events,
+                    "wall_seconds": self.wall_seconds,
+                    "events_per_second": self.n_events / self.wall_seconds if self.wall_seconds else None})
+        return out
+
+
+def _run_chunk(arrays: dict, seeds: np.ndarray, max_steps: int, t_end: float, grid: np.ndarray,
+               grid_in_time: bool, record_events: bool) -> dict:
+    """Run ``seeds`` with the kernel; a self-contained task (threads or Dask workers)."""
+    n_s, n_r, n_t = len(arrays["counts0"]), len(arrays["c"]), len(seeds)
+    out = {"final": np.zeros((n_t, n_s), dtype=np.int64),
+           "grid_sum": np.zeros((len(grid), n_s)), "grid_sq": np.zeros((len(grid), n_s)),
+           "firings": np.zeros(n_r, dtype=np.int64), "steps": np.zeros(n_t, dtype=np.int64),
+           "end_time": np.zeros(n_t)}
+    n_ev = max_steps if record_events else 0
+    out["events"] = np.full((n_t, n_ev), -1, dtype=np.int32)
+    out["event_times"] = np.full((n_t, n_ev), np.nan)
+    run_batch(np.asarray(seeds, dtype=np.int64), arrays["counts0"], arrays["c"], arrays["r_ptr"],
+              arrays["r_sp"], arrays["r_coef"], arrays["d_ptr"], arrays["d_sp"], arrays["d_val"],
+              arrays["cons_ptr"], arrays["cons_rx"], max_steps, t_end, grid, grid_in_time,
+              out["final"], out["grid_sum"], out["grid_sq"], out["firings"], out["steps"],
+              out["end_time"], out["events"], out["event_times"])
+    return out
+
+
+def kernel_arrays(mech: Mechanism, counts0: np.ndarray, c: np.ndarray) -> dict:
+    """The flat arrays the kernel reads (int64 CSR; float64 propensity constants)."""
+    g = mech.graph
+    d_ptr, d_sp, d_val = mech.net_change()
+    return {"counts0": np.asarray(counts0, dtype=np.int64), "c": np.asarray(c, dtype=float),
+            "r_ptr": g.r_ptr.astype(np.int64), "r_sp": g.r_species.astype(np.int64),
+            "r_coef": g.r_coef.astype(np.int64), "d_ptr": d_ptr, "d_sp": d_sp, "d_val": d_val,
+            "cons_ptr": g.c_ptr.astype(np.int64), "cons_rx": g.c_reaction.astype(np.int64)}
+
+
+def simulate(mech: Mechanism, initial: dict[int, int], trajectories: int, *, steps: int | None = None,
+             time: float | None = None, seed: int = 0, mode: str = "physical", volume: float | None = None,
+             factors: tuple[float, float, float] = RNMC_FACTORS, grid_points: int = DEFAULT_GRID_POINTS,
+             record_events: bool = False, workers: int = 1, scheduler: str | None = None,
+             batch_size: int | None = None) -> SSAResult:
+    """Run ``trajectories`` Gillespie trajectories from ``initial`` (species index -> molecules) for
+    ``steps`` events and/or simulated ``time`` (s, or RNMC units in RNMC mode), whichever comes
+    first. ``mode``/``volume`` (L)/``factors`` set the propensities (kinetics.mechanism).
+    ``record_events`` keeps every event's reaction and time (needs ``steps``). ``workers`` threads
+    run batches here; ``scheduler`` (tcp://HOST:PORT) sends them to a Dask cluster instead."""
+    if steps is None and time is None:
+        raise ValueError("give a number of steps or a simulated time to stop at (or both)")
+    if steps is not None and (int(steps) != steps or steps < 0):
+        raise ValueError(f"steps {steps!r} is not valid: give a non-negative whole number of events")
+    if time is not None and not time > 0:
+        raise ValueError(f"time {time!r} is not valid: give a positive simulated time")
+    if int(trajectories) != trajectories or trajectories < 1:
+        raise ValueError(f"trajectories {trajectories!r} is not valid: give a positive whole number")
+    if record_events and steps is None:
+        raise ValueError("recording every event needs a step limit (--steps) to size the record")
+    if workers < 1:
+        raise ValueError(f"workers {workers!r} is not valid: give 1 or more")
+    c = mech.propensity_constants(mode, volume, factors)
+    arrays = kernel_arrays(mech, mech.counts(initial), c)
+    max_steps = -1 if steps is None else int(steps)
+    t_end = np.inf if time is None else float(time)
+    n_grid = max(int(grid_points), 2)
+    if time is not None:
+        grid, in_time = np.linspace(0.0, t_end, n_grid), True
+    else:
+        grid, in_time = np.unique(np.linspace(0, max_steps, n_grid).round()).astype(float), False
+    seeds = int(seed) + np.arange(int(trajectories), dtype=np.int64)
+    n_batches = max(1, workers) if batch_size is None else max(1, -(-len(seeds) // batch_size))
+    chunks = [ch for ch in np.array_split(seeds, n_batches) if len(ch)]
+    args = (max_steps, t_end, grid, in_time, record_events)
+
+    start = _time.perf_counter()
+    if scheduler is not None:
+        from dask.distributed import Client
+        with Client(scheduler) as client:
+            futures = [client.submit(_run_chunk, arrays, ch, *args, pure=False) for ch in chunks]
+            parts = client.gather(futures)
+    elif workers > 1 and len(chunks) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(lambda ch: _run_chunk(arrays, ch, *args), chunks))
+    else:
+        parts = [_run_chunk(arrays, ch, *args) for ch in chunks]
+    wall = _time.perf_counter() - start
+
+    cat = lambda key: np.concatenate([p[key] for p in parts])  # noqa: E731
+    n = len(seeds)
+    gsum = sum(p["grid_sum"] for p in parts)
+    gsq = sum(p["grid_sq"] for p in parts)
+    gmean = gsum / n
+    gstd = np.sqrt(np.maximum(gsq - n * gmean ** 2, 0.0) / max(n - 1, 1))
+    params = {"steps": steps, "time": time, "seed": int(seed), "mode": mode, "volume_L": volume,
+              "factors": list(factors) if mode == "rnmc" else None, "rate_source": mech.rate_source,
+              "rate_units": mech.units, "workers": workers, "dask": scheduler is not None}
+    return SSAResult(seeds, cat("final"), grid, in_time, gmean, gstd, sum(p["firings"] for p in parts),
+                     cat("steps"), cat("end_time"), wall, mode, params,
+                     cat("events") if record_events else None,
+                     cat("event_times") if record_events else None)
