@@ -51,15 +51,14 @@ def uniform(s) -> float:
 
 @njit(cache=True, inline="always")
 def propensity(j, counts, c, r_ptr, r_sp, r_coef) -> float:
-    """a_j from the current counts (see the module docstring)."""
-    a = c[j]
+    """a_j from the current counts (see the module docstring). The count factors are multiplied
+    first (exact in float64 below 2^53), so every route to a_j gives the same bits."""
+    prod = 1.0
     for q in range(r_ptr[j], r_ptr[j + 1]):
         n = counts[r_sp[q]]
         for m in range(r_coef[q]):
-            a *= n - m
-        if a <= 0.0:
-            return 0.0
-    return a
+            prod *= n - m
+    return c[j] * prod if prod > 0.0 else 0.0
 
 
 @njit(cache=True, inline="always")
@@ -105,10 +104,14 @@ def _accumulate(grid_sum, grid_sq, g, counts):
 
 @njit(cache=True, nogil=True)
 def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_ptr, cons_rx,
+              cons_kind, cons_partner,
               max_steps, t_end, grid, grid_in_time,
               final, grid_sum, grid_sq, firings, steps_done, t_final, ev_rx, ev_t):
     """Run one trajectory per seed. Stops after ``max_steps`` events (-1: no limit) or at time
     ``t_end`` (inf: no limit), or when no reaction can fire.
+
+    Consumer entry w (species -> reaction cons_rx[w]) has ``cons_kind`` 0 (a = c n), 1 (a = c n
+    n_partner, ``cons_partner``), 2 (a = c n (n - 1)) or 3 (any other form: the general product).
 
     Outputs (filled in place): ``final`` (T, S) counts; ``grid_sum`` and ``grid_sq`` (G, S), the sum
     over trajectories of the counts and of their squares at the ``grid`` points (times if
@@ -121,11 +124,12 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
         leaf0 *= 2
     tree = np.zeros(2 * leaf0)
     a0 = np.empty(n_rx)
-    stamp = np.full(n_rx, -1, dtype=np.int64)
     counts = np.empty_like(counts0)
+    mark = np.zeros(2 * leaf0, dtype=np.int64)       # last event that recomputed a tree node
+    dirty = np.empty(max(len(cons_rx), 1), dtype=np.int64)
+    tick = 0
     n_grid = len(grid)
     record_events = ev_rx.shape[1] > 0
-    tick = 0
     for tr in range(len(seeds)):
         s = rng_state(seeds[tr])
         counts[:] = counts0
@@ -161,17 +165,40 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
             firings[j] += 1
             for q in range(d_ptr[j], d_ptr[j + 1]):
                 counts[d_sp[q]] += d_val[q]
-            tick += 1
+            # a reaction with two changed reactants is recomputed twice; the second finds no change
+            n_dirty = 0
             for q in range(d_ptr[j], d_ptr[j + 1]):
                 sp = d_sp[q]
+                n = float(counts[sp])
                 for w in range(cons_ptr[sp], cons_ptr[sp + 1]):
                     r = cons_rx[w]
-                    if stamp[r] == tick:
-                        continue
-                    stamp[r] = tick
-                    v = propensity(r, counts, c, r_ptr, r_sp, r_coef)
+                    kind = cons_kind[w]
+                    if kind == 0:
+                        v = c[r] * n
+                    elif kind == 1:
+                        prod = n * counts[cons_partner[w]]
+                        v = c[r] * prod if prod > 0.0 else 0.0
+                    elif kind == 2:
+                        prod = n * (n - 1.0)
+                        v = c[r] * prod if prod > 0.0 else 0.0
+                    else:
+                        v = propensity(r, counts, c, r_ptr, r_sp, r_coef)
                     if v != tree[leaf0 + r]:
-                        tree_set(tree, leaf0, r, v)
+                        tree[leaf0 + r] = v
+                        dirty[n_dirty] = (leaf0 + r) >> 1
+                        n_dirty += 1
+            # recompute the ancestors of the changed leaves level by level, each node once
+            tick += 1
+            while n_dirty > 0 and dirty[0] >= 1:
+                n_next = 0
+                for i in range(n_dirty):
+                    node = dirty[i]
+                    if mark[node] != tick:
+                        mark[node] = tick
+                        tree[node] = tree[2 * node] + tree[2 * node + 1]
+                        dirty[n_next] = node >> 1
+                        n_next += 1
+                n_dirty = n_next
         while g < n_grid:
             _accumulate(grid_sum, grid_sq, g, counts)
             g += 1

@@ -91,20 +91,35 @@ def _run_chunk(arrays: dict, seeds: np.ndarray, max_steps: int, t_end: float, gr
     out["event_times"] = np.full((n_t, n_ev), np.nan)
     run_batch(np.asarray(seeds, dtype=np.int64), arrays["counts0"], arrays["c"], arrays["r_ptr"],
               arrays["r_sp"], arrays["r_coef"], arrays["d_ptr"], arrays["d_sp"], arrays["d_val"],
-              arrays["cons_ptr"], arrays["cons_rx"], max_steps, t_end, grid, grid_in_time,
+              arrays["cons_ptr"], arrays["cons_rx"], arrays["cons_kind"], arrays["cons_partner"], max_steps, t_end, grid, grid_in_time,
               out["final"], out["grid_sum"], out["grid_sq"], out["firings"], out["steps"],
               out["end_time"], out["events"], out["event_times"])
     return out
 
 
 def kernel_arrays(mech: Mechanism, counts0: np.ndarray, c: np.ndarray) -> dict:
-    """The flat arrays the kernel reads (int64 CSR; float64 propensity constants)."""
+    """The flat arrays the kernel reads (int64 CSR; float64 propensity constants), with each
+    consumer entry's propensity form (kinetics._ssa_kernel.run_batch)."""
     g = mech.graph
     d_ptr, d_sp, d_val = mech.net_change()
+    cons_rx = g.c_reaction.astype(np.int64)
+    cons_sp = np.repeat(np.arange(g.n_species), np.diff(g.c_ptr))
+    n_distinct = np.diff(g.r_ptr)
+    first = g.r_ptr[:-1]
+    coef0 = np.where(n_distinct > 0, g.r_coef[np.minimum(first, len(g.r_coef) - 1)], 0)
+    coef1 = np.where(n_distinct > 1, g.r_coef[np.minimum(first + 1, len(g.r_coef) - 1)], 0)
+    sp0 = np.where(n_distinct > 0, g.r_species[np.minimum(first, len(g.r_species) - 1)], -1)
+    sp1 = np.where(n_distinct > 1, g.r_species[np.minimum(first + 1, len(g.r_species) - 1)], -1)
+    kind = np.full(g.n_reactions, 3, dtype=np.int64)
+    kind[(n_distinct == 1) & (coef0 == 1)] = 0
+    kind[(n_distinct == 2) & (coef0 == 1) & (coef1 == 1)] = 1
+    kind[(n_distinct == 1) & (coef0 == 2)] = 2
+    partner = np.where(sp0[cons_rx] == cons_sp, sp1[cons_rx], sp0[cons_rx])
     return {"counts0": np.asarray(counts0, dtype=np.int64), "c": np.asarray(c, dtype=float),
             "r_ptr": g.r_ptr.astype(np.int64), "r_sp": g.r_species.astype(np.int64),
             "r_coef": g.r_coef.astype(np.int64), "d_ptr": d_ptr, "d_sp": d_sp, "d_val": d_val,
-            "cons_ptr": g.c_ptr.astype(np.int64), "cons_rx": g.c_reaction.astype(np.int64)}
+            "cons_ptr": g.c_ptr.astype(np.int64), "cons_rx": cons_rx, "cons_kind": kind[cons_rx],
+            "cons_partner": partner.astype(np.int64)}
 
 
 def simulate(mech: Mechanism, initial: dict[int, int], trajectories: int, *, steps: int | None = None,

@@ -1,0 +1,155 @@
+"""Stochastic kinetics throughput: sei_net's Gillespie kernel vs the textbook direct method.
+
+Workloads:
+- the published RNMC SEI network (62 species, 959 reactions; ../shared/data/rnmc_sei) in RNMC mode,
+  1000 trajectories x 5000 steps from seed 1000 (the issue's external check);
+- the generated ec_lipf6 network of `make run` (gfn2-surrogate energies, rates at 0.0 V vs Li/Li+,
+  physical mode, recipe concentrations), 4 trajectories x 200,000 steps, when out/ec_lipf6 exists.
+
+Figures are medians of 3 runs (events per second of wall time, after a warm-up that compiles the
+kernels). Baseline, run side by side with the same RNG and compiler: the textbook direct method
+(Gillespie 1977: every propensity recomputed after every event, linear search for the event),
+on 100 trajectories (RNMC network) or 2 x 2,000 steps (ec_lipf6). RNMC's own GMC is not built here;
+the issue states 8.4 s of CPU for the 5 x 10^6 events including its SQLite writes (0.60 M events/s).
+
+    python -m benchmarks kinetics
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from benchmarks.common import write_table
+from sei_net.kinetics._ssa_kernel import propensity, rng_state, uniform
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data" / "rnmc_sei"
+EC_LIPF6 = REPO / "out" / "ec_lipf6" / "ec_lipf6.db"
+
+
+@njit(cache=True)
+def textbook_direct(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, max_steps):
+    """Gillespie's direct method as first published: all propensities recomputed after each event,
+    linear search. Returns the summed final counts (to keep the work observable)."""
+    n_rx = len(c)
+    a = np.empty(n_rx)
+    total_counts = np.zeros(len(counts0), dtype=np.int64)
+    counts = np.empty_like(counts0)
+    for tr in range(len(seeds)):
+        s = rng_state(seeds[tr])
+        counts[:] = counts0
+        for step in range(max_steps):
+            total = 0.0
+            for j in range(n_rx):
+                a[j] = propensity(j, counts, c, r_ptr, r_sp, r_coef)
+                total += a[j]
+            if total <= 0.0:
+                break
+            uniform(s)                                     # the waiting-time draw
+            u = uniform(s) * total
+            j = 0
+            while j < n_rx - 1 and u >= a[j]:
+                u -= a[j]
+                j += 1
+            for q in range(d_ptr[j], d_ptr[j + 1]):
+                counts[d_sp[q]] += d_val[q]
+        total_counts += counts
+    return total_counts
+
+
+def _median(f, repeats=3):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _baseline_rate(mech, counts, c, trajectories, steps, seed):
+    from sei_net.kinetics.ssa import kernel_arrays
+
+    a = kernel_arrays(mech, counts, c)
+    args = (np.arange(seed, seed + trajectories, dtype=np.int64), a["counts0"], a["c"], a["r_ptr"], a["r_sp"],
+            a["r_coef"], a["d_ptr"], a["d_sp"], a["d_val"], steps)
+    textbook_direct(*args[:-1], 2)                        # compile
+    return trajectories * steps / _median(lambda: textbook_direct(*args))
+
+
+def _ours(mech, counts, trajectories, steps, seed, **kw):
+    from sei_net.kinetics.ssa import simulate
+
+    simulate(mech, counts, 2, steps=10, seed=seed, **kw)  # compile / warm caches
+    results = []
+    t = _median(lambda: results.append(simulate(mech, counts, trajectories, steps=steps, seed=seed, **kw)))
+    return results[-1].n_events / t
+
+
+def _ours_with_events(mech, counts, trajectories, steps, seed, out, **kw):
+    from sei_net.kinetics.kinetics_output import write_ssa_tables
+    from sei_net.kinetics.ssa import simulate
+
+    def once():
+        r = simulate(mech, counts, trajectories, steps=steps, seed=seed, record_events=True, **kw)
+        write_ssa_tables(r, mech.names, mech.graph.reaction_id, out)
+        return r
+
+    once()
+    return trajectories * steps / _median(once)
+
+
+def run() -> None:
+    from sei_net.io.rnmc import import_rnmc
+    from sei_net.kinetics.mechanism import mechanism_from_rates
+    from sei_net.kinetics.setup import initial_state, load_mechanism
+    from sei_net.store import NetworkStore
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = import_rnmc(SHARED / "rn.sqlite", Path(tmp) / "rnmc.db", SHARED / "initial_state.sqlite",
+                            SHARED / "20211130_mol_entries.json")
+        mech = mechanism_from_rates(store, "rnmc")
+        init = store.initial_state("rnmc")
+        counts = mech.counts(init)
+        c = mech.propensity_constants("rnmc")
+        base = _baseline_rate(mech, counts, c, 100, 5000, 1000)
+        rnmc_stated = 5e6 / 8.4
+        for what, rate in [
+            ("textbook direct method (baseline), 1 thread", base),
+            ("sei_net, final counts, 1 thread", _ours(mech, init, 1000, 5000, 1000, mode="rnmc")),
+            ("sei_net, final counts, 2 threads", _ours(mech, init, 1000, 5000, 1000, mode="rnmc", workers=2)),
+            ("sei_net, every event recorded + Parquet, 2 threads",
+             _ours_with_events(mech, init, 1000, 5000, 1000, Path(tmp) / "runs", mode="rnmc", workers=2)),
+        ]:
+            rows.append(["RNMC SEI (959 reactions)", what, f"{rate / 1e6:.2f}", f"{rate / base:.1f}",
+                         f"{rate / rnmc_stated:.1f}"])
+        store.close()
+    if EC_LIPF6.exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            import sqlite3
+
+            copy = Path(tmp) / "net.db"
+            with sqlite3.connect(EC_LIPF6) as src, sqlite3.connect(copy) as dst:
+                src.backup(dst)
+            store = NetworkStore.open(copy)
+            mech, _ = load_mechanism(store)
+            init, volume, _ = initial_state(store)
+            counts = mech.counts(init)
+            base = _baseline_rate(mech, counts, mech.propensity_constants("physical", volume), 2, 2000, 0)
+            for what, rate in [
+                ("textbook direct method (baseline), 1 thread", base),
+                ("sei_net, final counts, 1 thread", _ours(mech, init, 4, 200_000, 0, volume=volume)),
+                ("sei_net, final counts, 2 threads", _ours(mech, init, 4, 200_000, 0, volume=volume, workers=2)),
+            ]:
+                rows.append([f"generated ec_lipf6 ({mech.n_reactions:,} reactions)", what, f"{rate / 1e6:.3f}",
+                             f"{rate / base:.0f}", "-"])
+            store.close()
+    write_table("kinetics", "Stochastic kinetics (Gillespie) throughput", __doc__.split("\n\n")[1] + "\n\n"
+                + __doc__.split("\n\n")[2],
+                ["network", "variant", "M events/s (median of 3)", "x baseline", "x RNMC GMC (stated)"], rows)
