@@ -14,11 +14,34 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.integrate import solve_ivp
+from scipy.integrate import BDF, Radau, solve_ivp
+from scipy.sparse.linalg import splu
 
 from sei_net.kinetics.mechanism import AVOGADRO, RNMC_FACTORS, Mechanism
 
 METHODS = ("BDF", "LSODA", "Radau")
+
+
+def _minimum_degree_lu(solver_class):
+    """``solver_class`` with sparse LU ordered by minimum degree on A^T + A. Reaction networks have
+    hub species (solvent, Li+) whose columns fill in badly under scipy's default COLAMD ordering:
+    on the generated ec_lipf6 network (8,583 species) this ordering gives 6x fewer LU entries and
+    6x faster factorisations."""
+
+    class Solver(solver_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if sp.issparse(self.J):
+                def lu(A):
+                    self.nlu += 1
+                    return splu(A, permc_spec="MMD_AT_PLUS_A")
+                self.lu = lu
+
+    Solver.__name__ = solver_class.__name__
+    return Solver
+
+
+_SOLVERS = {"BDF": _minimum_degree_lu(BDF), "Radau": _minimum_degree_lu(Radau), "LSODA": "LSODA"}
 
 
 @dataclass
@@ -42,54 +65,52 @@ class ODEResult:
 
 
 class MassAction:
-    """Right-hand side and sparse Jacobian of dx/dt = N^T (c * prod x^nu) for constants ``c``."""
+    """Right-hand side and sparse Jacobian of dx/dt = N^T (c * prod x^nu) for constants ``c``.
+
+    Reactant factors are held in a padded (R, W) table (W = most distinct reactants of a reaction;
+    padding points at a constant 1), so rates and Jacobian entries are whole-array operations."""
 
     def __init__(self, mech: Mechanism, c: np.ndarray):
         g = mech.graph
         self.c = np.asarray(c, dtype=float)
         self.n_species = g.n_species
-        self.rows = np.repeat(np.arange(g.n_reactions), np.diff(g.r_ptr))   # reaction of each entry
-        self.sp = g.r_species.astype(np.int64)
-        self.nu = g.r_coef.astype(float)
-        self.ptr = g.r_ptr
+        self.ptr, self.species = g.r_ptr, g.r_species.astype(np.int64)
+        width = np.diff(g.r_ptr)
+        w = int(width.max(initial=1))
+        rows = np.repeat(np.arange(g.n_reactions), width)
+        col = np.arange(len(self.species)) - g.r_ptr[rows]
+        self.index = np.full((g.n_reactions, w), g.n_species, dtype=np.int64)   # n_species: the constant 1
+        self.nu = np.zeros((g.n_reactions, w))
+        self.index[rows, col] = self.species
+        self.nu[rows, col] = g.r_coef
+        self.entry = (rows, col)                 # CSR order of the reactant entries (row-major)
         self.NT = g.stoichiometry().T.tocsr()
-        self._pattern = sp.csr_matrix((np.ones(len(self.sp)), (self.rows, self.sp)),
-                                      shape=(g.n_reactions, g.n_species))
-        self._pattern.sort_indices()
-        # position of each (row, species) entry inside the CSR data of the pattern
-        order = np.lexsort((self.sp, self.rows))
-        self._slot = np.empty(len(self.sp), dtype=np.int64)
-        self._slot[order] = np.arange(len(self.sp))
 
     def _factors(self, x: np.ndarray) -> np.ndarray:
-        return np.maximum(x[self.sp], 0.0) ** self.nu
+        ext = np.append(np.maximum(x, 0.0), 1.0)
+        return ext[self.index] ** self.nu
 
     def rates(self, x: np.ndarray) -> np.ndarray:
         """Reaction rates c_j prod x^nu (a reaction without reactants has rate c_j)."""
-        f = self._factors(x)
-        prod = np.ones(len(self.c))
-        np.multiply.at(prod, self.rows, f)
-        return self.c * prod
+        return self.c * self._factors(x).prod(axis=1)
 
     def rhs(self, t: float, x: np.ndarray) -> np.ndarray:
         return self.NT @ self.rates(x)
 
     def jacobian(self, t: float, x: np.ndarray) -> sp.csr_matrix:
         """d(rhs)/dx = N^T D, D_ji = c_j nu_ij x_i^(nu_ij - 1) prod_{k != i} x_k^nu_kj."""
-        xi = np.maximum(x[self.sp], 0.0)
-        d = self.nu * xi ** (self.nu - 1.0)
-        # product of the other reactants' factors, without dividing by a possibly zero factor
-        f = self._factors(x)
-        lo = self.ptr[self.rows]
-        hi = self.ptr[self.rows + 1]
-        width = hi - lo
-        other = np.ones(len(self.sp))
-        for k in range(1, int(width.max(initial=1))):       # entries of the same reaction: at most ~3
-            partner = lo + (np.arange(len(self.sp)) - lo + k) % np.maximum(width, 1)
-            use = width > k
-            other[use] *= f[partner[use]]
-        D = self._pattern.copy()
-        D.data[self._slot] = self.c[self.rows] * d * other
+        ext = np.append(np.maximum(x, 0.0), 1.0)
+        base = ext[self.index]
+        f = base ** self.nu
+        d = np.where(self.nu > 0, self.nu * base ** np.maximum(self.nu - 1.0, 0.0), 0.0)
+        w = f.shape[1]
+        others = np.ones_like(f)
+        for k in range(w):                       # product of the other columns (no division by zero)
+            for m in range(w):
+                if m != k:
+                    others[:, k] *= f[:, m]
+        values = (self.c[:, None] * d * others)[self.entry]
+        D = sp.csr_matrix((values, self.species, self.ptr), shape=(len(self.c), self.n_species))
         return (self.NT @ D).tocsc()
 
 
@@ -126,7 +147,7 @@ def integrate(mech: Mechanism, initial: dict[int, float], time: float, *, mode: 
     start = _time.perf_counter()
     # scipy's LSODA takes only dense Jacobians: let it estimate its own
     kwargs = {"jac": system.jacobian} if method != "LSODA" else {}
-    sol = solve_ivp(system.rhs, (0.0, float(time)), x0, method=method, t_eval=grid, rtol=rtol,
+    sol = solve_ivp(system.rhs, (0.0, float(time)), x0, method=_SOLVERS[method], t_eval=grid, rtol=rtol,
                     atol=atol, **kwargs)
     wall = _time.perf_counter() - start
     if not sol.success:
