@@ -232,3 +232,50 @@ def test_kmc_and_ode_cli(rnmc_store, tmp_path):
     import yaml
     doc = yaml.safe_load((tmp_path / "mech.yaml").read_text())
     assert len(doc["reactions"]) == 959 and len(doc["phases"][0]["species"]) == 62
+
+
+def test_every_waiting_time_uses_the_exact_total_propensity():
+    # replay recorded events on a small, sparse-count network where reactants often appear and
+    # vanish together (A + B <-> C): each waiting time must be E/a0 with a0 recomputed from scratch,
+    # so a stale propensity left in the sum tree shows up; and every fired reaction must be possible
+    from numba import njit
+
+    from sei_net.kinetics._ssa_kernel import rng_state, uniform
+
+    @njit
+    def draws(seed, n):
+        s = rng_state(seed)
+        out = np.empty(n)
+        for i in range(n):
+            out[i] = uniform(s)
+        return out
+
+    rng = np.random.default_rng(4)
+    n_sp, reactants, products = 8, [], []
+    for _ in range(40):
+        a, b, p, q = rng.choice(n_sp, 4, replace=False)
+        shape = rng.integers(4)
+        rs, ps = [[a, b], [a], [a, a], [a, b]][shape], [[p], [p, q], [p], [p, q]][shape]
+        reactants += [rs, ps]
+        products += [ps, rs]                           # every reaction with its reverse
+    k = rng.uniform(0.5, 2.0, len(reactants))
+    mech = mechanism(reactants, products, k, n_species=n_sp)
+    c = mech.propensity_constants("rnmc")
+    steps = 400
+    res = simulate(mech, {0: 2, 1: 1, 2: 1, 3: 2}, 6, steps=steps, seed=50, mode="rnmc", record_events=True)
+    g = mech.graph
+    for t in range(res.n_trajectories):
+        u = draws(int(res.seeds[t]), 2 * steps)
+        counts = np.array([2, 1, 1, 2, 0, 0, 0, 0], dtype=float)
+        previous = 0.0
+        for step in range(int(res.steps[t])):
+            a = np.array([c[j] * np.prod([np.prod(counts[s] - np.arange(n)) for s, n in g.reactants(j)])
+                          for j in range(g.n_reactions)])
+            j, time = res.events[t, step], res.event_times[t, step]
+            assert a[j] > 0
+            assert time - previous == pytest.approx(-np.log(1 - u[2 * step]) / a.sum(), rel=1e-9, abs=1e-12)
+            previous = time
+            for s, n in g.reactants(j):
+                counts[s] -= n
+            for s, n in g.products(j):
+                counts[s] += n

@@ -102,16 +102,28 @@ def _accumulate(grid_sum, grid_sq, g, counts):
         grid_sq[g, i] += v * v
 
 
+@njit(cache=True, inline="always")
+def _swap(slot, where, a, b):
+    ea, eb = slot[a], slot[b]
+    slot[a], slot[b] = eb, ea
+    where[eb], where[ea] = a, b
+
+
 @njit(cache=True, nogil=True)
 def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_ptr, cons_rx,
-              cons_kind, cons_partner,
+              cons_kind, cons_partner, cons_sp, cons_mirror, base_slot, n_static,
               max_steps, t_end, grid, grid_in_time,
               final, grid_sum, grid_sq, firings, steps_done, t_final, ev_rx, ev_t):
     """Run one trajectory per seed. Stops after ``max_steps`` events (-1: no limit) or at time
     ``t_end`` (inf: no limit), or when no reaction can fire.
 
-    Consumer entry w (species -> reaction cons_rx[w]) has ``cons_kind`` 0 (a = c n), 1 (a = c n
-    n_partner, ``cons_partner``), 2 (a = c n (n - 1)) or 3 (any other form: the general product).
+    Consumer entry w (species ``cons_sp[w]`` -> reaction ``cons_rx[w]``) has ``cons_kind`` 0 (a = c n),
+    1 (a = c n n_partner, ``cons_partner``), 2 (a = c n (n - 1)) or 3 (any other form: the general
+    product). Each species' entries sit in ``base_slot`` order inside its CSR segment: its
+    ``n_static`` entries of kinds 0, 2, 3 first, then its A + B entries, which are kept partitioned
+    into active (partner present) and inactive (partner at zero count: propensity 0 whatever this
+    species does, so they are skipped). When a species' count crosses zero, the matching entries of
+    its partners (``cons_mirror``) move between the two parts.
 
     Outputs (filled in place): ``final`` (T, S) counts; ``grid_sum`` and ``grid_sq`` (G, S), the sum
     over trajectories of the counts and of their squares at the ``grid`` points (times if
@@ -127,6 +139,10 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
     counts = np.empty_like(counts0)
     mark = np.zeros(2 * leaf0, dtype=np.int64)       # last event that recomputed a tree node
     dirty = np.empty(max(len(cons_rx), 1), dtype=np.int64)
+    slot = np.empty_like(base_slot)                   # entry at each position
+    where = np.empty_like(base_slot)                  # position of each entry
+    act_end = np.empty(len(counts0), dtype=np.int64)  # end of each species' active part
+    crossed = np.empty(len(counts0), dtype=np.int64)
     tick = 0
     n_grid = len(grid)
     record_events = ev_rx.shape[1] > 0
@@ -136,6 +152,15 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
         for j in range(n_rx):
             a0[j] = propensity(j, counts, c, r_ptr, r_sp, r_coef)
         tree_build(tree, leaf0, a0)
+        slot[:] = base_slot
+        for k in range(len(slot)):
+            where[slot[k]] = k
+        for sp in range(len(counts0)):
+            act_end[sp] = cons_ptr[sp] + n_static[sp]
+            for k in range(act_end[sp], cons_ptr[sp + 1]):
+                if counts[cons_partner[slot[k]]] > 0:
+                    _swap(slot, where, k, act_end[sp])
+                    act_end[sp] += 1
         t = 0.0
         step = 0
         g = 0
@@ -163,14 +188,39 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
                 ev_t[tr, step] = t
             step += 1
             firings[j] += 1
-            for q in range(d_ptr[j], d_ptr[j + 1]):
-                counts[d_sp[q]] += d_val[q]
-            # a reaction with two changed reactants is recomputed twice; the second finds no change
+            n_crossed = 0
             n_dirty = 0
             for q in range(d_ptr[j], d_ptr[j + 1]):
                 sp = d_sp[q]
+                old = counts[sp]
+                counts[sp] = old + d_val[q]
+                if (old == 0) != (counts[sp] == 0):
+                    crossed[n_crossed] = sp
+                    n_crossed += 1
+            for i in range(n_crossed):                  # partners of a species that appeared/vanished
+                sp = crossed[i]
+                present = counts[sp] > 0
+                for k in range(cons_ptr[sp] + n_static[sp], cons_ptr[sp + 1]):
+                    m = cons_mirror[slot[k]]
+                    other = cons_sp[m]
+                    pos = where[m]
+                    if present and pos >= act_end[other]:
+                        _swap(slot, where, pos, act_end[other])
+                        act_end[other] += 1
+                    elif not present and pos < act_end[other]:
+                        act_end[other] -= 1
+                        _swap(slot, where, pos, act_end[other])
+                        r = cons_rx[m]                  # sp is gone: this A + B reaction stops
+                        if tree[leaf0 + r] != 0.0:
+                            tree[leaf0 + r] = 0.0
+                            dirty[n_dirty] = (leaf0 + r) >> 1
+                            n_dirty += 1
+            # a reaction with two changed reactants is recomputed twice; the second finds no change
+            for q in range(d_ptr[j], d_ptr[j + 1]):
+                sp = d_sp[q]
                 n = float(counts[sp])
-                for w in range(cons_ptr[sp], cons_ptr[sp + 1]):
+                for k in range(cons_ptr[sp], act_end[sp]):
+                    w = slot[k]
                     r = cons_rx[w]
                     kind = cons_kind[w]
                     if kind == 0:

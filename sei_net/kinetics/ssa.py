@@ -91,7 +91,8 @@ def _run_chunk(arrays: dict, seeds: np.ndarray, max_steps: int, t_end: float, gr
     out["event_times"] = np.full((n_t, n_ev), np.nan)
     run_batch(np.asarray(seeds, dtype=np.int64), arrays["counts0"], arrays["c"], arrays["r_ptr"],
               arrays["r_sp"], arrays["r_coef"], arrays["d_ptr"], arrays["d_sp"], arrays["d_val"],
-              arrays["cons_ptr"], arrays["cons_rx"], arrays["cons_kind"], arrays["cons_partner"], max_steps, t_end, grid, grid_in_time,
+              arrays["cons_ptr"], arrays["cons_rx"], arrays["cons_kind"], arrays["cons_partner"],
+              arrays["cons_sp"], arrays["cons_mirror"], arrays["base_slot"], arrays["n_static"], max_steps, t_end, grid, grid_in_time,
               out["final"], out["grid_sum"], out["grid_sq"], out["firings"], out["steps"],
               out["end_time"], out["events"], out["event_times"])
     return out
@@ -115,11 +116,22 @@ def kernel_arrays(mech: Mechanism, counts0: np.ndarray, c: np.ndarray) -> dict:
     kind[(n_distinct == 2) & (coef0 == 1) & (coef1 == 1)] = 1
     kind[(n_distinct == 1) & (coef0 == 2)] = 2
     partner = np.where(sp0[cons_rx] == cons_sp, sp1[cons_rx], sp0[cons_rx])
+    entry_kind = kind[cons_rx]
+    # the entry of the same A + B reaction in the partner's list
+    code = cons_sp * g.n_reactions + cons_rx
+    order = np.argsort(code)
+    mirror = np.arange(len(cons_rx))
+    pair = entry_kind == 1
+    mirror[pair] = order[np.searchsorted(code, partner[pair] * g.n_reactions + cons_rx[pair], sorter=order)]
+    # within each species' segment: kinds 0, 2, 3 first, then the A + B entries
+    base_slot = np.lexsort((np.arange(len(cons_rx)), pair, cons_sp)).astype(np.int64)
+    n_static = np.bincount(cons_sp[~pair], minlength=g.n_species).astype(np.int64)
     return {"counts0": np.asarray(counts0, dtype=np.int64), "c": np.asarray(c, dtype=float),
             "r_ptr": g.r_ptr.astype(np.int64), "r_sp": g.r_species.astype(np.int64),
             "r_coef": g.r_coef.astype(np.int64), "d_ptr": d_ptr, "d_sp": d_sp, "d_val": d_val,
-            "cons_ptr": g.c_ptr.astype(np.int64), "cons_rx": cons_rx, "cons_kind": kind[cons_rx],
-            "cons_partner": partner.astype(np.int64)}
+            "cons_ptr": g.c_ptr.astype(np.int64), "cons_rx": cons_rx, "cons_kind": entry_kind,
+            "cons_partner": partner.astype(np.int64), "cons_sp": cons_sp.astype(np.int64),
+            "cons_mirror": mirror.astype(np.int64), "base_slot": base_slot, "n_static": n_static}
 
 
 def simulate(mech: Mechanism, initial: dict[int, int], trajectories: int, *, steps: int | None = None,
