@@ -217,6 +217,9 @@ def test_kmc_and_ode_cli(rnmc_store, tmp_path):
     assert out["trajectories"] == 20 and out["steps"] == 200 and out["events"] == 4000
     total = sum(v["mean"] for v in out["final_counts"].values())
     assert set(out) >= {"final_counts", "wall_seconds", "events_per_second"} and total > 0
+    with sqlite3.connect(db) as conn:                # the run is recorded in the network's runs table
+        status, results = conn.execute("SELECT status, results FROM runs WHERE id = ?", (out["run_id"],)).fetchone()
+    assert status == "done" and json.loads(results)["events"] == 4000
     import pyarrow.parquet as pq
     events = pq.read_table(tmp_path / "runs" / "events.parquet")
     assert events.num_rows == 4000 and set(events.column("seed").to_pylist()) == set(range(1000, 1020))

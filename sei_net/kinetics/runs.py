@@ -4,6 +4,7 @@ and plots. Returns JSON-ready summaries."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,21 @@ def _settings(mech, query, origin: str, volume, mode: str) -> dict:
     return out
 
 
+@contextmanager
+def _recorded(store, kind: str, params: dict):
+    """Record a run in the network's runs table: 'running', then 'done' with the summary the body
+    fills in (and its run_id), or 'failed' with the error."""
+    run_id = store.start_run(kind, params)
+    summary: dict = {}
+    try:
+        yield summary
+    except BaseException as err:
+        store.finish_run(run_id, {"error": str(err)}, status="failed")
+        raise
+    store.finish_run(run_id, summary)
+    summary["run_id"] = run_id
+
+
 def kmc(store, *, init: list[str] | None = None, trajectories: int = 100, steps: int | None = None,
         time: float | None = None, seed: int = 0, rnmc: bool = False, volume: float | None = None,
         rates: str | None = None, energy_source: str | None = None, potential: float | None = None,
@@ -37,11 +53,10 @@ def kmc(store, *, init: list[str] | None = None, trajectories: int = 100, steps:
                          "unscaled propensities")
     params = {"trajectories": trajectories, "steps": steps, "time": time, "seed": seed, "mode": mode,
               "volume_L": volume, "initial": {mech.names[s]: int(n) for s, n in counts.items()}}
-    run_id = store.start_run("kmc", params)
-    try:
+    with _recorded(store, "kmc", params) as summary:
         result = simulate(mech, counts, trajectories, steps=steps, time=time, seed=seed, mode=mode,
                           volume=volume, record_events=record_events, workers=workers, scheduler=scheduler)
-        summary = result.summary(mech.names, min_mean=0.0)
+        summary.update(result.summary(mech.names, min_mean=0.0))
         summary["settings"] = _settings(mech, query, origin, volume, mode)
         if members:
             finals = []
@@ -60,11 +75,6 @@ def kmc(store, *, init: list[str] | None = None, trajectories: int = 100, steps:
                         x if result.grid_in_time else "step",
                         title=f"{store.path.stem}: mean of {trajectories} trajectories (±1 std)")
             summary["plot"] = str(plot)
-    except BaseException as err:
-        store.finish_run(run_id, {"error": str(err)}, status="failed")
-        raise
-    store.finish_run(run_id, summary)
-    summary["run_id"] = run_id
     return summary
 
 
@@ -77,19 +87,13 @@ def ode(store, *, time: float, init: list[str] | None = None, rnmc: bool = False
     counts, volume, origin = initial_state(store, init, volume)
     params = {"time": time, "mode": mode, "volume_L": volume, "method": method,
               "initial": {mech.names[s]: int(n) for s, n in counts.items()}}
-    run_id = store.start_run("ode", params)
-    try:
+    with _recorded(store, "ode", params) as summary:
         result = integrate(mech, counts, time, mode=mode, volume=volume, method=method)
-        summary = result.summary(mech.names, min_value=0.0)
+        summary.update(result.summary(mech.names, min_value=0.0))
         summary["settings"] = _settings(mech, query, origin, volume, mode)
         if plot is not None:
             plot_counts(result.times, result.values, None, mech.names, plot,
                         "time (s)" if mode == "physical" else "time (RNMC units)", ylabel=result.units,
                         title=f"{store.path.stem}: mass-action kinetics ({method})")
             summary["plot"] = str(plot)
-    except BaseException as err:
-        store.finish_run(run_id, {"error": str(err)}, status="failed")
-        raise
-    store.finish_run(run_id, summary)
-    summary["run_id"] = run_id
     return summary
