@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from itertools import accumulate
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -49,7 +50,7 @@ def reaction_key(reactant_keys: Iterable[str], product_keys: Iterable[str], elec
 def _sorted_side(species: Sequence[Species]) -> tuple[list[int], list[int]]:
     """Stable order by key and the atom offset of each species in the input order."""
     order = sorted(range(len(species)), key=lambda t: species[t].key)
-    offsets = np.cumsum([0] + [s.n_atoms for s in species])[:-1].tolist()
+    offsets = list(accumulate((s.n_atoms for s in species[:-1]), initial=0))
     return order, offsets
 
 
@@ -88,18 +89,22 @@ class Reaction:
         new_p = tuple(products[t] for t in p_order)
         amap = None
         if atom_map is not None:
-            amap_in = np.asarray(atom_map, dtype=np.int64)
+            # plain lists: reactions have a few dozen atoms, where numpy's per-call cost dominates
+            amap_arr = np.asarray(atom_map, dtype=np.int64)
+            if amap_arr.ndim != 1:
+                raise BalanceError("atom map must be a bijection from product atoms to reactant atoms")
+            amap_in = amap_arr.tolist()
             _check_atom_map(reactants, products, amap_in)
             # old reactant atom index -> new reactant atom index
-            r_new_index = np.empty(len(amap_in), dtype=np.int64)
+            r_new_index = [0] * len(amap_in)
             pos = 0
             for t in r_order:
-                n = reactants[t].n_atoms
-                r_new_index[r_off[t]:r_off[t] + n] = np.arange(pos, pos + n)
-                pos += n
-            amap = np.concatenate(
-                [r_new_index[amap_in[p_off[t]:p_off[t] + products[t].n_atoms]] for t in p_order]
-            )
+                start = r_off[t]
+                for k in range(reactants[t].n_atoms):
+                    r_new_index[start + k] = pos + k
+                pos += reactants[t].n_atoms
+            amap = np.array([r_new_index[amap_in[p_off[t] + k]]
+                             for t in p_order for k in range(products[t].n_atoms)], dtype=np.int64)
             amap.setflags(write=False)
         set_ = object.__setattr__
         set_(self, "reactants", new_r)
@@ -174,10 +179,10 @@ def check_balance(reactants: Sequence[Species], products: Sequence[Species], ele
         )
 
 
-def _check_atom_map(reactants, products, amap: np.ndarray) -> None:
+def _check_atom_map(reactants, products, amap: list[int]) -> None:
     r_el = [e for s in reactants for e in s.elements]
     p_el = [e for s in products for e in s.elements]
-    if amap.shape != (len(p_el),) or sorted(amap.tolist()) != list(range(len(r_el))):
+    if len(amap) != len(p_el) or sorted(amap) != list(range(len(r_el))):
         raise BalanceError("atom map must be a bijection from product atoms to reactant atoms")
     bad = [i for i, r in enumerate(amap) if p_el[i] != r_el[r]]
     if bad:
