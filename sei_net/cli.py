@@ -60,10 +60,10 @@ def _table(headers: list[str], rows: list[list]) -> None:
         typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)))
 
 
-def _open(path: Path):
+def _open(path: Path, readonly: bool = True):
     from sei_net.store import NetworkStore
 
-    return NetworkStore.open(path, readonly=True)
+    return NetworkStore.open(path, readonly=readonly)
 
 
 @app.command()
@@ -245,7 +245,9 @@ def import_rnmc_cmd(rn: Path = typer.Argument(..., help="RNMC rn.sqlite"),
 def export(net: Path = typer.Argument(..., help="network file (.db)"),
            fmt: str = typer.Option(..., "--format", "-f", help="rnmc | graphml | parquet | cantera"),
            out: Path = typer.Option(..., "-o", "--out", help="folder (rnmc, parquet) or file (graphml, cantera)"),
-           rate_source: str = typer.Option("rnmc", help="rates to export (rnmc format)"),
+           rate_source: Optional[str] = typer.Option(None, help="stored rates to export (default: 'rnmc' for the "
+                                                     "rnmc format; for cantera the only stored source, "
+                                                     "else rates from energies)"),
            initial_state: Optional[str] = typer.Option(None, help="named initial state (rnmc format)")) -> None:
     """Export to RNMC SQLite, GraphML, Parquet or Cantera YAML (the mass-action mechanism)."""
     formats = ("rnmc", "graphml", "parquet", "cantera")
@@ -255,9 +257,9 @@ def export(net: Path = typer.Argument(..., help="network file (.db)"),
         if fmt == "rnmc":
             from sei_net.io.rnmc import export_rnmc
 
-            if initial_state is None and "rnmc" in store.info()["initial_states"]:
+            if initial_state is None and "rnmc" in store.initial_state_names():
                 initial_state = "rnmc"
-            paths = export_rnmc(store, out, rate_source=rate_source, initial_state=initial_state)
+            paths = export_rnmc(store, out, rate_source=rate_source or "rnmc", initial_state=initial_state)
         elif fmt == "graphml":
             from sei_net.io.graph_export import export_graphml
 
@@ -266,8 +268,7 @@ def export(net: Path = typer.Argument(..., help="network file (.db)"),
             from sei_net.kinetics.cantera_export import write_cantera
             from sei_net.kinetics.setup import load_mechanism
 
-            mech, _ = load_mechanism(store, None if rate_source == "rnmc" and not store.rates("rnmc")
-                                     else rate_source)
+            mech, _ = load_mechanism(store, rate_source)
             paths = [write_cantera(mech, store.all_species(), out)]
         else:
             from sei_net.io.graph_export import export_parquet
@@ -540,12 +541,6 @@ _RNMC = typer.Option(False, "--rnmc", help="RNMC's propensities and unscaled tim
 _RATES = typer.Option(None, "--rates", help="stored rate source (default: the only one, else rates from energies)")
 
 
-def _open_writable(path: Path):
-    from sei_net.store import NetworkStore
-
-    return NetworkStore.open(path)
-
-
 def _print_counts(title: str, finals: dict, top: int = 15, std: bool = True) -> None:
     typer.echo(title)
     rows = list(finals.items())[:top]
@@ -577,7 +572,7 @@ def kmc(net: Path = typer.Argument(..., help="network file (.db)"),
 
     if steps is None and time is None:
         raise ValueError("give --steps N or --time T (or both) to say when trajectories stop")
-    with _open_writable(net) as store:
+    with _open(net, readonly=False) as store:
         summary = run_kmc(store, init=init, trajectories=trajectories, steps=steps, time=time, seed=seed,
                           rnmc=rnmc, volume=volume, rates=rates, energy_source=source, potential=potential,
                           workers=workers, scheduler=scheduler, members=members, record_events=events,
@@ -606,7 +601,7 @@ def ode(net: Path = typer.Argument(..., help="network file (.db)"),
     """Mean-field mass-action kinetics (stiff ODE, sparse Jacobian)."""
     from sei_net.kinetics.runs import ode as run_ode
 
-    with _open_writable(net) as store:
+    with _open(net, readonly=False) as store:
         summary = run_ode(store, time=time, init=init, rnmc=rnmc, volume=volume, rates=rates,
                           energy_source=source, potential=potential, method=method, plot=plot)
     if as_json:

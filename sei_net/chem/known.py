@@ -7,6 +7,8 @@ EC-reduction mechanisms of Spotte-Smith et al. (ACS Energy Lett. 2022; JACS 2023
 
 from __future__ import annotations
 
+import functools
+
 KNOWN_SEI_SPECIES: dict[str, str] = {
     "EC": "O=C1OCCO1",
     "Li+": "[Li+]",
@@ -28,8 +30,20 @@ KNOWN_SEI_SPECIES: dict[str, str] = {
 }
 
 
+@functools.cache
 def known_species_keys() -> dict[str, str]:
-    """Canonical species key -> name for KNOWN_SEI_SPECIES."""
+    """Canonical species key -> name for KNOWN_SEI_SPECIES (built once; do not modify)."""
     from sei_net.chem.species import Species
 
     return {Species.from_smiles(smiles).key: name for name, smiles in KNOWN_SEI_SPECIES.items()}
+
+
+def species_label(species) -> str:
+    """How reports name a species: its stored name, else its known SEI name, else its SMILES."""
+    return species.name or known_species_keys().get(species.key) or species.smiles
+
+
+def species_labels(species: dict, n_species: int) -> list[str]:
+    """``species_label`` per species index 0..n_species-1 (``species``: index -> Species); an index
+    without a species (store ids start at 1) is labelled 'species N'."""
+    return [species_label(species[i]) if i in species else f"species {i}" for i in range(n_species)]

@@ -16,7 +16,6 @@ index in a stored atom map means the same atom whichever input the species came 
 from __future__ import annotations
 
 import functools
-
 from collections import Counter
 from typing import Iterable
 

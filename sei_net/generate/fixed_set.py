@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 from sei_net.chem.elements import COORDINATING_METALS
 from sei_net.chem.graph import connected_components
 from sei_net.chem.reaction import Reaction
-from sei_net.chem.species import Species, _canonicalise
+from sei_net.chem.species import Species, _canonical_cached
 
 RULE = "mrnet_scheme"
 
@@ -34,7 +34,7 @@ def _fragment_skeleton(species: Species, atoms: Sequence[int], bonds) -> str:
     index = {a: i for i, a in enumerate(atoms)}
     elements = tuple(species.elements[a] for a in atoms)
     sub = [(index[i], index[j], k) for i, j, k in bonds if i in index and j in index]
-    return _canonicalise(elements, sub)[0]
+    return _canonical_cached(elements, tuple(sub))[0]
 
 
 def _split(species: Species, removed: set[tuple[int, int, int]]) -> list[str]:

@@ -9,10 +9,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def _label(names: list[str], s: int) -> str:
-    return names[s] or f"species {s}"
-
-
 def write_ssa_tables(result, names: list[str], reaction_ids: np.ndarray, out_dir: str | Path) -> list[Path]:
     """Write a stochastic run as Parquet into ``out_dir``: ``final_counts`` (one row per trajectory,
     a column per species that is ever present), ``grid`` (mean and std of those species at each
@@ -22,13 +18,13 @@ def write_ssa_tables(result, names: list[str], reaction_ids: np.ndarray, out_dir
     out.mkdir(parents=True, exist_ok=True)
     present = np.flatnonzero((result.final > 0).any(axis=0) | (result.grid_mean > 0).any(axis=0))
     cols = {"seed": result.seeds, "steps": result.steps, "end_time": result.end_time}
-    cols.update({_label(names, s): result.final[:, s].astype(np.int32) for s in present})
+    cols.update({names[s]: result.final[:, s].astype(np.int32) for s in present})
     paths = [out / "final_counts.parquet", out / "grid.parquet", out / "firings.parquet"]
     pq.write_table(pa.table(cols), paths[0], compression="zstd")
     grid = {"time" if result.grid_in_time else "step": result.grid}
     for s in present:
-        grid[f"{_label(names, s)} mean"] = result.grid_mean[:, s]
-        grid[f"{_label(names, s)} std"] = result.grid_std[:, s]
+        grid[f"{names[s]} mean"] = result.grid_mean[:, s]
+        grid[f"{names[s]} std"] = result.grid_std[:, s]
     pq.write_table(pa.table(grid), paths[1], compression="zstd")
     fired = np.flatnonzero(result.firings)
     pq.write_table(pa.table({"reaction_id": reaction_ids[fired], "events": result.firings[fired]}), paths[2],
@@ -58,7 +54,7 @@ def plot_counts(x: np.ndarray, mean: np.ndarray, std: np.ndarray | None, names: 
     chosen = [s for s in np.argsort(-(final + 0.25 * peak), kind="stable")[:top] if peak[s] > 0]
     fig, ax = plt.subplots(figsize=(7.0, 4.2))
     for i, s in enumerate(chosen):
-        ax.plot(x, mean[:, s], color=f"C{i % 10}", lw=1.8, label=_label(names, s))
+        ax.plot(x, mean[:, s], color=f"C{i % 10}", lw=1.8, label=names[s])
         if std is not None:
             ax.fill_between(x, mean[:, s] - std[:, s], mean[:, s] + std[:, s], color=f"C{i % 10}", alpha=0.2)
     ax.set_xlabel(xlabel)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sei_net.chem.known import species_labels
 from sei_net.kinetics.hypergraph import HyperGraph
 
 AVOGADRO = 6.02214076e23
@@ -31,7 +32,7 @@ RNMC_FACTORS = (1.0, 1.0, 0.5)
 @dataclass
 class Mechanism:
     """Reactions of a network with rate constants ``rate`` (shape (R,), units above) from
-    ``rate_source``; ``names`` labels every species index."""
+    ``rate_source``; ``names`` labels every species index (non-empty, chem.known.species_labels)."""
 
     graph: HyperGraph
     rate: np.ndarray
@@ -121,28 +122,17 @@ def _expanded_rows(ptr, species, coef, rows):
     return np.concatenate([[0], np.cumsum(per_row)]).astype(np.int64), np.repeat(species[pos], coef[pos])
 
 
-def species_names(store, n_species: int) -> list[str]:
-    """A label per species index: stored name, else known SEI name, else SMILES."""
-    from sei_net.chem.known import known_species_keys
-    known = known_species_keys()
-    names = [""] * n_species
-    for sid, sp in store.all_species().items():
-        names[sid] = sp.name or known.get(sp.key) or sp.smiles
-    return names
-
-
 def mechanism_from_rates(store, source: str) -> Mechanism:
     """A mechanism from the rate constants stored under ``source`` (e.g. 'rnmc' for an imported RNMC
     network); reactions without a stored rate are left out."""
     graph = HyperGraph.from_store(store)
     rates = store.rates(source)
     if not rates:
-        known = [r[0] for r in store.conn.execute("SELECT DISTINCT source FROM rates")]
         raise ValueError(f"{store.path.name} has no rates from source {source!r}: "
-                         f"stored rate sources: {', '.join(known) or 'none'}")
+                         f"stored rate sources: {', '.join(store.rate_sources()) or 'none'}")
     k = np.array([rates[int(r)]["rate"] if int(r) in rates else np.nan for r in graph.reaction_id])
     units = {json.dumps(v.get("data", {}).get("units")) for v in rates.values()}
-    mech = Mechanism(graph, np.nan_to_num(k, nan=0.0), species_names(store, graph.n_species), source,
+    mech = Mechanism(graph, np.nan_to_num(k, nan=0.0), species_labels(store.all_species(), graph.n_species), source,
                      "; ".join(json.loads(u) or "as stored" for u in sorted(units)))
     return mech.subset(np.isfinite(k)) if np.isnan(k).any() else mech
 
@@ -157,7 +147,7 @@ def mechanism_from_query(query, member: int | None = None) -> Mechanism:
     k = scores.rate if member is None else scores.rate[:, member]
     finite = np.isfinite(k)
     mech = Mechanism(query.graph, np.where(finite, k, 0.0),
-                     [query.label(s) if s in query.species else "" for s in range(query.graph.n_species)],
+                     species_labels(query.species, query.graph.n_species),
                      f"{query.energies.source} via {query.rate_model.describe()}",
                      "s^-1 (first order), L mol^-1 s^-1 (second order)")
     return mech if finite.all() else mech.subset(finite)

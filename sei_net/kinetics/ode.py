@@ -19,9 +19,6 @@ from scipy.sparse.linalg import splu
 
 from sei_net.kinetics.mechanism import AVOGADRO, RNMC_FACTORS, Mechanism
 
-METHODS = ("BDF", "LSODA", "Radau")
-
-
 def _minimum_degree_lu(solver_class):
     """``solver_class`` with sparse LU ordered by minimum degree on A^T + A. Reaction networks have
     hub species (solvent, Li+) whose columns fill in badly under scipy's default COLAMD ordering:
@@ -42,6 +39,7 @@ def _minimum_degree_lu(solver_class):
 
 
 _SOLVERS = {"BDF": _minimum_degree_lu(BDF), "Radau": _minimum_degree_lu(Radau), "LSODA": "LSODA"}
+METHODS = tuple(_SOLVERS)
 
 
 @dataclass
@@ -60,7 +58,7 @@ class ODEResult:
         final = self.values[-1]
         order = np.argsort(-final, kind="stable")
         return {"time": float(self.times[-1]), "method": self.method, "units": self.units,
-                "final": {names[s] or f"species {s}": float(final[s]) for s in order if final[s] > min_value},
+                "final": {names[s]: float(final[s]) for s in order if final[s] > min_value},
                 "wall_seconds": self.wall_seconds, **self.stats}
 
 

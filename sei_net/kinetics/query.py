@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from sei_net.chem.known import known_species_keys
+from sei_net.chem.known import known_species_keys, species_label
 from sei_net.chem.size import effective_radius
 from sei_net.chem.species import Species
 from sei_net.constants import electron_free_energy as electron_free_energy_at
@@ -118,8 +118,7 @@ class PathQuery:
 
     def label(self, s: int) -> str:
         """The species' stored name, else its known SEI name, else its SMILES."""
-        sp = self.species[s]
-        return sp.name or self.known.get(sp.key) or sp.smiles
+        return species_label(self.species[s])
 
     def step(self, r: int, times: int = 1) -> dict:
         """One reaction as a JSON-ready dict: names, electrons, dG (eV), barrier (eV), rate."""

@@ -64,7 +64,7 @@ def initial_state(store, pairs: list[str] | None = None, volume: float | None = 
     if pairs:
         counts, origin = parse_counts(store, pairs), "--init"
     else:
-        names = [r[0] for r in store.conn.execute("SELECT DISTINCT name FROM initial_states ORDER BY name")]
+        names = store.initial_state_names()
         if len(names) == 1 or "rnmc" in names:
             name = names[0] if len(names) == 1 else "rnmc"
             counts, origin = store.initial_state(name), f"stored initial state {name!r}"
@@ -90,7 +90,7 @@ def load_mechanism(store, rates: str | None = None, energy_source: str | None = 
     exactly one stored rate source uses it, any other makes rates from its energies (PathQuery)."""
     from sei_net.kinetics.query import PathQuery
 
-    stored = [r[0] for r in store.conn.execute("SELECT DISTINCT source FROM rates")]
+    stored = list(store.rate_sources())
     if rates is None and len(stored) == 1 and energy_source is None and potential is None:
         rates = stored[0]
     if rates is not None:
@@ -116,6 +116,6 @@ def member_spread(finals: np.ndarray, names: list[str], min_mean: float = 0.5) -
     mean = finals.mean(axis=0)
     std = finals.std(axis=0, ddof=1) if len(finals) > 1 else np.zeros(finals.shape[1])
     order = np.argsort(-mean, kind="stable")
-    return {names[s] or f"species {s}": {"mean": float(mean[s]), "std": float(std[s]),
+    return {names[s]: {"mean": float(mean[s]), "std": float(std[s]),
                                          "min": float(finals[:, s].min()), "max": float(finals[:, s].max())}
             for s in order if mean[s] > min_mean}

@@ -65,7 +65,7 @@ class SSAResult:
         """The JSON summary of the CLI: species whose mean final count exceeds ``min_mean``."""
         mean, std = self.final_mean(), self.final_std()
         order = np.argsort(-mean, kind="stable")
-        finals = {names[s] or f"species {s}": {"mean": float(mean[s]), "std": float(std[s])}
+        finals = {names[s]: {"mean": float(mean[s]), "std": float(std[s])}
                   for s in order if mean[s] > min_mean}
         out = {"trajectories": self.n_trajectories}
         if self.params.get("steps") is not None:
@@ -92,7 +92,8 @@ def _run_chunk(arrays: dict, seeds: np.ndarray, max_steps: int, t_end: float, gr
     run_batch(np.asarray(seeds, dtype=np.int64), arrays["counts0"], arrays["c"], arrays["r_ptr"],
               arrays["r_sp"], arrays["r_coef"], arrays["d_ptr"], arrays["d_sp"], arrays["d_val"],
               arrays["cons_ptr"], arrays["cons_rx"], arrays["cons_kind"], arrays["cons_partner"],
-              arrays["cons_sp"], arrays["cons_mirror"], arrays["base_slot"], arrays["n_static"], max_steps, t_end, grid, grid_in_time,
+              arrays["cons_sp"], arrays["cons_mirror"], arrays["base_slot"], arrays["n_static"],
+              max_steps, t_end, grid, grid_in_time,
               out["final"], out["grid_sum"], out["grid_sq"], out["firings"], out["steps"],
               out["end_time"], out["events"], out["event_times"])
     return out

@@ -459,6 +459,14 @@ class NetworkStore:
         """Energy source -> number of species with an energy from it."""
         return dict(self.conn.execute("SELECT source, COUNT(*) FROM energies GROUP BY source ORDER BY source"))
 
+    def rate_sources(self) -> dict[str, int]:
+        """Rate source -> number of reactions with a rate from it."""
+        return dict(self.conn.execute("SELECT source, COUNT(*) FROM rates GROUP BY source ORDER BY source"))
+
+    def initial_state_names(self) -> list[str]:
+        """Names of the stored initial states."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT name FROM initial_states ORDER BY name")]
+
     def info(self) -> dict:
         """{"species", "reactions", "kinds": {kind: n}, "energy_sources": {source: n}, ...}."""
         c = self.conn
@@ -471,8 +479,6 @@ class NetworkStore:
             "energy_sources": self.energy_sources(),
             "barrier_sources": dict(c.execute(
                 "SELECT source, COUNT(*) FROM barriers GROUP BY source ORDER BY source")),
-            "rate_sources": dict(c.execute(
-                "SELECT source, COUNT(*) FROM rates GROUP BY source ORDER BY source")),
-            "initial_states": [r[0] for r in c.execute(
-                "SELECT DISTINCT name FROM initial_states ORDER BY name")],
+            "rate_sources": self.rate_sources(),
+            "initial_states": self.initial_state_names(),
         }
