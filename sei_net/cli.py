@@ -630,6 +630,58 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
     typer.echo(f"wrote {Path(out) / 'summary.json'}", err=True)
 
 
+@app.command()
+@user_command
+def grow(recipe: str = typer.Argument(..., help="recipe file or shipped recipe name"),
+         net: Optional[Path] = typer.Option(None, "--net", help="network file (.db) with energies or rates "
+                                            "(default: build and score the recipe's network in OUT)"),
+         steps: int = typer.Option(200, "--steps", help="reactive MC steps, each after --md-steps MD steps"),
+         seed: int = typer.Option(0, "--seed", help="random seed (initial cell, noise, MC)"),
+         out: Path = typer.Option(Path("out/growth"), "-o", "--out", help="folder for results and the checkpoint"),
+         box: float = typer.Option(40.0, help="cell edge in x and y (Å)"),
+         height: float = typer.Option(60.0, help="electrode-to-top distance (Å)"),
+         md_steps: int = typer.Option(100, help="MD steps (5 fs each) between reactive steps"),
+         reactive_dt: float = typer.Option(1e-9, help="chemical time per reactive step (s)"),
+         beta: float = typer.Option(1.0, help="electron tunnelling decay through the deposit (1/Å)"),
+         metropolis: bool = typer.Option(False, "--metropolis", help="Metropolis acceptance (equilibrium "
+                                         "studies; no kinetics) instead of P = 1 - exp(-k dt)"),
+         rates: Optional[str] = _RATES, source: Optional[str] = _SOURCE,
+         device: str = typer.Option("auto", help="auto | cpu | cuda"),
+         force: bool = typer.Option(False, "--force", help="start over instead of resuming the checkpoint in OUT"),
+         as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Grow an SEI on the electrode: Langevin MD of one site per molecule, interrupted by reactive
+    Monte Carlo steps with the network's rates (hybrid MD/MC). Resumes from OUT/checkpoint.npz."""
+    from sei_net.growth import GrowthConfig, grow_network
+    from sei_net.recipe import load_recipe
+
+    rec = load_recipe(recipe)
+    config = GrowthConfig(box_xy=box, height=height, md_steps=md_steps, reactive_dt=reactive_dt, beta=beta,
+                          acceptance="metropolis" if metropolis else "rate", temperature=rec.temperature,
+                          seed=seed, device=device)
+    echo = (lambda m: None) if _quiet(as_json) else (lambda m: typer.echo(m, err=True))
+    if net is None:
+        from sei_net.workflow import network_with_energies
+
+        net = network_with_energies(rec, out, echo=echo)[0]
+    progress = None if _quiet(as_json) else (
+        lambda k, n, th: typer.echo(f"step {k}/{n}: SEI {th['mean']:.2f} Å mean, {th['max']:.2f} Å max, "
+                                    f"{100 * th['coverage']:.0f} % covered", err=True) if k % 10 == 0 else None)
+    result = grow_network(rec, net, config, steps, out, source=source, rates=rates, force=force, progress=progress)
+    s = result.summary
+    if as_json:
+        _emit_json({**s, "out": str(out)})
+        return
+    law = s["growth_law"]
+    typer.echo(f"{s['steps']} reactive steps, {s['chemical_time_s']:.3g} s of chemical time, "
+               f"{s['wall_seconds']:.1f} s wall; SEI {s['thickness_A']['final_mean']:.2f} Å mean "
+               f"({100 * s['thickness_A']['coverage']:.0f} % covered), porosity {s['porosity']}")
+    if "best" in law:
+        best = law[law["best"]]
+        typer.echo(f"growth law: {law['best']} " + ", ".join(f"{k}={v:.3g}" for k, v in best.items() if v is not None))
+    _table(["deposited", "count"], sorted(s["deposited"].items(), key=lambda kv: -kv[1]))
+    typer.echo(f"wrote {out}/growth.json, growth.png, final.extxyz, trajectory.extxyz", err=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

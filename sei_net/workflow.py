@@ -63,16 +63,13 @@ def _products_stage(db: Path, recipe, source: str, echo: Callable[[str], None]) 
             "best_paths": best}
 
 
-def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: Sequence[str | Path] = (),
-                 echo: Callable[[str], None] = print) -> dict:
-    """Run the main job for a recipe into folder ``out``; returns the summary dict. ``labels``:
-    oracle label files whose species keep their oracle free energies."""
+def network_with_energies(recipe, out: Path, force: bool = False, labels: Sequence[str | Path] = (),
+                          echo: Callable[[str], None] = print) -> tuple[Path, dict, list[str], dict]:
+    """Build (or resume) the recipe's network in ``out`` and score it with the shipped surrogate
+    ensemble; returns (network file, build state, known SEI species found, energies stage record)."""
     from sei_net.chem.known import known_species_keys
     from sei_net.generate import build_network
 
-    t0 = time.perf_counter()
-    recipe = load_recipe(recipe_ref)
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     db = out / f"{recipe.name}.db"
     echo(("building" if force or not db.exists() else "resuming") + f" network {db} from recipe {recipe.name}")
@@ -80,7 +77,17 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
         build_state = json.loads(net.store.get_meta("build_state"))
         known = known_species_keys()
         found = sorted(known[s.key] for s in net.species().values() if s.key in known)
-    energies = _score_stage(db, [Path(p) for p in labels], echo)
+    return db, build_state, found, _score_stage(db, [Path(p) for p in labels], echo)
+
+
+def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: Sequence[str | Path] = (),
+                 echo: Callable[[str], None] = print) -> dict:
+    """Run the main job for a recipe into folder ``out``; returns the summary dict. ``labels``:
+    oracle label files whose species keep their oracle free energies."""
+    t0 = time.perf_counter()
+    recipe = load_recipe(recipe_ref)
+    out = Path(out)
+    db, build_state, found, energies = network_with_energies(recipe, out, force, labels, echo)
     products = _products_stage(db, recipe, energies["source"], echo)
     with NetworkStore.open(db, readonly=True) as store:
         info = store.info()  # after scoring: the energy sources now include the surrogate

@@ -1,0 +1,218 @@
+"""The reactive Monte Carlo step of hybrid MD/MC growth (Takenaka et al. 2014; Biedermann, Diddens &
+Heuer 2021), applied every few hundred MD steps.
+
+Geometric condition: a site reacts alone (unimolecular), with a partner whose centre is within
+sigma_ij + ``shell`` Å (pair), or with the electrode when the gap between its surface and the
+electrode or deposit surface below it is under ``reach`` Å. Electron transfer then tunnels through the
+deposit between the site and the electrode, d = min(h(x, y), z - sigma/2) thick (h: the deposit
+surface height over the site), with kappa = exp(-beta d).
+
+Dynamic condition, ``acceptance``:
+- 'rate' (default): each candidate fires in a step of chemical time dt with P = 1 - exp(-K dt),
+  K = kappa * sum of its channel rates (pairs: k_pair, chemistry.py), and then takes a channel with
+  probability k / K. This is exact first-order kinetics for any dt; a site in several fired
+  candidates reacts once (the first in a random order), a bias of order (K dt)^2.
+- 'metropolis' (equilibrium studies only): each channel of each candidate is proposed with
+  probability ``proposal`` and accepted with min(1, exp(-dG/kB T)). It samples the equilibrium of
+  unimolecular and electrode steps (detailed balance), not their rates; time has no meaning.
+
+Products replace reactants in place (the first at the reactants' centre, others one contact
+distance away in a random direction, velocities from Maxwell-Boltzmann); gas products leave the cell.
+Deposited (immobile) sites do not react.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from sei_net.constants import AVOGADRO, BOLTZMANN_EV
+from sei_net.growth.chemistry import GrowthChemistry
+from sei_net.growth.neighbours import minimum_image, pair_list
+from sei_net.growth.phases import GAS
+from sei_net.growth.state import ACCELERATION, GrowthState
+
+ACCEPTANCES = ("rate", "metropolis")
+
+
+@dataclass(frozen=True)
+class ReactiveSettings:
+    """dt: chemical time per reactive step (s); beta (1/Å); reach, shell (Å); temperature (K)."""
+
+    dt: float = 1e-9
+    beta: float = 1.0
+    reach: float = 3.0
+    shell: float = 1.0
+    acceptance: str = "rate"
+    proposal: float = 0.1
+    temperature: float = 298.15
+
+    def __post_init__(self):
+        if self.acceptance not in ACCEPTANCES:
+            raise ValueError(f"acceptance {self.acceptance!r} is not valid: use one of {', '.join(ACCEPTANCES)}")
+        if not self.dt > 0 or self.beta < 0 or self.reach < 0 or not self.shell > 0:
+            raise ValueError("reactive settings: dt (s) and shell (Å) must be positive, beta (1/Å) and "
+                             "reach (Å) non-negative")
+        if not 0 < self.proposal <= 1:
+            raise ValueError(f"proposal probability {self.proposal!r} must be in (0, 1]")
+
+
+def shell_volume(sigma_ij, shell: float):
+    """Reaction-shell volume (L) between contact sigma_ij and sigma_ij + shell (Å)."""
+    return 4.0 / 3.0 * math.pi * ((sigma_ij + shell) ** 3 - sigma_ij ** 3) * 1e-27
+
+
+def deposit_height(xy: torch.Tensor, state: GrowthState) -> torch.Tensor:
+    """Height (Å) of the deposit surface over each point ``xy`` (P, 2): the top of the union of
+    deposited spheres, 0 where the electrode is bare."""
+    dep = torch.nonzero(~state.mobile).flatten()
+    h = xy.new_zeros(xy.shape[0])
+    if len(dep) == 0 or len(xy) == 0:
+        return h
+    c, r = state.positions[dep], 0.5 * state.sigma[dep]
+    for start in range(0, len(xy), 4096):
+        d = xy[start:start + 4096, None, :] - c[None, :, :2]
+        d = d - state.box[:2] * torch.round(d / state.box[:2])
+        rho2 = d.square().sum(-1)
+        top = torch.where(rho2 < r * r, c[:, 2] + torch.sqrt(torch.clamp(r * r - rho2, min=0.0)), 0.0)
+        h[start:start + 4096] = top.max(dim=1).values
+    return h
+
+
+@dataclass
+class Candidates:
+    family: np.ndarray      # 0 electrode, 1 unimolecular, 2 pair
+    i: np.ndarray
+    j: np.ndarray           # -1 for single sites
+    entry: np.ndarray       # row into the family's Channels
+    weight: np.ndarray      # kappa (electrode), 1 (unimolecular), 1/(N_A V_shell) x (1 or 2) (pair)
+
+
+FAMILIES = ("electrode", "unimolecular", "pair")
+
+
+def candidates(state: GrowthState, chem: GrowthChemistry, s: ReactiveSettings) -> Candidates:
+    """All sites and pairs that meet the geometric condition and have a channel."""
+    sp = state.species.cpu().numpy()
+    mobile = state.mobile.cpu().numpy()
+    parts = []
+    # electrode
+    entry = chem.electrode.lookup(sp)
+    idx = np.flatnonzero((entry >= 0) & mobile)
+    if len(idx):
+        t = torch.as_tensor(idx, device=state.device)
+        pos, rad = state.positions[t], 0.5 * state.sigma[t]
+        h = deposit_height(pos[:, :2], state)
+        bottom = pos[:, 2] - rad
+        gap = torch.clamp(bottom - h, min=0.0)
+        crossed = torch.clamp(torch.minimum(h, bottom), min=0.0)
+        near = (gap < s.reach).cpu().numpy()
+        kappa = torch.exp(-s.beta * crossed).cpu().numpy()
+        parts.append((0, idx[near], -np.ones(near.sum(), np.int64), entry[idx[near]], kappa[near]))
+    # unimolecular
+    entry = chem.unimolecular.lookup(sp)
+    idx = np.flatnonzero((entry >= 0) & mobile)
+    parts.append((1, idx, -np.ones(len(idx), np.int64), entry[idx], np.ones(len(idx))))
+    # pairs
+    if len(chem.pair.keys):
+        partners = np.zeros(chem.n_species, bool)
+        partners[chem.pair.keys // chem.n_species] = True
+        partners[chem.pair.keys % chem.n_species] = True
+        idx = np.flatnonzero(partners[sp] & mobile)
+        if len(idx) > 1:
+            t = torch.as_tensor(idx, device=state.device)
+            sig = state.sigma[t]
+            a, b = pair_list(state.positions[t], state.box, float(sig.max()) + s.shell)
+            r = minimum_image(state.positions[t[b]] - state.positions[t[a]], state.box).norm(dim=1)
+            sij = 0.5 * (sig[a] + sig[b])
+            close = (r < sij + s.shell).cpu().numpy()
+            a, b, sij = a.cpu().numpy()[close], b.cpu().numpy()[close], sij.cpu().numpy()[close]
+            i, j = idx[a], idx[b]
+            entry = chem.pair.lookup(chem.pair_key(sp[i], sp[j]))
+            ok = entry >= 0
+            same = sp[i] == sp[j]
+            weight = np.where(same, 2.0, 1.0) / (AVOGADRO * shell_volume(sij, s.shell))
+            parts.append((2, i[ok], j[ok], entry[ok], weight[ok]))
+    if not parts:
+        z = np.zeros(0, np.int64)
+        return Candidates(z, z, z, z, np.zeros(0))
+    return Candidates(np.concatenate([np.full(len(p[1]), p[0], np.int64) for p in parts]),
+                      *(np.concatenate([p[k] for p in parts]).astype(np.int64) for k in (1, 2, 3)),
+                      np.concatenate([p[4] for p in parts]).astype(float))
+
+
+def _channels_of(chem, family):
+    return (chem.electrode, chem.unimolecular, chem.pair)[family]
+
+
+def choose_events(cand: Candidates, chem: GrowthChemistry, s: ReactiveSettings,
+                  rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
+    """Fired (family, i, j, reaction) events of one step in a random order, before conflicts."""
+    fired = []
+    if s.acceptance == "rate":
+        total = np.array([_channels_of(chem, f).total[e] for f, e in zip(cand.family, cand.entry)])
+        p = -np.expm1(-total * cand.weight * s.dt)
+        for c in np.flatnonzero(rng.random(len(p)) < p):
+            ch = _channels_of(chem, cand.family[c])
+            fired.append((int(cand.family[c]), int(cand.i[c]), int(cand.j[c]),
+                          int(ch.reaction[ch.pick(cand.entry[c], rng)])))
+    else:
+        kt = BOLTZMANN_EV * s.temperature
+        for c in range(len(cand.family)):
+            ch = _channels_of(chem, cand.family[c])
+            lo, hi = ch.ptr[cand.entry[c]], ch.ptr[cand.entry[c] + 1]
+            for row in range(lo, hi):
+                if rng.random() < s.proposal:
+                    dG = ch.dG[row]
+                    if np.isfinite(dG) and rng.random() < math.exp(-max(dG, 0.0) / kt):
+                        fired.append((int(cand.family[c]), int(cand.i[c]), int(cand.j[c]), int(ch.reaction[row])))
+    order = rng.permutation(len(fired))
+    return [fired[k] for k in order]
+
+
+def apply_events(state: GrowthState, chem: GrowthChemistry, fired, rng: np.random.Generator,
+                 temperature: float) -> tuple[list[dict], dict[int, int], int]:
+    """Replace reactants by products for each fired event whose sites are still unused; returns
+    (events, gases released per species, conflicts)."""
+    used: set[int] = set()
+    remove, add_sp, add_pos = [], [], []
+    events, gases, conflicts = [], {}, 0
+    pos = state.positions.cpu().numpy()
+    box = state.box.cpu().numpy()
+    sites = state.sites
+    for family, i, j, reaction in fired:
+        who = [i] if j < 0 else [i, j]
+        if used.intersection(who):
+            conflicts += 1
+            continue
+        used.update(who)
+        remove.extend(who)
+        centre = pos[i].copy()
+        if j >= 0:
+            d = pos[j] - pos[i]
+            d[:2] -= box[:2] * np.round(d[:2] / box[:2])
+            centre = pos[i] + 0.5 * d
+        placed = []
+        for p in chem.products[reaction]:
+            if sites.phase[p] == GAS:
+                gases[p] = gases.get(p, 0) + 1
+                continue
+            x = centre.copy()
+            if placed:
+                u = rng.normal(size=3)
+                x = x + u / np.linalg.norm(u) * 0.5 * (sites.sigma[placed[0]] + sites.sigma[p])
+            x[2] = min(max(x[2], 0.5 * sites.sigma[p]), box[2] - 0.5 * sites.sigma[p])
+            x[:2] %= box[:2]
+            placed.append(p)
+            add_sp.append(p)
+            add_pos.append(x)
+        events.append({"family": FAMILIES[family], "reaction": reaction, "z": float(centre[2])})
+    if remove or add_sp:
+        add_sp = np.asarray(add_sp, dtype=np.int64)
+        m = sites.mass[add_sp] if len(add_sp) else np.zeros(0)
+        vel = rng.normal(size=(len(add_sp), 3)) * np.sqrt(BOLTZMANN_EV * temperature * ACCELERATION / m)[:, None]
+        state.edit(np.asarray(remove, dtype=np.int64), add_sp, np.asarray(add_pos).reshape(-1, 3), vel)
+    return events, gases, conflicts
