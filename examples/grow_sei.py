@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--md-steps", type=int, default=50, help="MD steps (5 fs) between reactive steps")
     ap.add_argument("--box", type=float, default=30.0, help="cell edge in x and y (Å)")
     ap.add_argument("--height", type=float, default=40.0, help="electrode-to-top distance (Å)")
+    ap.add_argument("--reactive-dt", type=float, default=1e-5, help="chemical time per reactive step (s); "
+                    "the SEI-forming steps are slow on the surrogate rates")
     ap.add_argument("--max-generations", type=int, default=None, help="smaller network (faster)")
     args = ap.parse_args(argv)
 
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
         build_network(recipe, out / f"{recipe.name}.db", max_generations=args.max_generations).close()
     net = network_with_energies(recipe, out)[0]
     config = GrowthConfig(box_xy=args.box, height=args.height, md_steps=args.md_steps,
-                          temperature=recipe.temperature)
+                          reactive_dt=args.reactive_dt, temperature=recipe.temperature)
     result = grow_network(recipe, net, config, steps=args.steps, out=out / "growth",
                           progress=lambda k, n, th: print(f"step {k}/{n}: SEI {th['mean']:.2f} Å") if k % 50 == 0 else None)
     s = result.summary

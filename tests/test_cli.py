@@ -54,6 +54,9 @@ def test_species_json_by_name_and_smiles(mrnet_db):
     (["import", "mrnet", "{notnet}", "-o", "{tmp}/y.db"], "not JSON"),
     (["run", "{tmp}/bad_recipe.yaml", "-o", "{tmp}/o"], "species[0]"),
     (["run", "no_such_recipe", "-o", "{tmp}/o"], "ec_lipf6"),
+    (["grow", "ec_lipf6", "--net", "{missing}", "-o", "{tmp}/g"], "does not exist"),
+    (["grow", "ec_lipf6", "--net", "{db}", "-o", "{tmp}/g"], "PF6- are not in"),
+    (["grow", "ec_lipf6", "--net", "{db}", "--box", "-3", "-o", "{tmp}/g"], "must be positive"),
 ])
 def test_bad_input_gives_one_line_and_exit_2(mrnet_db, tmp_path, args, message):
     notnet = tmp_path / "notnet.db"
@@ -94,6 +97,26 @@ def test_run_builds_the_network_and_resumes(tmp_path):
     second = runner.invoke(app, ["run", str(recipe), "-o", str(out)])
     assert "resuming" in second.output
     assert json.loads((out / "summary.json").read_text())["network"] == summary["network"]
+
+
+def test_grow_builds_scores_grows_and_resumes(tmp_path):
+    recipe = tmp_path / "small.yaml"
+    recipe.write_text("name: small\nspecies: [{smiles: 'O=C1OCCO1', concentration: 14.0},\n"
+                      "  {smiles: '[Li+]', concentration: 1.0}, {smiles: 'F[P-](F)(F)(F)(F)F', concentration: 1.0}]\n"
+                      "limits: {max_generations: 2}\n")
+    out = tmp_path / "g"
+    args = ["grow", str(recipe), "-o", str(out), "--box", "26", "--height", "30", "--md-steps", "10", "--json"]
+    first = runner.invoke(app, args + ["--steps", "4"])
+    assert first.exit_code == 0, first.output
+    s = json.loads(first.stdout)
+    assert s["steps"] == 4 and s["chemical_time_s"] == pytest.approx(4e-9)
+    assert s["level_of_theory"]["rates"].startswith("gfn2-surrogate via Eyring")
+    assert set(s["model"]["bulk"]) == {"EC", "Li+", "PF6-"} and s["model"]["debye_length_A"] == pytest.approx(3.25, abs=0.01)
+    assert sum(s["events"]["by_family"].values()) > 0          # Li+ meets EC at once: coordination fires
+    assert (out / "growth.png").stat().st_size > 10_000 and (out / "final.extxyz").exists()
+    again = runner.invoke(app, args + ["--steps", "6"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["steps"] == 6 and json.loads((out / "growth.json").read_text())["steps"] == 6
 
 
 @pytest.fixture(scope="module")
