@@ -18,9 +18,7 @@ STEPS = 20
 
 
 def _cell(n: int, device: str):
-    from sei_net.chem.species import Species
     from sei_net.constants import AVOGADRO
-    from sei_net.growth.dynamics import relax
     from sei_net.growth.engine import GrowthConfig, initial_state
     from sei_net.growth.phases import load_phase_rules
     from sei_net.growth.sites import site_table
@@ -33,12 +31,11 @@ def _cell(n: int, device: str):
     rho = sum(bulk.values()) * AVOGADRO * 1e-27
     side = (n / rho) ** (1 / 3)
     cfg = GrowthConfig(box_xy=side, height=side, reservoir=1.0, device=device)
-    state = initial_state(sites, bulk, cfg, np.random.default_rng(0), torch.device(device))
-    return state, relax
+    return initial_state(sites, bulk, cfg, np.random.default_rng(0), torch.device(device))
 
 
 def run() -> None:
-    from sei_net.growth.dynamics import Langevin
+    from sei_net.growth.dynamics import Langevin, relax
     from sei_net.growth.forcefield import site_model
 
     sizes = [int(s) for s in os.environ.get("SEI_NET_BENCH_GROWTH_SIZES", "").split(",") if s] or SIZES
@@ -50,7 +47,7 @@ def run() -> None:
             for n in sizes:
                 if backend == "torch" and device == "cpu" and n > TORCH_MAX:
                     continue
-                state, relax = _cell(n, device)
+                state = _cell(n, device)
                 model = site_model(298.15, 1.0, backend=backend)
                 relax(state, model, 30)
                 md = Langevin(model, 5.0, 298.15, 0.01, torch.Generator(device=device).manual_seed(0))

@@ -13,7 +13,6 @@ import argparse
 import json
 from pathlib import Path
 
-from sei_net.generate import build_network
 from sei_net.growth import GrowthConfig, grow_network
 from sei_net.recipe import load_recipe
 from sei_net.workflow import network_with_energies
@@ -34,9 +33,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     recipe = load_recipe(args.recipe)
     out = Path(args.out)
-    if args.max_generations is not None:          # build the smaller network first; scoring then resumes it
-        out.mkdir(parents=True, exist_ok=True)
-        build_network(recipe, out / f"{recipe.name}.db", max_generations=args.max_generations).close()
+    if args.max_generations is not None:          # a smaller network: the build stops there
+        recipe.limits["max_generations"] = args.max_generations
     net = network_with_energies(recipe, out)[0]
     config = GrowthConfig(box_xy=args.box, height=args.height, md_steps=args.md_steps,
                           reactive_dt=args.reactive_dt, temperature=recipe.temperature)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import torch
 
+from sei_net.growth.neighbours import minimum_image
 from sei_net.growth.phases import INSOLUBLE
 from sei_net.growth.reactive import deposit_height
 from sei_net.growth.state import GrowthState
@@ -61,8 +62,7 @@ def porosity(state: GrowthState, height: float, samples: int = 20000, seed: int 
     c, r = state.positions[dep], 0.5 * state.sigma[dep]
     inside = torch.zeros(samples, dtype=torch.bool, device=state.device)
     for start in range(0, samples, 2048):
-        d = pts[start:start + 2048, None, :] - c[None]
-        d[..., :2] -= state.box[:2] * torch.round(d[..., :2] / state.box[:2])
+        d = minimum_image(pts[start:start + 2048, None, :] - c[None], state.box)
         inside[start:start + 2048] = (d.square().sum(-1) < r * r).any(dim=1)
     return float(1.0 - inside.double().mean())
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sei_net.constants import AVOGADRO, BOLTZMANN_EV
+from sei_net.constants import AVOGADRO
 from sei_net.growth.neighbours import minimum_image
 from sei_net.growth.phases import INSOLUBLE
-from sei_net.growth.state import ACCELERATION, GrowthState
+from sei_net.growth.state import GrowthState, thermal_velocities
 
 
 def deposit(state: GrowthState, contact: float = 0.5, overlap: float = 0.85) -> list[int]:
@@ -61,8 +61,8 @@ def refresh_reservoir(state: GrowthState, targets: dict[int, int], height: float
         remove.append(i)
     add_sp, add_pos, failed = [], [], 0
     box = state.box.cpu().numpy()
-    near = state.positions[(state.positions[:, 2] > top - 15.0)].cpu().numpy()
-    near_sig = state.sigma[(state.positions[:, 2] > top - 15.0)].cpu().numpy()
+    below = state.positions[:, 2] > top - 15.0
+    near, near_sig = state.positions[below].cpu().numpy(), state.sigma[below].cpu().numpy()
     for s, want in targets.items():
         have = np.flatnonzero(inres & (sp == s))
         if len(have) > want:
@@ -83,8 +83,7 @@ def refresh_reservoir(state: GrowthState, targets: dict[int, int], height: float
             else:
                 failed += 1
     if remove or add_sp:
-        m = state.sites.mass[np.asarray(add_sp, dtype=np.int64)] if add_sp else np.zeros(0)
-        vel = rng.normal(size=(len(add_sp), 3)) * np.sqrt(BOLTZMANN_EV * temperature * ACCELERATION / m)[:, None]
-        state.edit(np.asarray(remove, dtype=np.int64), np.asarray(add_sp, dtype=np.int64),
-                   np.asarray(add_pos).reshape(-1, 3), vel)
+        add_sp = np.asarray(add_sp, dtype=np.int64)
+        state.edit(np.asarray(remove, dtype=np.int64), add_sp, np.asarray(add_pos).reshape(-1, 3),
+                   thermal_velocities(state.sites.mass[add_sp], temperature, rng))
     return escaped, failed

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sei_net.chem.reaction import equation_text
+
 
 @dataclass
 class Channels:
@@ -39,10 +41,11 @@ class Channels:
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """Entry index of each key, -1 where the key has no channel."""
-        pos = np.searchsorted(self.keys, keys)
-        pos = np.minimum(pos, max(len(self.keys) - 1, 0))
-        hit = (len(self.keys) > 0) & (self.keys[pos] == keys) if len(self.keys) else np.zeros(len(keys), bool)
-        return np.where(hit, pos, -1)
+        keys = np.asarray(keys, dtype=np.int64)
+        if not len(self.keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[pos] == keys, pos, -1)
 
     def pick(self, entry: int, rng: np.random.Generator) -> int:
         """A channel (row into reaction/rate) of ``entry`` chosen with probability k / total."""
@@ -63,15 +66,13 @@ def _channels(keys, reactions, rates, dG) -> Channels:
 @dataclass
 class GrowthChemistry:
     """Channels of a mechanism by family, the products of every reaction (species indices, repeated
-    by coefficient) and its electron count; ``skipped`` counts reactions left out, by reason."""
+    by coefficient) and its equation text; ``skipped`` counts reactions left out, by reason."""
 
     n_species: int
     electrode: Channels
     unimolecular: Channels
     pair: Channels
     products: list[tuple[int, ...]]
-    electrons: np.ndarray
-    names: list[str]
     skipped: dict[str, int]
     rate_source: str
     text: list[str]
@@ -98,8 +99,7 @@ class GrowthChemistry:
             ps = np.repeat(g.p_species[g.p_ptr[j]:g.p_ptr[j + 1]], g.p_coef[g.p_ptr[j]:g.p_ptr[j + 1]])
             products.append(tuple(int(p) for p in ps))
             e = int(g.electrons[j])
-            text.append(" + ".join([mech.names[s] for s in rs] + ([f"{e} e-"] if e > 0 else []))
-                        + " -> " + " + ".join([mech.names[p] for p in ps] + ([f"{-e} e-"] if e < 0 else [])))
+            text.append(equation_text([mech.names[s] for s in rs], [mech.names[p] for p in ps], e))
             if len(rs) == 0:
                 skipped["no reactants"] += 1
             elif len(rs) > 2:
@@ -113,5 +113,5 @@ class GrowthChemistry:
                     lst.append(v)
         chans = {name: _channels(k, r, rate, dG[np.asarray(r, dtype=np.int64)] if r else [])
                  for name, (k, r, rate) in fam.items()}
-        return cls(S, chans["electrode"], chans["unimolecular"], chans["pair"], products,
-                   np.asarray(g.electrons, dtype=np.int64), mech.names, skipped, mech.rate_source, text)
+        return cls(S, chans["electrode"], chans["unimolecular"], chans["pair"], products, skipped,
+                   mech.rate_source, text)

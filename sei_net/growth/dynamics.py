@@ -30,10 +30,10 @@ class Langevin:
 
     def forces(self, state: GrowthState) -> torch.Tensor:
         """Forces (eV/Å) on the mobile sites at the current positions (cached per state version)."""
-        if self._forces is None or self._key != (state.version, state.n):
+        if self._forces is None or self._key != state.version:
             _, f = self.force_field.energy_forces(state)
             self._forces = f * state.mobile[:, None]
-            self._key = (state.version, state.n)
+            self._key = state.version
         return self._forces
 
     def invalidate(self) -> None:
@@ -62,7 +62,7 @@ class Langevin:
             f = f * mobile
             v.add_(f * inv_m, alpha=0.5 * dt)
         self._forces = f
-        self._key = (state.version, state.n)
+        self._key = state.version
 
     def total_energy(self, state: GrowthState) -> float:
         """Kinetic + potential energy (eV)."""

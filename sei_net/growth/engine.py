@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from sei_net.constants import BOLTZMANN_EV
+from sei_net.constants import AVOGADRO, BOLTZMANN_EV
 from sei_net.growth import analysis
 from sei_net.growth.boundaries import deposit, refresh_reservoir, reservoir_targets
 from sei_net.growth.chemistry import GrowthChemistry
@@ -23,7 +22,7 @@ from sei_net.growth.dynamics import Langevin, relax
 from sei_net.growth.forcefield import BACKENDS, EC_DIELECTRIC, debye_length, site_model
 from sei_net.growth.reactive import ReactiveSettings, apply_events, candidates, choose_events
 from sei_net.growth.sites import DEFAULT_PACKING, SiteTable
-from sei_net.growth.state import ACCELERATION, GrowthState, resolve_device
+from sei_net.growth.state import GrowthState, resolve_device, thermal_velocities
 
 CHECKPOINT = "checkpoint.npz"
 
@@ -85,8 +84,6 @@ def _ionic_strength(bulk: dict[int, float], sites: SiteTable) -> float:
 def initial_state(sites: SiteTable, bulk: dict[int, float], cfg: GrowthConfig, rng: np.random.Generator,
                   device: torch.device) -> GrowthState:
     """Bulk molecules (c N_A V each, V = box_xy^2 * height) on a shuffled simple-cubic lattice."""
-    from sei_net.constants import AVOGADRO
-
     vol = cfg.box_xy ** 2 * cfg.height
     counts = {s: int(round(c * AVOGADRO * vol * 1e-27)) for s, c in bulk.items()}
     n = sum(counts.values())
@@ -104,12 +101,12 @@ def initial_state(sites: SiteTable, bulk: dict[int, float], cfg: GrowthConfig, r
     pos = (grid + [0.5, 0.5, 0.0]) * [cfg.box_xy / nx, cfg.box_xy / nx, a] + [0.0, 0.0, 0.5 * smax]
     pos = pos[rng.choice(len(pos), n, replace=False)]
     species = rng.permutation(np.repeat(list(counts), list(counts.values())))
-    m = sites.mass[species]
-    vel = rng.normal(size=(n, 3)) * np.sqrt(BOLTZMANN_EV * cfg.temperature * ACCELERATION / m)[:, None]
-    dt = torch.float64
-    return GrowthState(torch.tensor(pos, dtype=dt, device=device), torch.tensor(vel, dtype=dt, device=device),
-                       torch.tensor(species, device=device), torch.ones(n, dtype=torch.bool, device=device),
-                       torch.tensor([cfg.box_xy, cfg.box_xy, cfg.height], dtype=dt, device=device), sites)
+    vel = thermal_velocities(sites.mass[species], cfg.temperature, rng)
+    return GrowthState.from_arrays(pos, vel, species, np.ones(n, bool), _box(cfg), sites, device)
+
+
+def _box(cfg: GrowthConfig) -> list[float]:
+    return [cfg.box_xy, cfg.box_xy, cfg.height]
 
 
 def _config_json(cfg: GrowthConfig) -> str:
@@ -135,11 +132,8 @@ def _load_checkpoint(path: Path, cfg: GrowthConfig, sites, device):
             diff = sorted(k for k in new if old.get(k) != new[k])
             raise ValueError(f"{path} was made with other settings ({', '.join(diff)}): use the same "
                              "settings to resume, or start over (--force / another --out)")
-        dt = torch.float64
-        state = GrowthState(torch.tensor(ck["positions"], dtype=dt, device=device),
-                            torch.tensor(ck["velocities"], dtype=dt, device=device),
-                            torch.tensor(ck["species"], device=device), torch.tensor(ck["mobile"], device=device),
-                            torch.tensor([cfg.box_xy, cfg.box_xy, cfg.height], dtype=dt, device=device), sites)
+        state = GrowthState.from_arrays(ck["positions"], ck["velocities"], ck["species"], ck["mobile"],
+                                        _box(cfg), sites, device)
         return state, int(ck["step"]), json.loads(str(ck["rng"])), torch.tensor(ck["torch_rng"]), \
             json.loads(str(ck["record"]))
 
@@ -187,8 +181,7 @@ def grow(chem: GrowthChemistry, sites: SiteTable, bulk: dict[int, float], config
                   "conflicts": 0, "failed_insertions": 0, "frames": 0, "md_seconds": 0.0, "md_site_steps": 0,
                   "wall_seconds": 0.0}
         if out is not None:
-            for f in ("trajectory.extxyz",):
-                (out / f).unlink(missing_ok=True)
+            (out / "trajectory.extxyz").unlink(missing_ok=True)
     if out is not None:
         _truncate_frames(out / "trajectory.extxyz", record["frames"])
     md = Langevin(ff, config.dt_fs, config.temperature, config.friction, gen)

@@ -1,7 +1,7 @@
 """Forces of the one-site model, in torch (CPU or GPU), and an adapter for any ASE calculator.
 
 Every force field has ``energy_forces(state, energy=False) -> (E or None, F)`` with E in eV (0-d
-tensor) and F in eV/Å, shape (N, 3). The default model (DEFAULT_FIELDS) is the sum of
+tensor) and F in eV/Å, shape (N, 3). The default model (``site_model()``) is the sum of
 
 - ``PairModel``: WCA repulsion (Weeks, Chandler & Andersen 1971: LJ cut at its minimum 2^(1/6)
   sigma_ij and shifted up by epsilon; sigma_ij = (sigma_i + sigma_j)/2 from sites.py; epsilon = kB*T
@@ -67,7 +67,8 @@ class PairModel:
         self.coulomb = coulomb
         self.coulomb_cutoff = coulomb_cutoff if coulomb_cutoff else (3.0 * debye if math.isfinite(debye) else 12.0)
         self.backend = backend
-        self._key = None
+        self._key = None          # state version of the torch route's Verlet lists
+        self._checked = None      # state version whose box was checked against the cutoffs
         self.rebuilds = 0
 
     def _use_numba(self, state: GrowthState) -> bool:
@@ -99,8 +100,9 @@ class PairModel:
         return self._short, self._charged
 
     def energy_forces(self, state: GrowthState, energy: bool = False):
-        if self._key != state.version:
+        if self._checked != state.version:
             self._check_box(state)
+            self._checked = state.version
         if self._use_numba(state):
             return self._numba(state, energy)
         return self._torch(state, energy)
@@ -108,7 +110,6 @@ class PairModel:
     def _numba(self, state: GrowthState, energy: bool):
         from sei_net.growth._pair_kernel import pair_forces
 
-        self._key = state.version
         box = state.box.double().numpy()
         q = state.charge.double().numpy() if self.coulomb else np.zeros(state.n)
         f, e = pair_forces(state.positions.double().numpy(), state.sigma.double().numpy(), q, box,

@@ -11,7 +11,6 @@ import yaml
 from sei_net.resources import check_mapping, find_resource
 
 SOLUTION, GAS, INSOLUBLE = 0, 1, 2
-PHASE_NAMES = ("solution", "gas", "insoluble")
 
 
 class PhaseRulesError(ValueError):

@@ -33,7 +33,7 @@ from sei_net.constants import AVOGADRO, BOLTZMANN_EV
 from sei_net.growth.chemistry import GrowthChemistry
 from sei_net.growth.neighbours import minimum_image, pair_list
 from sei_net.growth.phases import GAS
-from sei_net.growth.state import ACCELERATION, GrowthState
+from sei_net.growth.state import GrowthState, thermal_velocities
 
 ACCEPTANCES = ("rate", "metropolis")
 
@@ -74,8 +74,7 @@ def deposit_height(xy: torch.Tensor, state: GrowthState) -> torch.Tensor:
         return h
     c, r = state.positions[dep], 0.5 * state.sigma[dep]
     for start in range(0, len(xy), 4096):
-        d = xy[start:start + 4096, None, :] - c[None, :, :2]
-        d = d - state.box[:2] * torch.round(d / state.box[:2])
+        d = minimum_image(xy[start:start + 4096, None, :] - c[None, :, :2], state.box)
         rho2 = d.square().sum(-1)
         top = torch.where(rho2 < r * r, c[:, 2] + torch.sqrt(torch.clamp(r * r - rho2, min=0.0)), 0.0)
         h[start:start + 4096] = top.max(dim=1).values
@@ -153,7 +152,10 @@ def choose_events(cand: Candidates, chem: GrowthChemistry, s: ReactiveSettings,
     """Fired (family, i, j, reaction) events of one step in a random order, before conflicts."""
     fired = []
     if s.acceptance == "rate":
-        total = np.array([_channels_of(chem, f).total[e] for f, e in zip(cand.family, cand.entry)])
+        total = np.zeros(len(cand.family))
+        for f in range(len(FAMILIES)):
+            sel = cand.family == f
+            total[sel] = _channels_of(chem, f).total[cand.entry[sel]]
         p = -np.expm1(-total * cand.weight * s.dt)
         for c in np.flatnonzero(rng.random(len(p)) < p):
             ch = _channels_of(chem, cand.family[c])
@@ -209,10 +211,9 @@ def apply_events(state: GrowthState, chem: GrowthChemistry, fired, rng: np.rando
             placed.append(p)
             add_sp.append(p)
             add_pos.append(x)
-        events.append({"family": FAMILIES[family], "reaction": reaction, "z": float(centre[2])})
+        events.append({"family": FAMILIES[family], "reaction": reaction})
     if remove or add_sp:
         add_sp = np.asarray(add_sp, dtype=np.int64)
-        m = sites.mass[add_sp] if len(add_sp) else np.zeros(0)
-        vel = rng.normal(size=(len(add_sp), 3)) * np.sqrt(BOLTZMANN_EV * temperature * ACCELERATION / m)[:, None]
-        state.edit(np.asarray(remove, dtype=np.int64), add_sp, np.asarray(add_pos).reshape(-1, 3), vel)
+        state.edit(np.asarray(remove, dtype=np.int64), add_sp, np.asarray(add_pos).reshape(-1, 3),
+                   thermal_velocities(sites.mass[add_sp], temperature, rng))
     return events, gases, conflicts

@@ -9,12 +9,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from sei_net.constants import BOLTZMANN_EV
 from sei_net.growth.sites import SiteTable
 
 _VERSIONS = itertools.count(1)
 
 #: eV/(Å amu) in Å/fs^2
 ACCELERATION = 9.648533212e-3
+
+
+def thermal_velocities(mass: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """Maxwell-Boltzmann velocities (Å/fs), shape (len(mass), 3), for masses in amu at ``temperature`` K."""
+    mass = np.asarray(mass, dtype=float)
+    return rng.normal(size=(len(mass), 3)) * np.sqrt(BOLTZMANN_EV * temperature * ACCELERATION / mass)[:, None]
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -44,6 +51,15 @@ class GrowthState:
 
     def __post_init__(self):
         self.refresh()
+
+    @classmethod
+    def from_arrays(cls, positions, velocities, species, mobile, box, sites: SiteTable,
+                    device: torch.device) -> "GrowthState":
+        """A float64 state on ``device`` from numpy arrays (Å, Å/fs, species index, bool, Å)."""
+        f64 = {"dtype": torch.float64, "device": device}
+        return cls(torch.tensor(positions, **f64), torch.tensor(velocities, **f64),
+                   torch.tensor(species, dtype=torch.long, device=device),
+                   torch.tensor(mobile, dtype=torch.bool, device=device), torch.tensor(box, **f64), sites)
 
     @property
     def n(self) -> int:
