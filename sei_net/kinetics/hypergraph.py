@@ -8,7 +8,7 @@ so a network of 10^6 reactions costs tens of MB.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -136,13 +136,16 @@ class HyperGraph:
 @dataclass
 class SpeciesEnergies:
     """Free energies (eV) by species index: ``G`` (NaN where missing), optional ``members``
-    (n_species x M) and ``sigma``; ``source`` and ``level_of_theory`` name where they come from."""
+    (n_species x M) and ``sigma``; ``source`` and ``level_of_theory`` name where they come from;
+    ``left_out``: SMILES -> reason for the species outside the oracle's domain (energy.domain),
+    whose stored energies are set to NaN here."""
 
     G: np.ndarray
     members: np.ndarray | None
     sigma: np.ndarray | None
     source: str
     level_of_theory: str
+    left_out: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_members(self) -> int:
@@ -151,7 +154,10 @@ class SpeciesEnergies:
 
 def species_energies(store, n_species: int, source: str | None = None) -> SpeciesEnergies:
     """Read one energy source of a store into arrays. Without ``source``, the source that covers
-    the most species wins (ties by ``SOURCE_PREFERENCE``)."""
+    the most species wins (ties by ``SOURCE_PREFERENCE``). Species outside the source's oracle
+    domain (energy.domain) get NaN: their reactions drop out of paths and kinetics."""
+    from sei_net.energy.domain import outside_domain
+
     counts = store.energy_sources()
     if not counts:
         raise ValueError(f"{store.path.name} has no species energies: label it (sei-net label) or "
@@ -174,5 +180,15 @@ def species_energies(store, n_species: int, source: str | None = None) -> Specie
             sigma[r["species_id"]] = r["sigma"]
         if members is not None and r["members"] is not None and len(r["members"]) == n_members:
             members[r["species_id"]] = r["members"]
+    left_out = {}
+    ids = store.species_ids
+    for key, (smiles, reason) in outside_domain(source).items():
+        s = ids.get(key)
+        if s is not None and np.isfinite(G[s]):
+            G[s] = sigma[s] = np.nan
+            if members is not None:
+                members[s] = np.nan
+            left_out[smiles] = reason
     has_sigma = np.isfinite(sigma).any()
-    return SpeciesEnergies(G, members, sigma if has_sigma else None, source, "; ".join(sorted(levels)))
+    return SpeciesEnergies(G, members, sigma if has_sigma else None, source, "; ".join(sorted(levels)),
+                           left_out)

@@ -155,5 +155,6 @@ class PathQuery:
                 "potential_V_vs_Li": self.potential, "electron_free_energy_eV": self.electron_free_energy,
                 "temperature_K": self.rate_model.temperature, "cost": self.cost_name,
                 "rate_model": self.rate_model.describe(),
+                "left_out_outside_oracle_domain": self.energies.left_out,
                 "uncertainty": (f"{self.samples.cost.shape[1]} energy members"
                                 if self.samples is not None else "none (energies carry no members or sigma)")}
