@@ -617,17 +617,43 @@ def ode(net: Path = typer.Argument(..., help="network file (.db)"),
 def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe name"),
         out: Path = typer.Option(Path("out"), "-o", "--out", help="output folder"),
         labels: list[Path] = _LABELS,
+        potential: Optional[str] = typer.Option(None, "--potential", help="potentials to sweep, V vs Li/Li+, "
+                                                "comma-separated (default 0,0.3,...,1.5; the recipe's is added)"),
+        temperature: Optional[str] = typer.Option(None, "--temperature", help="temperatures to sweep, K, "
+                                                  "comma-separated (default: the recipe's)"),
+        trajectories: int = typer.Option(8, "--trajectories", help="kinetics trajectories per rate set (0: no kinetics)"),
+        kinetics_time: float = typer.Option(1e-5, "--kinetics-time", help="simulated time to aim for (s)"),
+        kinetics_events: int = typer.Option(2_000_000, "--kinetics-events", help="most events per trajectory"),
+        grow: int = typer.Option(0, "--grow", help="reactive steps of an SEI growth run in OUT/growth (0: none)"),
         force: bool = typer.Option(False, "--force", help="start over instead of resuming")) -> None:
-    """The main job: build the network for a recipe, score it, rank products; write OUT/summary.json.
-
-    Stages today: recipe validation, the seed network, generation (resumable), surrogate energies
-    and likely products with best paths. Kinetics, growth and the report join as they are built."""
+    """The main job: build, score, rank products and paths, sweep potentials, run kinetics (and
+    with --grow an SEI growth); write OUT/summary.json and OUT/report.html. Resumable."""
     from sei_net.workflow import run_main_job
 
-    summary = run_main_job(recipe, out, force=force, labels=labels,
-                           echo=lambda m: typer.echo(m, err=True))
+    def values(text: Optional[str], what: str, unit: str) -> Optional[list[float]]:
+        if text is None:
+            return None
+        try:
+            return [float(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise ValueError(f"--{what} {text!r} is not valid: give comma-separated numbers in {unit}, "
+                             "e.g. 0.0,0.5,1.0") from None
+
+    for name, value, low in (("trajectories", trajectories, 0), ("grow", grow, 0), ("kinetics-events", kinetics_events, 1)):
+        if value < low:
+            raise ValueError(f"--{name} {value} is not valid: give a whole number >= {low}")
+    if not kinetics_time > 0:
+        raise ValueError(f"--kinetics-time {kinetics_time} is not valid: give a positive time in s")
+    temperatures = values(temperature, "temperature", "K")
+    if temperatures and min(temperatures) <= 0:
+        raise ValueError(f"--temperature {temperature!r} is not valid: temperatures are in K and positive")
+    kinetics = ({"trajectories": trajectories, "time": kinetics_time, "max_steps": kinetics_events}
+                if trajectories else None)
+    summary = run_main_job(recipe, out, force=force, labels=labels, echo=lambda m: typer.echo(m, err=True),
+                           potentials=values(potential, "potential", "V vs Li/Li+"), temperatures=temperatures,
+                           kinetics=kinetics, grow_steps=grow)
     typer.echo(json.dumps(summary["network"], indent=1))
-    typer.echo(f"wrote {Path(out) / 'summary.json'}", err=True)
+    typer.echo(f"wrote {Path(out) / 'summary.json'} and {summary['report']}", err=True)
 
 
 @app.command()

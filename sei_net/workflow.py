@@ -1,8 +1,9 @@
 """The main job (``sei-net run``): recipe -> network -> surrogate energies -> likely products and
-paths -> (kinetics, growth, report to come).
+paths -> potential/temperature sweep -> kinetics -> (optional) SEI growth -> report.
 
-Each stage records itself in OUT/summary.json; stages not yet available are listed as such, never
-faked.
+Each stage records itself in OUT/summary.json (``stages_done``); OUT/report.html shows it all.
+Interrupted runs resume: the network build and the growth continue from their checkpoints, the
+other stages take seconds to a minute and are redone.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Callable, Sequence
 from sei_net.recipe import load_recipe
 from sei_net.store import NetworkStore
 
-STAGES_PENDING = ["kinetics", "growth", "report"]
+#: electrode potentials (V vs Li/Li+) of the default sweep; the recipe's own is always added
+DEFAULT_SWEEP_POTENTIALS = (0.0, 0.3, 0.6, 0.9, 1.2, 1.5)
 
 #: known SEI products whose best paths the summary reports when the network has them
 PATH_TARGETS = ("LEDC", "Li2CO3", "LiF", "LEMC", "C2H4", "CO", "Li2O")
@@ -34,16 +36,21 @@ def _score_stage(db: Path, labels: Sequence[Path], echo: Callable[[str], None]) 
     return result
 
 
+def _ranked(store, recipe, source: str, potential: float, temperature: float):
+    """(query, starting species ids, likely products: the top 1 % or at least 15)."""
+    from sei_net.kinetics.products import likely_products
+    from sei_net.kinetics.query import PathQuery
+    q = PathQuery.prepare(store, source=source, potential=potential, temperature=temperature)
+    start = [q.species_id(s.species.key) for s in recipe.species]
+    return q, start, likely_products(q, start, top=max(15, len(q.species) // 100))
+
+
 def _products_stage(db: Path, recipe, source: str, echo: Callable[[str], None]) -> dict:
     """Likely products and the best paths to known SEI products at the recipe's potential."""
     from sei_net.kinetics.path_output import path_record
     from sei_net.kinetics.paths import UnreachableError
-    from sei_net.kinetics.products import likely_products
-    from sei_net.kinetics.query import PathQuery
     with NetworkStore.open(db, readonly=True) as store:
-        q = PathQuery.prepare(store, source=source, potential=recipe.potential, temperature=recipe.temperature)
-        start = [q.species_id(s.species.key) for s in recipe.species]
-        ranked = likely_products(q, start, top=max(15, len(q.species) // 100))  # the top 1 %
+        q, start, ranked = _ranked(store, recipe, source, recipe.potential, recipe.temperature)
         by_name = {q.known[sp.key]: sid for sid, sp in q.species.items() if sp.key in q.known}
         best = {}
         for name in PATH_TARGETS:
@@ -54,13 +61,49 @@ def _products_stage(db: Path, recipe, source: str, echo: Callable[[str], None]) 
             except UnreachableError:
                 best[name] = None
                 continue
-            best[name] = {k: rec[k] for k in ("cost", "dG_total", "hardest_step_dG", "electrons", "byproducts")}
-            best[name]["steps"] = len(rec["steps"])
+            best[name] = {k: rec[k] for k in ("cost", "dG_total", "hardest_step_dG", "probability_best",
+                                              "electrons", "byproducts", "steps")}
     known_ranks = {p["known_as"]: i + 1 for i, p in enumerate(ranked) if p["known_as"]}
     echo(f"ranked {len(ranked)} likely products (known SEI products at ranks {known_ranks}); "
          f"best paths to {', '.join(k for k, v in best.items() if v)}")
     return {"settings": q.describe(), "known_product_ranks": known_ranks, "likely_products": ranked,
             "best_paths": best}
+
+
+def _sweep_stage(db: Path, recipe, source: str, potentials: Sequence[float], temperatures: Sequence[float],
+                 echo: Callable[[str], None]) -> dict:
+    """Ranks of the known SEI products among the likely products at each potential x temperature.
+    The free energies stay those of the energy source (298.15 K); temperature enters the rates."""
+    rows = []
+    with NetworkStore.open(db, readonly=True) as store:
+        for T in temperatures:
+            for U in potentials:
+                _, _, ranked = _ranked(store, recipe, source, U, T)
+                rows.append({"potential_V_vs_Li": U, "temperature_K": T, "listed": len(ranked),
+                             "known_product_ranks": {p["known_as"]: i + 1 for i, p in enumerate(ranked)
+                                                     if p["known_as"]},
+                             "top": [{k: p[k] for k in ("species", "cost", "probability_top_k")}
+                                     for p in ranked[:5]]})
+    echo(f"swept {len(potentials)} potentials x {len(temperatures)} temperatures")
+    return {"potentials_V_vs_Li": list(potentials), "temperatures_K": list(temperatures), "rows": rows,
+            "note": "free energies are the energy source's (298.15 K); temperature changes the rates only"}
+
+
+def _kinetics_stage(db: Path, echo: Callable[[str], None], **settings) -> dict:
+    from sei_net.kinetics.yields import product_yields
+    with NetworkStore.open(db, readonly=True) as store:
+        result = product_yields(store, **settings)
+    echo(f"kinetics: {result['trajectories']} trajectories x {result['members']['n'] + 1} rate sets, "
+         f"counts at {result['counts_at_s']:.3g} s ({result['events']} events, {result['wall_seconds']} s)")
+    return result
+
+
+def _growth_stage(recipe, db: Path, out: Path, steps: int, force: bool, echo: Callable[[str], None]) -> dict:
+    from sei_net.growth import GrowthConfig, grow_network
+    config = GrowthConfig(temperature=recipe.temperature, reactive_dt=1e-5)
+    result = grow_network(recipe, db, config, steps, out, force=force)
+    echo(f"growth: {result.summary['steps']} reactive steps, SEI {result.summary['thickness_A']['final_mean']:.2f} Å")
+    return {**result.summary, "folder": str(out)}
 
 
 def network_with_energies(recipe, out: Path, force: bool = False, labels: Sequence[str | Path] = (),
@@ -81,14 +124,27 @@ def network_with_energies(recipe, out: Path, force: bool = False, labels: Sequen
 
 
 def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: Sequence[str | Path] = (),
-                 echo: Callable[[str], None] = print) -> dict:
-    """Run the main job for a recipe into folder ``out``; returns the summary dict. ``labels``:
-    oracle label files whose species keep their oracle free energies."""
+                 echo: Callable[[str], None] = print, potentials: Sequence[float] | None = None,
+                 temperatures: Sequence[float] | None = None, kinetics: dict | None = None,
+                 grow_steps: int = 0, report: bool = True) -> dict:
+    """Run the main job for a recipe into folder ``out``; returns the summary dict (also written to
+    OUT/summary.json, and shown in OUT/report.html unless ``report`` is false).
+
+    ``labels``: oracle label files whose species keep their oracle free energies. ``potentials``
+    (V vs Li/Li+) and ``temperatures`` (K): the sweep grid (default DEFAULT_SWEEP_POTENTIALS and the
+    recipe's temperature; the recipe's potential is always included). ``kinetics``: settings for
+    kinetics.yields.product_yields ({} for its defaults, None to skip the stage). ``grow_steps``:
+    reactive steps of an SEI growth run in OUT/growth (0: no growth stage)."""
     t0 = time.perf_counter()
     recipe = load_recipe(recipe_ref)
     out = Path(out)
     db, build_state, found, energies = network_with_energies(recipe, out, force, labels, echo)
+    done = ["recipe", "seed_network", "generation", "energies", "paths"]
     products = _products_stage(db, recipe, energies["source"], echo)
+    potentials = sorted(set(DEFAULT_SWEEP_POTENTIALS if potentials is None else potentials) | {recipe.potential})
+    temperatures = sorted(set(temperatures or ()) | {recipe.temperature})
+    sweep = _sweep_stage(db, recipe, energies["source"], potentials, temperatures, echo)
+    done.append("sweep")
     with NetworkStore.open(db, readonly=True) as store:
         info = store.info()  # after scoring: the energy sources now include the surrogate
     summary = {
@@ -101,9 +157,20 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
                        "known_sei_species_found": found},
         "energies": energies,
         "products": products,
-        "stages_done": ["recipe", "seed_network", "generation", "energies", "paths"],
-        "stages_pending": STAGES_PENDING,
-        "wall_seconds": round(time.perf_counter() - t0, 3),
+        "sweep": sweep,
     }
+    if kinetics is not None:
+        summary["kinetics"] = _kinetics_stage(db, echo, **kinetics)
+        done.append("kinetics")
+    if grow_steps:
+        summary["growth"] = _growth_stage(recipe, db, out / "growth", grow_steps, force, echo)
+        done.append("growth")
+    summary["stages_done"] = done
+    summary["wall_seconds"] = round(time.perf_counter() - t0, 3)
+    if report:
+        from sei_net.report import write_report
+        summary["stages_done"].append("report")
+        summary["report"] = str(write_report(summary, out / "report.html"))
+        echo(f"wrote {summary['report']}")
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary

@@ -54,6 +54,9 @@ def test_species_json_by_name_and_smiles(mrnet_db):
     (["import", "mrnet", "{notnet}", "-o", "{tmp}/y.db"], "not JSON"),
     (["run", "{tmp}/bad_recipe.yaml", "-o", "{tmp}/o"], "species[0]"),
     (["run", "no_such_recipe", "-o", "{tmp}/o"], "ec_lipf6"),
+    (["run", "ec_lipf6", "--potential", "0,low", "-o", "{tmp}/o"], "comma-separated numbers in V vs Li/Li+"),
+    (["run", "ec_lipf6", "--temperature", "-5", "-o", "{tmp}/o"], "temperatures are in K"),
+    (["run", "ec_lipf6", "--kinetics-time", "0", "-o", "{tmp}/o"], "positive time in s"),
     (["grow", "ec_lipf6", "--net", "{missing}", "-o", "{tmp}/g"], "does not exist"),
     (["grow", "ec_lipf6", "--net", "{db}", "-o", "{tmp}/g"], "PF6- are not in"),
     (["grow", "ec_lipf6", "--net", "{db}", "--box", "-3", "-o", "{tmp}/g"], "must be positive"),
@@ -94,9 +97,27 @@ def test_run_builds_the_network_and_resumes(tmp_path):
     ranked = summary["products"]["likely_products"]
     assert ranked and all(p["class"] != "radical" for p in ranked)
     assert [p["cost"] for p in ranked] == sorted(p["cost"] for p in ranked)
-    second = runner.invoke(app, ["run", str(recipe), "-o", str(out)])
+    assert {"sweep", "kinetics", "report"} <= set(summary["stages_done"])
+    sweep = summary["sweep"]
+    assert [r["potential_V_vs_Li"] for r in sweep["rows"]] == [0.0, 0.3, 0.6, 0.9, 1.2, 1.5]
+    kin = summary["kinetics"]
+    totals = kin["element_totals"]
+    assert totals["initial"] == {"C": 3 * 1400, "H": 4 * 1400, "Li": 100, "O": 3 * 1400}
+    assert totals["at_counts_time"] == pytest.approx(totals["initial"])   # atoms conserved
+    assert 0 < kin["counts_at_s"] <= kin["time_reached_s"]["min"] and kin["members"]["n"] == 5
+    assert 0 < kin["members"]["counts_at_s"] <= kin["counts_at_s"]
+    assert max(kin["series"]["time_s"]) == kin["counts_at_s"]
+    ec = next(y for y in kin["yields"] if y["known_as"] == "EC")
+    assert ec["initial"] == 1400 and ec["mean"] < 1400                   # electrons at 0 V reduce EC
+    page = (out / "report.html").read_text()
+    assert "Level of theory" in page and "Kinetics" in page and "<img" in page
+    assert "http://" not in page and "https://" not in page and 'src="data:image/png;base64,' in page
+    second = runner.invoke(app, ["run", str(recipe), "-o", str(out), "--trajectories", "0",
+                                 "--potential", "0.5"])
     assert "resuming" in second.output
-    assert json.loads((out / "summary.json").read_text())["network"] == summary["network"]
+    again = json.loads((out / "summary.json").read_text())
+    assert again["network"] == summary["network"] and "kinetics" not in again["stages_done"]
+    assert [r["potential_V_vs_Li"] for r in again["sweep"]["rows"]] == [0.0, 0.5]   # the recipe's is added
 
 
 def test_grow_builds_scores_grows_and_resumes(tmp_path):

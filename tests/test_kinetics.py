@@ -18,11 +18,14 @@ def mechanism(reactants, products, rates, n_species=None, electrons=None):
     return Mechanism(g, np.array(rates, dtype=float), [f"X{i}" for i in range(n)], "test", "test units")
 
 
-def test_first_order_decay_is_binomial_in_physical_time():
+@pytest.mark.parametrize("log_grid", [False, True])
+def test_first_order_decay_is_binomial_in_physical_time(log_grid):
     # A -> B with k = 2 /s: each molecule survives to t with p = exp(-k t), so the count is binomial
     mech = mechanism([[0]], [[1]], [2.0])
     n0, t_end = 1000, 1.0
-    res = simulate(mech, {0: n0}, 400, time=t_end, seed=7, volume=1e-18, grid_points=11)
+    res = simulate(mech, {0: n0}, 400, time=t_end, seed=7, volume=1e-18, grid_points=11, log_grid=log_grid)
+    if log_grid:                                       # 0, then 10 points evenly spaced in log t
+        assert res.grid[0] == 0 and np.allclose(np.diff(np.log10(res.grid[1:])), 6 / 9)
     p = np.exp(-2.0 * res.grid)
     se = np.sqrt(n0 * p * (1 - p) / res.n_trajectories)
     assert np.all(np.abs(res.grid_mean[:, 0] - n0 * p) <= 4 * se + 1e-9)
@@ -282,3 +285,19 @@ def test_every_waiting_time_uses_the_exact_total_propensity():
                 counts[s] -= n
             for s, n in g.products(j):
                 counts[s] += n
+
+
+def test_counts_at_common_time_are_unbiased_when_trajectories_stop_early():
+    # A -> B, k = 2 /s; an event cap stops trajectories at different times before t_end. Counts at the
+    # common time (the last grid time all reached) must still be binomial, n0 exp(-k t).
+    from sei_net.kinetics.yields import at_common_time
+    mech = mechanism([[0]], [[1]], [2.0])
+    n0 = 1000
+    res = simulate(mech, {0: n0}, 200, time=1.0, steps=600, seed=11, volume=1e-18, grid_points=61, log_grid=True)
+    assert res.end_time.min() < 1.0                       # the cap bites
+    t, mean, std, g = at_common_time(res)
+    assert 0 < t <= res.end_time.min() and res.grid[g] == t
+    assert g + 1 == len(res.grid) or res.grid[g + 1] > res.end_time.min()
+    p = np.exp(-2.0 * t)
+    assert abs(mean[0] - n0 * p) <= 4 * np.sqrt(n0 * p * (1 - p) / 200) + 1e-9
+    assert mean[0] + mean[1] == pytest.approx(n0)

@@ -22,6 +22,10 @@ from sei_net.kinetics.mechanism import RNMC_FACTORS, Mechanism
 DEFAULT_GRID_POINTS = 51
 
 
+#: decades of time a logarithmic recording grid spans (simulate(log_grid=True))
+LOG_GRID_DECADES = 6
+
+
 @dataclass
 class SSAResult:
     """Outcome of ``simulate``. Counts are molecule numbers; times in s (physical mode) or RNMC units.
@@ -139,12 +143,14 @@ def simulate(mech: Mechanism, initial: dict[int, int], trajectories: int, *, ste
              time: float | None = None, seed: int = 0, mode: str = "physical", volume: float | None = None,
              factors: tuple[float, float, float] = RNMC_FACTORS, grid_points: int = DEFAULT_GRID_POINTS,
              record_events: bool = False, workers: int = 1, scheduler: str | None = None,
-             batch_size: int | None = None) -> SSAResult:
+             batch_size: int | None = None, log_grid: bool = False) -> SSAResult:
     """Run ``trajectories`` Gillespie trajectories from ``initial`` (species index -> molecules) for
     ``steps`` events and/or simulated ``time`` (s, or RNMC units in RNMC mode), whichever comes
     first. ``mode``/``volume`` (L)/``factors`` set the propensities (kinetics.mechanism).
     ``record_events`` keeps every event's reaction and time (needs ``steps``). ``workers`` threads
-    run batches here; ``scheduler`` (tcp://HOST:PORT) sends them to a Dask cluster instead."""
+    run batches here; ``scheduler`` (tcp://HOST:PORT) sends them to a Dask cluster instead.
+    ``log_grid`` (with ``time``): record at t = 0 and on a logarithmic grid over the last
+    ``LOG_GRID_DECADES`` decades of ``time``, for chemistry that spans time scales."""
     if steps is None and time is None:
         raise ValueError("give a number of steps or a simulated time to stop at (or both)")
     if steps is not None and (int(steps) != steps or steps < 0):
@@ -162,7 +168,12 @@ def simulate(mech: Mechanism, initial: dict[int, int], trajectories: int, *, ste
     max_steps = -1 if steps is None else int(steps)
     t_end = np.inf if time is None else float(time)
     n_grid = max(int(grid_points), 2)
-    if time is not None:
+    if log_grid and time is None:
+        raise ValueError("a logarithmic recording grid needs a simulated time (--time) to end at")
+    if time is not None and log_grid:
+        top = np.log10(t_end)
+        grid, in_time = np.append(0.0, np.logspace(top - LOG_GRID_DECADES, top, n_grid - 1)), True
+    elif time is not None:
         grid, in_time = np.linspace(0.0, t_end, n_grid), True
     else:
         grid, in_time = np.unique(np.linspace(0, max_steps, n_grid).round()).astype(float), False

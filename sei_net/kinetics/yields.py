@@ -1,0 +1,115 @@
+"""Product yields over time for the main job: stochastic kinetics from the recipe's composition at
+the recipe's potential, with the spread over the energy ensemble's members.
+
+Every molecule of the simulated volume element sees electrons at the electrode potential (the
+HiPRGen/RNMC convention), so the run tells what an electrolyte element in contact with the electrode
+turns into, and how fast; how far from the electrode that happens is the growth stage's question.
+Counts are molecules in the volume element (kinetics.setup: the least concentrated recipe species
+gets 100 molecules), time in s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sei_net.chem.known import known_species_keys
+from sei_net.kinetics.setup import initial_state, load_mechanism, member_mechanisms
+from sei_net.kinetics.ssa import simulate
+
+#: species besides the known SEI ones whose counts over time are kept (largest final means)
+TOP_OTHERS = 8
+
+
+def _tracked(mech, query, final_mean: np.ndarray, start: dict[int, int]) -> list[int]:
+    """Species to follow over time: the starting species, the known SEI species that form, and the
+    ``TOP_OTHERS`` most abundant others at the end."""
+    known = known_species_keys()
+    named = [s for s, sp in query.species.items() if sp.key in known and (final_mean[s] > 0 or s in start)]
+    others = [int(s) for s in np.argsort(-final_mean, kind="stable")
+              if final_mean[s] > 0 and s not in named][:TOP_OTHERS]
+    return sorted(set(named) | set(start)) + others
+
+
+def at_common_time(result) -> tuple[float, np.ndarray, np.ndarray, int]:
+    """(t, mean, std, grid index): the counts over trajectories at the last grid time that every
+    trajectory reached (a trajectory that ran out of events stops early; later grid points would
+    hold its stale state)."""
+    reached = result.end_time.min()
+    g = int(np.searchsorted(result.grid, reached * (1 + 1e-12), side="right") - 1)
+    return float(result.grid[g]), result.grid_mean[g], result.grid_std[g], g
+
+
+def element_totals(species: dict, counts: np.ndarray) -> dict[str, float]:
+    """Atoms of each element in (mean) molecule ``counts`` by species index; a balance check, since
+    every reaction conserves atoms."""
+    totals: dict[str, float] = {}
+    for s, sp in species.items():
+        if s < len(counts) and counts[s]:
+            for el, n in sp.composition.items():
+                totals[el] = totals.get(el, 0.0) + n * float(counts[s])
+    return dict(sorted(totals.items()))
+
+
+def product_yields(store, *, trajectories: int = 8, time: float = 1e-5, max_steps: int = 2_000_000,
+                   seed: int = 0, members: bool = True, workers: int = 2) -> dict:
+    """Gillespie trajectories from the recipe's composition to ``time`` (s) or ``max_steps`` events,
+    whichever comes first, with rates from the network's energies at the recipe's potential
+    (kinetics.rates). With ``members``, the same trajectories (same seeds) under every energy
+    member's rates give the spread that the energy uncertainty puts on the mean counts, at the
+    last grid time that every run (mean rates and members) reached: ``members.counts_at_s``, where
+    each yield's ``members.mean_rates`` is the mean-rate run's count for comparison.
+    Counts are reported at the last grid time that every trajectory reached (at_common_time); the
+    members run to that time. Returns a JSON-ready dict; ``series`` holds counts on a log time grid
+    up to that time for the tracked species."""
+    mech, query = load_mechanism(store)
+    if query is None:
+        raise ValueError(f"{store.path.name} carries stored rates; the main job's kinetics makes rates "
+                         "from energies (score the network first)")
+    counts, volume, origin = initial_state(store)
+    run = dict(time=time, steps=max_steps, seed=seed, volume=volume, workers=workers, log_grid=True)
+    result = simulate(mech, counts, trajectories, **run)
+    t_common, mean, std, g = at_common_time(result)
+    spread = None
+    if members and query.samples is not None and t_common > 0:
+        runs = [simulate(m, counts, trajectories, **(run | {"time": t_common})) for m in member_mechanisms(query)]
+        t_all = min([t_common] + [at_common_time(r)[0] for r in runs])   # one time every run reached
+
+        def at(r):
+            return r.grid_mean[int(np.searchsorted(r.grid, t_all * (1 + 1e-12), side="right") - 1)]
+        finals = np.array([at(r) for r in runs])
+        spread = {"mean": finals.mean(axis=0), "std": finals.std(axis=0, ddof=1), "min": finals.min(axis=0),
+                  "max": finals.max(axis=0), "mean_rates": at(result), "members": len(finals), "time_s": t_all}
+    tracked = _tracked(mech, query, mean, counts)
+    known = known_species_keys()
+
+    def row(s: int) -> dict:
+        out = {"species": mech.names[s], "smiles": query.species[s].smiles,
+               "known_as": known.get(query.species[s].key), "initial": int(counts.get(s, 0)),
+               "mean": float(mean[s]), "std": float(std[s]),
+               "standard_error": float(std[s] / np.sqrt(result.n_trajectories))}
+        if spread is not None:
+            out["members"] = {k: float(spread[k][s]) for k in ("mean_rates", "mean", "std", "min", "max")}
+        return out
+
+    reached = result.end_time
+    return {
+        "method": "Gillespie direct method (kinetics.ssa), physical time, volume-scaled propensities",
+        "trajectories": result.n_trajectories, "seed": seed,
+        "stop": {"time_s": time, "max_events": max_steps},
+        "time_reached_s": {"min": float(reached.min()), "median": float(np.median(reached)),
+                           "max": float(reached.max())},
+        "trajectories_reaching_time": int(np.sum(reached >= time)),
+        "counts_at_s": t_common,
+        "events": result.n_events, "wall_seconds": round(result.wall_seconds, 3),
+        "volume_L": volume, "initial_state": origin,
+        "settings": query.describe() | {"rates": mech.rate_source},
+        "members": ({"n": spread["members"], "counts_at_s": spread["time_s"]} if spread is not None
+                    else {"n": 0}),
+        "element_totals": {"initial": element_totals(query.species, mech.counts(counts)),
+                           "at_counts_time": element_totals(query.species, mean)},
+        "yields": [row(s) for s in tracked],
+        "series": {"time_s": result.grid[:g + 1].tolist(),
+                   "species": [mech.names[s] for s in tracked],
+                   "mean": result.grid_mean[:g + 1, tracked].T.tolist(),
+                   "std": result.grid_std[:g + 1, tracked].T.tolist()},
+    }
