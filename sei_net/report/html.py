@@ -173,7 +173,7 @@ mean-rate count there and, in brackets, the range of the members' means (the spr
          'at ' + _fmt(k['members'].get('counts_at_s'), '.2g') + ' s: mean rates (member range)'], rows, {2, 3, 4})}"""
 
 
-def _growth(s: dict, out: Path) -> str:
+def _growth(s: dict) -> str:
     g = s.get("growth")
     if not g:
         return ""
@@ -206,7 +206,7 @@ def write_report(summary: dict, path: str | Path) -> Path:
     """Write the report of a main-job ``summary`` to ``path`` (HTML, self-contained); returns it."""
     path = Path(path)
     body = "".join([_header(summary), _answer(summary), _paths(summary), _products(summary),
-                    _sweep(summary), _kinetics(summary), _growth(summary, path.parent), _network(summary)])
+                    _sweep(summary), _kinetics(summary), _growth(summary), _network(summary)])
     path.write_text(f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>sei_net: "
                     f"{_e(summary['recipe'])}</title><style>{CSS}</style></head><body>{body}"
                     "<p class='muted'>Units: energies eV, time s, length Å, potential V vs Li/Li+. "
