@@ -17,7 +17,6 @@ the issue states 8.4 s of CPU for the 5 x 10^6 events including its SQLite write
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from benchmarks.common import write_table
+from benchmarks.common import median_time, write_table
 from sei_net.kinetics._ssa_kernel import propensity, rng_state, uniform
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,15 +62,6 @@ def textbook_direct(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, 
     return total_counts
 
 
-def _median(f, repeats=3):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def _baseline_rate(mech, counts, c, trajectories, steps, seed):
     from sei_net.kinetics.ssa import kernel_arrays
 
@@ -79,7 +69,7 @@ def _baseline_rate(mech, counts, c, trajectories, steps, seed):
     args = (np.arange(seed, seed + trajectories, dtype=np.int64), a["counts0"], a["c"], a["r_ptr"], a["r_sp"],
             a["r_coef"], a["d_ptr"], a["d_sp"], a["d_val"], steps)
     textbook_direct(*args[:-1], 2)                        # compile
-    return trajectories * steps / _median(lambda: textbook_direct(*args))
+    return trajectories * steps / median_time(lambda: textbook_direct(*args), repeats=3)
 
 
 def _ours(mech, counts, trajectories, steps, seed, **kw):
@@ -87,7 +77,8 @@ def _ours(mech, counts, trajectories, steps, seed, **kw):
 
     simulate(mech, counts, 2, steps=10, seed=seed, **kw)  # compile / warm caches
     results = []
-    t = _median(lambda: results.append(simulate(mech, counts, trajectories, steps=steps, seed=seed, **kw)))
+    t = median_time(lambda: results.append(simulate(mech, counts, trajectories, steps=steps, seed=seed, **kw)),
+                    repeats=3)
     return results[-1].n_events / t
 
 
@@ -101,7 +92,7 @@ def _ours_with_events(mech, counts, trajectories, steps, seed, out, **kw):
         return r
 
     once()
-    return trajectories * steps / _median(once)
+    return trajectories * steps / median_time(once, repeats=3)
 
 
 def run() -> None:

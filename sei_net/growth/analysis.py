@@ -108,12 +108,9 @@ def growth_laws(time: np.ndarray, height: np.ndarray) -> dict:
 
 def plot(summary: dict, series: dict, path) -> None:
     """Thickness against time and the final composition/density profiles, as one PNG."""
-    import matplotlib
+    from sei_net.plotting import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, ax = pyplot().subplots(1, 3, figsize=(15, 4.2))
     ax[0].plot(series["time"], series["thickness_mean"], label="mean")
     ax[0].plot(series["time"], series["thickness_max"], label="max", alpha=0.6)
     ax[0].set(xlabel="time (s)", ylabel="SEI thickness (Å)", title="growth")
@@ -129,6 +126,4 @@ def plot(summary: dict, series: dict, path) -> None:
     ax[2].plot(mid, prof["deposit_density"], label="deposit")
     ax[2].set(xlabel="z (Å)", ylabel="density (g/cm³)", title="density profile")
     ax[2].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_png(fig, path, dpi=110)

@@ -35,10 +35,7 @@ def cantera_yaml(mech: Mechanism, species: dict, temperature: float = 298.15) ->
     elements = sorted({el for s in used for el in species[s].elements})
     sp_docs = []
     for s in used:
-        comp: dict[str, int] = {}
-        for el in species[s].elements:
-            comp[el] = comp.get(el, 0) + 1
-        sp_docs.append({"name": cantera_name(s), "composition": comp,
+        sp_docs.append({"name": cantera_name(s), "composition": dict(species[s].composition),
                         "thermo": {"model": "constant-cp", "T0": temperature, "h0": 0.0, "s0": 0.0,
                                    "cp0": 1.0e4},
                         "note": f"{mech.names[s]} ({species[s].smiles}, charge {species[s].charge})"})

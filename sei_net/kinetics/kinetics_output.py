@@ -44,15 +44,12 @@ def plot_counts(x: np.ndarray, mean: np.ndarray, std: np.ndarray | None, names: 
                 out: str | Path, xlabel: str, ylabel: str = "molecules", top: int = 8,
                 title: str = "") -> Path:
     """Mean (and +-1 std band) of the ``top`` species with the largest final values against ``x``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from sei_net.plotting import pyplot, save_png
 
     final = mean[-1]
     peak = mean.max(axis=0)
     chosen = [s for s in np.argsort(-(final + 0.25 * peak), kind="stable")[:top] if peak[s] > 0]
-    fig, ax = plt.subplots(figsize=(7.0, 4.2))
+    fig, ax = pyplot().subplots(figsize=(7.0, 4.2))
     for i, s in enumerate(chosen):
         ax.plot(x, mean[:, s], color=f"C{i % 10}", lw=1.8, label=names[s])
         if std is not None:
@@ -62,8 +59,4 @@ def plot_counts(x: np.ndarray, mean: np.ndarray, std: np.ndarray | None, names: 
     if title:
         ax.set_title(title)
     ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    out = Path(out)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_png(fig, out)

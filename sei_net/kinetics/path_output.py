@@ -20,7 +20,8 @@ def path_record(query, path: HyperPath, rank: int) -> dict:
     }
 
 
-def _equation(step: dict) -> str:
+def step_equation(step: dict) -> str:
+    """One path step as text, e.g. ``[2x] EC + Li+ -> LiEC`` (a step taken twice)."""
     times = f"[{step['times']}x] " if step["times"] > 1 else ""
     return times + equation_text(step["reactants"], step["products"], step["electrons"])
 
@@ -33,7 +34,7 @@ def path_text(record: dict) -> str:
             + (f", P(best) {prob:.2f}" if prob is not None else ""))
     lines = [head]
     for s in record["steps"]:
-        lines.append(f"  {_equation(s):<70} dG {s['dG']:+.3f}  barrier {s['barrier']:.3f} eV  "
+        lines.append(f"  {step_equation(s):<70} dG {s['dG']:+.3f}  barrier {s['barrier']:.3f} eV  "
                      f"k {s['rate']:.2e}")
     if record["byproducts"]:
         lines.append("  byproducts: " + ", ".join(f"{n} {k}" for k, n in record["byproducts"].items()))
@@ -43,20 +44,17 @@ def path_text(record: dict) -> str:
 def plot_path(record: dict, out: str | Path, title: str = "") -> Path:
     """Free-energy diagram of one path: cumulative G (eV) after each step (a step fired n times
     counts n times), barriers drawn as bumps. Writes a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from sei_net.plotting import pyplot, save_png
 
     g = [0.0]
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.4 * len(record["steps"]) + 2), 4.0))
+    fig, ax = pyplot().subplots(figsize=(max(6.0, 1.4 * len(record["steps"]) + 2), 4.0))
     for i, s in enumerate(record["steps"]):
         start, end = g[-1], g[-1] + s["times"] * s["dG"]
         top = start + s["barrier"]
         ax.plot([i + 0.25, i + 0.5, i + 0.75], [start, top, end] if s["barrier"] > 0 else [start, start, end],
                 color="0.5", lw=1, ls="--")
         ax.plot([i + 0.75, i + 1.25], [end, end], color="C0", lw=2.5)
-        label = _equation(s)
+        label = step_equation(s)
         ax.annotate(label if len(label) < 40 else label[:37] + "...", (i + 1, end), textcoords="offset points",
                     xytext=(0, 6 if i % 2 == 0 else -14), ha="center", fontsize=7)
         g.append(end)
@@ -65,8 +63,4 @@ def plot_path(record: dict, out: str | Path, title: str = "") -> Path:
     ax.set_xlabel("step")
     ax.set_ylabel("cumulative free energy (eV)")
     ax.set_title(title or f"path {record['rank']}: dG {record['dG_total']:+.2f} eV")
-    fig.tight_layout()
-    out = Path(out)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_png(fig, out)

@@ -7,19 +7,12 @@ import io
 
 import numpy as np
 
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+from sei_net.plotting import pyplot
+from sei_net.plotting import save_png
 
 
 def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
-    return buf.getvalue()
+    return save_png(fig, io.BytesIO(), dpi=110, tight=True).getvalue()
 
 
 def path_levels(steps: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +29,7 @@ def path_levels(steps: list[dict]) -> tuple[np.ndarray, np.ndarray]:
 def path_diagram(paths: dict[str, dict]) -> bytes:
     """Free-energy profiles (eV vs the starting species) of the best path to each named product:
     a level per intermediate state, a cusp at each step's barrier."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8.0, 4.2))
     for name, rec in paths.items():
         levels, peaks = path_levels(rec["steps"])
@@ -59,7 +52,7 @@ def path_diagram(paths: dict[str, dict]) -> bytes:
 def sweep_plot(sweep: dict) -> bytes:
     """Rank of each known SEI product among the likely products against the electrode potential
     (one line per product and temperature; missing points: not among the listed products)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.0, 3.8))
     names = sorted({n for r in sweep["rows"] for n in r["known_product_ranks"]})
     for T in sweep["temperatures_K"]:
@@ -79,7 +72,7 @@ def sweep_plot(sweep: dict) -> bytes:
 
 def kinetics_plot(kinetics: dict) -> bytes:
     """Mean molecule counts (±1 std over trajectories) against time on a log axis."""
-    plt = _pyplot()
+    plt = pyplot()
     series = kinetics["series"]
     t = np.array(series["time_s"])
     fig, ax = plt.subplots(figsize=(8.0, 4.2))

@@ -9,6 +9,7 @@ import html
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sei_net.kinetics.path_output import step_equation
 from sei_net.report import figures
 
 CSS = """
@@ -107,9 +108,7 @@ def _paths(s: dict) -> str:
     for name, p in paths.items():
         rows = []
         for st in p["steps"]:
-            eq = " + ".join(st["reactants"]) + (" + " + ("e-" if st["electrons"] == 1 else f"{st['electrons']} e-")
-                                                   if st["electrons"] > 0 else "") + " → " + " + ".join(st["products"])
-            rows.append([(f"{st['times']}× " if st["times"] > 1 else "") + f"<code>{_e(eq)}</code>", _e(st["kind"]),
+            rows.append([f"<code>{_e(step_equation(st))}</code>", _e(st["kind"]),
                          _fmt(st["dG"], "+.2f") + (f" ± {st['dG_sigma']:.2f}" if st.get("dG_sigma") is not None else ""),
                          _fmt(st["barrier"], ".2f"), _fmt(st["rate"], ".2e")])
         parts.append(f"<h3>{_e(name)}</h3>" + _table(["step", "kind", "dG (eV, ± member std)", "barrier (eV)",
