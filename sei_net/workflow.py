@@ -36,63 +36,64 @@ def _score_stage(db: Path, labels: Sequence[Path], echo: Callable[[str], None]) 
     return result
 
 
-def _ranked(store, recipe, source: str, potential: float, temperature: float):
-    """(query, starting species ids, likely products: the top 1 % or at least 15)."""
+def _ranked(q, recipe) -> tuple[list[int], list[dict]]:
+    """(starting species ids, likely products under query ``q``: the top 1 % or at least 15)."""
     from sei_net.kinetics.products import likely_products
-    from sei_net.kinetics.query import PathQuery
-    q = PathQuery.prepare(store, source=source, potential=potential, temperature=temperature)
     start = [q.species_id(s.species.key) for s in recipe.species]
-    return q, start, likely_products(q, start, top=max(15, len(q.species) // 100))
+    return start, likely_products(q, start, top=max(15, len(q.species) // 100))
 
 
-def _products_stage(db: Path, recipe, source: str, echo: Callable[[str], None]) -> dict:
-    """Likely products and the best paths to known SEI products at the recipe's potential."""
+def _known_ranks(ranked: list[dict]) -> dict[str, int]:
+    """Known SEI product name -> rank (1-based) among ``ranked`` likely products."""
+    return {p["known_as"]: i + 1 for i, p in enumerate(ranked) if p["known_as"]}
+
+
+def _products_stage(q, recipe, echo: Callable[[str], None]) -> tuple[dict, list[dict]]:
+    """Likely products and the best paths to known SEI products under query ``q`` (the recipe's
+    potential); also returns the ranked list for the sweep."""
     from sei_net.kinetics.path_output import path_record
     from sei_net.kinetics.paths import UnreachableError
-    with NetworkStore.open(db, readonly=True) as store:
-        q, start, ranked = _ranked(store, recipe, source, recipe.potential, recipe.temperature)
-        by_name = {q.known[sp.key]: sid for sid, sp in q.species.items() if sp.key in q.known}
-        best = {}
-        for name in PATH_TARGETS:
-            if name not in by_name or by_name[name] in start:
-                continue
-            try:
-                rec = path_record(q, q.paths(start, by_name[name], 1)[0], 1)
-            except UnreachableError:
-                best[name] = None
-                continue
-            best[name] = {k: rec[k] for k in ("cost", "dG_total", "hardest_step_dG", "probability_best",
-                                              "electrons", "byproducts", "steps")}
-    known_ranks = {p["known_as"]: i + 1 for i, p in enumerate(ranked) if p["known_as"]}
+    start, ranked = _ranked(q, recipe)
+    by_name = {q.known[sp.key]: sid for sid, sp in q.species.items() if sp.key in q.known}
+    best = {}
+    for name in PATH_TARGETS:
+        if name not in by_name or by_name[name] in start:
+            continue
+        try:
+            rec = path_record(q, q.paths(start, by_name[name], 1)[0], 1)
+        except UnreachableError:
+            best[name] = None
+            continue
+        best[name] = {k: rec[k] for k in ("cost", "dG_total", "hardest_step_dG", "probability_best",
+                                          "electrons", "byproducts", "steps")}
+    known_ranks = _known_ranks(ranked)
     echo(f"ranked {len(ranked)} likely products (known SEI products at ranks {known_ranks}); "
          f"best paths to {', '.join(k for k, v in best.items() if v)}")
-    return {"settings": q.describe(), "known_product_ranks": known_ranks, "likely_products": ranked,
-            "best_paths": best}
+    return ({"settings": q.describe(), "known_product_ranks": known_ranks, "likely_products": ranked,
+             "best_paths": best}, ranked)
 
 
-def _sweep_stage(db: Path, recipe, source: str, potentials: Sequence[float], temperatures: Sequence[float],
-                 echo: Callable[[str], None]) -> dict:
-    """Ranks of the known SEI products among the likely products at each potential x temperature.
-    The free energies stay those of the energy source (298.15 K); temperature enters the rates."""
+def _sweep_stage(q, recipe, ranked_here: list[dict], potentials: Sequence[float],
+                 temperatures: Sequence[float], echo: Callable[[str], None]) -> dict:
+    """Ranks of the known SEI products among the likely products at each potential x temperature,
+    rescoring query ``q`` (whose own point's ranking, ``ranked_here``, is reused). The free
+    energies stay those of the energy source (298.15 K); temperature enters the rates."""
     rows = []
-    with NetworkStore.open(db, readonly=True) as store:
-        for T in temperatures:
-            for U in potentials:
-                _, _, ranked = _ranked(store, recipe, source, U, T)
-                rows.append({"potential_V_vs_Li": U, "temperature_K": T, "listed": len(ranked),
-                             "known_product_ranks": {p["known_as"]: i + 1 for i, p in enumerate(ranked)
-                                                     if p["known_as"]},
-                             "top": [{k: p[k] for k in ("species", "cost", "probability_top_k")}
-                                     for p in ranked[:5]]})
+    here = (q.potential, q.rate_model.temperature)
+    for T in temperatures:
+        for U in potentials:
+            ranked = ranked_here if (U, T) == here else _ranked(q.at(U, T), recipe)[1]
+            rows.append({"potential_V_vs_Li": U, "temperature_K": T, "listed": len(ranked),
+                         "known_product_ranks": _known_ranks(ranked),
+                         "top": [{k: p[k] for k in ("species", "cost", "probability_top_k")} for p in ranked[:5]]})
     echo(f"swept {len(potentials)} potentials x {len(temperatures)} temperatures")
     return {"potentials_V_vs_Li": list(potentials), "temperatures_K": list(temperatures), "rows": rows,
             "note": "free energies are the energy source's (298.15 K); temperature changes the rates only"}
 
 
-def _kinetics_stage(db: Path, echo: Callable[[str], None], **settings) -> dict:
+def _kinetics_stage(q, echo: Callable[[str], None], **settings) -> dict:
     from sei_net.kinetics.yields import product_yields
-    with NetworkStore.open(db, readonly=True) as store:
-        result = product_yields(store, **settings)
+    result = product_yields(q, **settings)
     echo(f"kinetics: {result['trajectories']} trajectories x {result['members']['n'] + 1} rate sets, "
          f"counts at {result['counts_at_s']:.3g} s ({result['events']} events, {result['wall_seconds']} s)")
     return result
@@ -139,13 +140,17 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
     recipe = load_recipe(recipe_ref)
     out = Path(out)
     db, build_state, found, energies = network_with_energies(recipe, out, force, labels, echo)
+    from sei_net.kinetics.query import PathQuery
     done = ["recipe", "seed_network", "generation", "energies", "paths"]
-    products = _products_stage(db, recipe, energies["source"], echo)
     potentials = sorted(set(DEFAULT_SWEEP_POTENTIALS if potentials is None else potentials) | {recipe.potential})
     temperatures = sorted(set(temperatures or ()) | {recipe.temperature})
-    sweep = _sweep_stage(db, recipe, energies["source"], potentials, temperatures, echo)
-    done.append("sweep")
     with NetworkStore.open(db, readonly=True) as store:
+        q = PathQuery.prepare(store, source=energies["source"], potential=recipe.potential,
+                              temperature=recipe.temperature)
+        products, ranked = _products_stage(q, recipe, echo)
+        sweep = _sweep_stage(q, recipe, ranked, potentials, temperatures, echo)
+        done.append("sweep")
+        kinetics_result = _kinetics_stage(q, echo, **kinetics) if kinetics is not None else None
         info = store.info()  # after scoring: the energy sources now include the surrogate
     summary = {
         "recipe": recipe.name,
@@ -159,8 +164,8 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
         "products": products,
         "sweep": sweep,
     }
-    if kinetics is not None:
-        summary["kinetics"] = _kinetics_stage(db, echo, **kinetics)
+    if kinetics_result is not None:
+        summary["kinetics"] = kinetics_result
         done.append("kinetics")
     if grow_steps:
         summary["growth"] = _growth_stage(recipe, db, out / "growth", grow_steps, force, echo)

@@ -4,6 +4,7 @@ electron free energy -2.15 eV, 298.15 K, cost exp(min(10, dG)/kT) + 1, from Li+ 
 import json
 import math
 
+import numpy as np
 import pytest
 
 from sei_net.constants import BOLTZMANN_EV
@@ -122,4 +123,24 @@ def test_probabilities_over_energy_draws(tmp_path):
     probs = [p.probability_best for p in paths]
     assert sum(probs) == pytest.approx(1.0)
     assert paths[2].cost > paths[0].cost + 0.9 and probs[2] == 0.0
+    store.close()
+
+
+def test_rescoring_at_another_potential_and_temperature_equals_a_fresh_query(tmp_path):
+    """PathQuery.at (the main job's sweep) gives what PathQuery.prepare gives at that point, members
+    (Gaussian draws from sigma) included."""
+    store = import_mrnet(MRNET / "ronalds_MoleculeEntry.json", tmp_path / "mr.db", reactions=True)
+    rows = store.energies("mrnet")
+    for r in rows:
+        r["sigma"] = 0.05
+    store.set_energies(rows)
+    base = PathQuery.prepare(store, potential=0.0, temperature=298.15, n_samples=8, seed=1)
+    moved = base.at(0.7, 330.0)
+    fresh = PathQuery.prepare(store, potential=0.7, temperature=330.0, n_samples=8, seed=1)
+    assert moved.electron_free_energy == fresh.electron_free_energy != base.electron_free_energy
+    for a, b in ((moved.scores, fresh.scores), (moved.samples, fresh.samples)):
+        for field in ("dG", "barrier", "rate", "cost"):
+            assert np.array_equal(getattr(a, field), getattr(b, field), equal_nan=True)
+    assert not np.array_equal(moved.scores.rate, base.scores.rate, equal_nan=True)
+    assert moved.describe() == fresh.describe()
     store.close()

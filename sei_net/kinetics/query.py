@@ -9,7 +9,7 @@ answers carry probabilities over those members (DESIGN.md: uncertainty travels a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -66,6 +66,9 @@ class PathQuery:
     samples: Scores | None
     species: dict[int, Species]
     known: dict[str, str]            # species key -> known SEI name (chem.known)
+    radius: np.ndarray               # Å, the reduced species' effective radius per redox reaction (Marcus)
+    member_G: np.ndarray | None      # (S, M) eV: the energy members, or Gaussian draws from sigma
+    cost: str | Callable
 
     @classmethod
     def prepare(cls, store, *, source: str | None = None, potential: float | None = None,
@@ -98,17 +101,33 @@ class PathQuery:
             if s not in radii:
                 radii[s] = effective_radius(species[s])
             radius[r] = radii[s]
-        scores = score_reactions(graph, energies.G, electron_free_energy, rate_model, cost, radius)
         members = energies.members
         if members is None and energies.sigma is not None:
             rng = np.random.default_rng(seed)
             sigma = np.nan_to_num(energies.sigma, nan=0.0)
             members = energies.G[:, None] + sigma[:, None] * rng.standard_normal((graph.n_species, n_samples))
+        return cls._scored(store, graph, energies, species, radius, members, cost, float(potential),
+                           float(electron_free_energy), rate_model)
+
+    @classmethod
+    def _scored(cls, store, graph, energies, species, radius, members, cost, potential: float,
+                electron_free_energy: float, rate_model: RateModel) -> "PathQuery":
+        scores = score_reactions(graph, energies.G, electron_free_energy, rate_model, cost, radius)
         samples = (score_reactions(graph, members, electron_free_energy, rate_model, cost, radius)
                    if members is not None else None)
-        return cls(store, graph, energies, float(potential), float(electron_free_energy), rate_model,
+        return cls(store, graph, energies, potential, electron_free_energy, rate_model,
                    cost if isinstance(cost, str) else getattr(cost, "__name__", "custom"),
-                   scores, samples, species, known_species_keys())
+                   scores, samples, species, known_species_keys(), radius, members, cost)
+
+    def at(self, potential: float, temperature: float | None = None) -> "PathQuery":
+        """The same network, energies and members scored at another electrode ``potential``
+        (V vs Li/Li+) and ``temperature`` (K; default this query's), without reading the store
+        again (potential sweeps)."""
+        rate_model = (self.rate_model if temperature is None
+                      else replace(self.rate_model, temperature=float(temperature)))
+        g_e = electron_free_energy_at(potential, electron_offset_for(self.energies.source))
+        return self._scored(self.store, self.graph, self.energies, self.species, self.radius, self.member_G,
+                            self.cost, float(potential), g_e, rate_model)
 
     # ------------------------------------------------------------------ helpers
     def species_id(self, query: str) -> int:

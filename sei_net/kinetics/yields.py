@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from sei_net.chem.known import known_species_keys
-from sei_net.kinetics.setup import initial_state, load_mechanism, member_mechanisms
+from sei_net.kinetics.mechanism import mechanism_from_query
+from sei_net.kinetics.setup import initial_state, member_mechanisms
 from sei_net.kinetics.ssa import simulate
 
 #: species besides the known SEI ones whose counts over time are kept (largest final means)
@@ -50,22 +51,19 @@ def element_totals(species: dict, counts: np.ndarray) -> dict[str, float]:
     return dict(sorted(totals.items()))
 
 
-def product_yields(store, *, trajectories: int = 8, time: float = 1e-5, max_steps: int = 2_000_000,
+def product_yields(query, *, trajectories: int = 8, time: float = 1e-5, max_steps: int = 2_000_000,
                    seed: int = 0, members: bool = True, workers: int = 2) -> dict:
     """Gillespie trajectories from the recipe's composition to ``time`` (s) or ``max_steps`` events,
-    whichever comes first, with rates from the network's energies at the recipe's potential
-    (kinetics.rates). With ``members``, the same trajectories (same seeds) under every energy
+    whichever comes first, with the rates of a prepared ``query`` (kinetics.query.PathQuery: the
+    network's energies at a potential, through kinetics.rates). With ``members``, the same trajectories (same seeds) under every energy
     member's rates give the spread that the energy uncertainty puts on the mean counts, at the
     last grid time that every run (mean rates and members) reached: ``members.counts_at_s``, where
     each yield's ``members.mean_rates`` is the mean-rate run's count for comparison.
     Counts are reported at the last grid time that every trajectory reached (at_common_time); the
     members run to that time. Returns a JSON-ready dict; ``series`` holds counts on a log time grid
     up to that time for the tracked species."""
-    mech, query = load_mechanism(store)
-    if query is None:
-        raise ValueError(f"{store.path.name} carries stored rates; the main job's kinetics makes rates "
-                         "from energies (score the network first)")
-    counts, volume, origin = initial_state(store)
+    mech = mechanism_from_query(query)
+    counts, volume, origin = initial_state(query.store)
     run = dict(time=time, steps=max_steps, seed=seed, volume=volume, workers=workers, log_grid=True)
     result = simulate(mech, counts, trajectories, **run)
     t_common, mean, std, g = at_common_time(result)
