@@ -548,6 +548,10 @@ def _print_counts(title: str, finals: dict, top: int = 15, std: bool = True) -> 
            [[k, f"{v['mean']:.1f}", f"{v['std']:.1f}"] if std else [k, f"{v:.4g}"] for k, v in rows])
 
 
+_SEPARATION = typer.Option(100.0, "--separation", help="with acceleration: firings of each slowed pair "
+                           "per net slow event (larger: more exact, slower)")
+
+
 @app.command()
 @user_command
 def kmc(net: Path = typer.Argument(..., help="network file (.db)"),
@@ -564,19 +568,25 @@ def kmc(net: Path = typer.Argument(..., help="network file (.db)"),
         members: bool = typer.Option(False, "--members", help="also run every energy member's rates and "
                                      "report the spread of final counts"),
         events: bool = typer.Option(False, "--events", help="record every event (needs --steps; with --out)"),
+        accelerate: bool = typer.Option(False, "--accelerate", help="slow fast quasi-equilibrated reversible "
+                                        "pairs at constant K (approximate; docs/kinetics.md)"),
+        separation: float = _SEPARATION,
         out: Optional[Path] = typer.Option(None, "-o", "--out", help="folder for Parquet tables"),
         plot: Optional[Path] = typer.Option(None, "--plot", help="PNG of mean counts against time"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Stochastic kinetics (Gillespie direct method) over many trajectories."""
     from sei_net.kinetics.runs import kmc as run_kmc
 
+    from sei_net.kinetics.acceleration import Acceleration
+
     if steps is None and time is None:
         raise ValueError("give --steps N or --time T (or both) to say when trajectories stop")
+    scaling = Acceleration(separation=separation) if accelerate else None
     with _open(net, readonly=False) as store:
         summary = run_kmc(store, init=init, trajectories=trajectories, steps=steps, time=time, seed=seed,
                           rnmc=rnmc, volume=volume, rates=rates, energy_source=source, potential=potential,
                           workers=workers, scheduler=scheduler, members=members, record_events=events,
-                          out=out, plot=plot)
+                          out=out, plot=plot, accelerate=scaling)
     if as_json:
         _emit_json(summary)
         return
@@ -622,8 +632,11 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
         temperature: Optional[str] = typer.Option(None, "--temperature", help="temperatures to sweep, K, "
                                                   "comma-separated (default: the recipe's)"),
         trajectories: int = typer.Option(8, "--trajectories", help="kinetics trajectories per rate set (0: no kinetics)"),
-        kinetics_time: float = typer.Option(1e-5, "--kinetics-time", help="simulated time to aim for (s)"),
+        kinetics_time: float = typer.Option(1.0, "--kinetics-time", help="simulated time to aim for (s)"),
         kinetics_events: int = typer.Option(2_000_000, "--kinetics-events", help="most events per trajectory"),
+        separation: float = _SEPARATION,
+        exact_kinetics: bool = typer.Option(False, "--exact-kinetics", help="exact SSA: do not slow fast "
+                                            "equilibrated pairs (reaches ~us on generated networks)"),
         grow: int = typer.Option(0, "--grow", help="reactive steps of an SEI growth run in OUT/growth (0: none)"),
         force: bool = typer.Option(False, "--force", help="start over instead of resuming")) -> None:
     """The main job: build, score, rank products and paths, sweep potentials, run kinetics (and
@@ -647,7 +660,9 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
     temperatures = values(temperature, "temperature", "K")
     if temperatures and min(temperatures) <= 0:
         raise ValueError(f"--temperature {temperature!r} is not valid: temperatures are in K and positive")
-    kinetics = ({"trajectories": trajectories, "time": kinetics_time, "max_steps": kinetics_events}
+    from sei_net.kinetics.acceleration import Acceleration
+    kinetics = ({"trajectories": trajectories, "time": kinetics_time, "max_steps": kinetics_events,
+                 "accelerate": None if exact_kinetics else Acceleration(separation=separation)}
                 if trajectories else None)
     summary = run_main_job(recipe, out, force=force, labels=labels, echo=lambda m: typer.echo(m, err=True),
                            potentials=values(potential, "potential", "V vs Li/Li+"), temperatures=temperatures,

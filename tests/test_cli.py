@@ -107,10 +107,11 @@ def test_run_builds_the_network_and_resumes(tmp_path):
     assert 0 < kin["counts_at_s"] <= kin["time_reached_s"]["min"] and kin["members"]["n"] == 5
     assert 0 < kin["members"]["counts_at_s"] <= kin["counts_at_s"]
     assert max(kin["series"]["time_s"]) == kin["counts_at_s"]
+    assert kin["acceleration"]["separation"] == 100 and kin["stop"]["time_s"] == 1.0   # the default run
     ec = next(y for y in kin["yields"] if y["known_as"] == "EC")
     assert ec["initial"] == 1400 and ec["mean"] < 1400                   # electrons at 0 V reduce EC
     page = (out / "report.html").read_text()
-    assert "Level of theory" in page and "Kinetics" in page and "<img" in page
+    assert "Level of theory" in page and "Kinetics" in page and "<img" in page and "Accelerated" in page
     assert "http://" not in page and "https://" not in page and 'src="data:image/png;base64,' in page
     second = runner.invoke(app, ["run", str(recipe), "-o", str(out), "--trajectories", "0",
                                  "--potential", "0.5"])

@@ -226,6 +226,12 @@ def test_kmc_and_ode_cli(rnmc_store, tmp_path):
     import pyarrow.parquet as pq
     events = pq.read_table(tmp_path / "runs" / "events.parquet")
     assert events.num_rows == 4000 and set(events.column("seed").to_pylist()) == set(range(1000, 1020))
+    res = runner.invoke(app, ["kmc", str(db), "--trajectories", "4", "--steps", "3000", "--rnmc", "--accelerate",
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["acceleration"]["separation"] == 100
+    bad = runner.invoke(app, ["kmc", str(db), "--steps", "10", "--accelerate", "--separation", "1"])
+    assert bad.exit_code == 2 and "acceleration separation 1.0 is not valid" in bad.output
     bad = runner.invoke(app, ["kmc", str(db), "--steps", "10", "--init", "LEDC=abc"])
     assert bad.exit_code == 2 and "LEDC=abc" in bad.output
     bad = runner.invoke(app, ["kmc", str(db), "--steps", "10", "--init", "Unobtainium=3", "--rnmc"])

@@ -109,11 +109,59 @@ def _swap(slot, where, a, b):
     where[eb], where[ea] = a, b
 
 
+@njit(cache=True, inline="always")
+def _equilibrated(nf, nr, min_events, tolerance) -> bool:
+    n = nf + nr
+    return n >= min_events and abs(nf - nr) <= tolerance * n
+
+
+@njit(cache=True)
+def rescale_window(touched, n_touched, fired, partner, alpha, c, ceff, dt, params, changed) -> int:
+    """Update ``alpha`` and ``ceff`` (= c / alpha) from one window's firings (kinetics.acceleration).
+    ``touched[:n_touched]`` are the reactions that fired (``fired`` holds their counts), ``dt`` the
+    window's simulated time. Writes the reactions whose constant changed to ``changed`` and returns
+    how many."""
+    min_events, tolerance, separation = params[1], params[2], params[3]
+    n_slow = 0                                    # net events of everything not quasi-equilibrated
+    for i in range(n_touched):
+        j = touched[i]
+        p = partner[j]
+        if p < 0:
+            n_slow += fired[j]
+        elif (fired[p] == 0 or j < p) and not _equilibrated(fired[j], fired[p], min_events, tolerance):
+            n_slow += abs(fired[j] - fired[p])
+    target = separation * max(n_slow, 1) / dt
+    n_changed = 0
+    for i in range(n_touched):
+        j = touched[i]
+        p = partner[j]
+        if p < 0 or (fired[p] > 0 and p < j):     # each pair once
+            continue
+        nf, nr = fired[j], fired[p]
+        n = nf + nr
+        new = alpha[j]
+        if _equilibrated(nf, nr, min_events, tolerance):
+            wanted = max(1.0, alpha[j] * (n / dt) / target)
+            if wanted > 1.1 * alpha[j] or wanted < alpha[j] / 1.1:
+                new = wanted
+        elif alpha[j] > 1.0 and abs(nf - nr) > tolerance * n + 3.0 * np.sqrt(n):
+            new = 1.0
+        if new != alpha[j]:
+            alpha[j] = new
+            alpha[p] = new
+            ceff[j] = c[j] / new
+            ceff[p] = c[p] / new
+            changed[n_changed] = j
+            changed[n_changed + 1] = p
+            n_changed += 2
+    return n_changed
+
+
 @njit(cache=True, nogil=True)
 def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_ptr, cons_rx,
               cons_kind, cons_partner, cons_sp, cons_mirror, base_slot, n_static,
-              max_steps, t_end, grid, grid_in_time,
-              final, grid_sum, grid_sq, firings, steps_done, t_final, ev_rx, ev_t):
+              max_steps, t_end, grid, grid_in_time, partner_rx, accel,
+              final, grid_sum, grid_sq, firings, steps_done, t_final, ev_rx, ev_t, alpha_out):
     """Run one trajectory per seed. Stops after ``max_steps`` events (-1: no limit) or at time
     ``t_end`` (inf: no limit), or when no reaction can fire.
 
@@ -129,7 +177,12 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
     over trajectories of the counts and of their squares at the ``grid`` points (times if
     ``grid_in_time``, else step numbers; the state holding at that point), added to; ``firings`` (R,)
     events per reaction, added to; ``steps_done`` and ``t_final`` per trajectory; ``ev_rx``/``ev_t``
-    (T, max_steps) the fired reaction and its time, when their second axis is not empty."""
+    (T, max_steps) the fired reaction and its time, when their second axis is not empty.
+
+    ``accel`` (window, min_events, tolerance, separation) with window > 0 scales down fast
+    quasi-equilibrated reversible pairs (``partner_rx``: each reaction's reverse or -1) every window
+    events (kinetics.acceleration); ``alpha_out`` (T, R) gets each trajectory's final factors.
+    Propensities use c / alpha; with window 0 alpha stays 1 and nothing else changes."""
     n_rx = len(c)
     leaf0 = 1
     while leaf0 < max(n_rx, 1):
@@ -146,11 +199,22 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
     tick = 0
     n_grid = len(grid)
     record_events = ev_rx.shape[1] > 0
+    window = int(accel[0])
+    ceff = np.empty(n_rx)                            # c / alpha
+    alpha = np.empty(n_rx)
+    fired = np.zeros(n_rx if window > 0 else 0, dtype=np.int64)   # firings in the current window
+    touched = np.empty(n_rx if window > 0 else 0, dtype=np.int64)
+    changed = np.empty(2 * n_rx if window > 0 else 0, dtype=np.int64)
     for tr in range(len(seeds)):
         s = rng_state(seeds[tr])
         counts[:] = counts0
+        ceff[:] = c
+        alpha[:] = 1.0
+        n_touched = 0
+        win_events = 0
+        win_t0 = 0.0
         for j in range(n_rx):
-            a0[j] = propensity(j, counts, c, r_ptr, r_sp, r_coef)
+            a0[j] = propensity(j, counts, ceff, r_ptr, r_sp, r_coef)
         tree_build(tree, leaf0, a0)
         slot[:] = base_slot
         for k in range(len(slot)):
@@ -224,15 +288,15 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
                     r = cons_rx[w]
                     kind = cons_kind[w]
                     if kind == 0:
-                        v = c[r] * n
+                        v = ceff[r] * n
                     elif kind == 1:
                         prod = n * counts[cons_partner[w]]
-                        v = c[r] * prod if prod > 0.0 else 0.0
+                        v = ceff[r] * prod if prod > 0.0 else 0.0
                     elif kind == 2:
                         prod = n * (n - 1.0)
-                        v = c[r] * prod if prod > 0.0 else 0.0
+                        v = ceff[r] * prod if prod > 0.0 else 0.0
                     else:
-                        v = propensity(r, counts, c, r_ptr, r_sp, r_coef)
+                        v = propensity(r, counts, ceff, r_ptr, r_sp, r_coef)
                     if v != tree[leaf0 + r]:
                         tree[leaf0 + r] = v
                         dirty[n_dirty] = (leaf0 + r) >> 1
@@ -249,10 +313,32 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
                         dirty[n_next] = node >> 1
                         n_next += 1
                 n_dirty = n_next
+            if window > 0:
+                if fired[j] == 0:
+                    touched[n_touched] = j
+                    n_touched += 1
+                fired[j] += 1
+                win_events += 1
+                if win_events >= window and t > win_t0:
+                    n_changed = rescale_window(touched, n_touched, fired, partner_rx, alpha, c, ceff,
+                                               t - win_t0, accel, changed)
+                    for i in range(n_changed):
+                        r = changed[i]
+                        tree_set(tree, leaf0, r, propensity(r, counts, ceff, r_ptr, r_sp, r_coef))
+                    for i in range(n_touched):
+                        fired[touched[i]] = 0
+                    n_touched = 0
+                    win_events = 0
+                    win_t0 = t
         while g < n_grid:
             _accumulate(grid_sum, grid_sq, g, counts)
             g += 1
         final[tr, :] = counts
+        if alpha_out.shape[1] > 0:
+            alpha_out[tr, :] = alpha
+        if window > 0:
+            for i in range(n_touched):
+                fired[touched[i]] = 0
         steps_done[tr] = step
         # a time-limited run holds its last state until t_end (also when nothing can fire)
         t_final[tr] = t if (by_steps or not np.isfinite(t_end)) else t_end

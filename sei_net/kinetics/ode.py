@@ -115,10 +115,11 @@ class MassAction:
 def integrate(mech: Mechanism, initial: dict[int, float], time: float, *, mode: str = "physical",
               volume: float | None = None, factors: tuple[float, float, float] = RNMC_FACTORS,
               grid_points: int = 51, method: str = "BDF", rtol: float = 1e-8, atol: float = 1e-14,
-              initial_in_counts: bool = True) -> ODEResult:
+              initial_in_counts: bool = True, times: np.ndarray | None = None) -> ODEResult:
     """Integrate from ``initial`` (species index -> molecules, or mol/L with
-    ``initial_in_counts=False`` in physical mode) to ``time`` (s; RNMC units in RNMC mode).
-    Physical mode needs ``volume`` (L) to turn counts into concentrations."""
+    ``initial_in_counts=False`` in physical mode) to ``time`` (s; RNMC units in RNMC mode), with
+    values on ``grid_points`` evenly spaced times or at the given ``times`` (sorted, within
+    [0, time]). Physical mode needs ``volume`` (L) to turn counts into concentrations."""
     if method not in METHODS:
         raise ValueError(f"ODE method {method!r} is not valid: use one of {', '.join(METHODS)}")
     if not time > 0:
@@ -141,7 +142,12 @@ def integrate(mech: Mechanism, initial: dict[int, float], time: float, *, mode: 
         c = mech.propensity_constants(mode, volume, factors)
         units = "molecules (RNMC mode)"
     system = MassAction(mech, c)
-    grid = np.linspace(0.0, float(time), max(int(grid_points), 2))
+    if times is None:
+        grid = np.linspace(0.0, float(time), max(int(grid_points), 2))
+    else:
+        grid = np.asarray(times, dtype=float)
+        if grid.ndim != 1 or np.any(np.diff(grid) < 0) or grid[0] < 0 or grid[-1] > time:
+            raise ValueError(f"times must be sorted within [0, {time}] s")
     start = _time.perf_counter()
     # scipy's LSODA takes only dense Jacobians: let it estimate its own
     kwargs = {"jac": system.jacobian} if method != "LSODA" else {}

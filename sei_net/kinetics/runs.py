@@ -43,8 +43,10 @@ def kmc(store, *, init: list[str] | None = None, trajectories: int = 100, steps:
         time: float | None = None, seed: int = 0, rnmc: bool = False, volume: float | None = None,
         rates: str | None = None, energy_source: str | None = None, potential: float | None = None,
         workers: int = 1, scheduler: str | None = None, members: bool = False,
-        record_events: bool = False, out: Path | None = None, plot: Path | None = None) -> dict:
-    """Stochastic kinetics (kinetics.ssa) on ``store`` (opened writable: the run is recorded)."""
+        record_events: bool = False, out: Path | None = None, plot: Path | None = None,
+        accelerate=None) -> dict:
+    """Stochastic kinetics (kinetics.ssa) on ``store`` (opened writable: the run is recorded);
+    ``accelerate`` (kinetics.acceleration.Acceleration) slows fast equilibrated pairs."""
     mode = "rnmc" if rnmc else "physical"
     mech, query = load_mechanism(store, rates, energy_source, potential)
     counts, volume, origin = initial_state(store, init, volume)
@@ -52,17 +54,19 @@ def kmc(store, *, init: list[str] | None = None, trajectories: int = 100, steps:
         raise ValueError("physical time needs the volume: give --volume (L), or --rnmc for RNMC's "
                          "unscaled propensities")
     params = {"trajectories": trajectories, "steps": steps, "time": time, "seed": seed, "mode": mode,
-              "volume_L": volume, "initial": {mech.names[s]: int(n) for s, n in counts.items()}}
+              "volume_L": volume, "initial": {mech.names[s]: int(n) for s, n in counts.items()},
+              "acceleration": None if accelerate is None else accelerate.describe()}
     with _recorded(store, "kmc", params) as summary:
         result = simulate(mech, counts, trajectories, steps=steps, time=time, seed=seed, mode=mode,
-                          volume=volume, record_events=record_events, workers=workers, scheduler=scheduler)
+                          volume=volume, record_events=record_events, workers=workers, scheduler=scheduler,
+                          accelerate=accelerate)
         summary.update(result.summary(mech.names, min_mean=0.0))
         summary["settings"] = _settings(mech, query, origin, volume, mode)
         if members:
             finals = []
             for m in member_mechanisms(query):
                 r = simulate(m, counts, trajectories, steps=steps, time=time, seed=seed, mode=mode,
-                             volume=volume, workers=workers, scheduler=scheduler)
+                             volume=volume, workers=workers, scheduler=scheduler, accelerate=accelerate)
                 finals.append(r.final_mean())
             summary["member_spread"] = member_spread(np.array(finals), mech.names)
             summary["settings"]["members"] = len(finals)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sei_net.kinetics._ssa_kernel import run_batch
+from sei_net.kinetics.acceleration import OFF, Acceleration, reverse_partners
 from sei_net.kinetics.mechanism import RNMC_FACTORS, Mechanism
 
 #: grid points (times or steps) at which the mean and spread of every species' count are kept
@@ -33,7 +34,8 @@ class SSAResult:
     ``final`` (T, S) per trajectory; ``grid`` (G,) the recording points (times if ``grid_in_time``,
     else step numbers) with ``grid_mean``/``grid_std`` (G, S) over trajectories; ``firings`` (R,) the
     events of each reaction summed over trajectories; ``steps`` and ``end_time`` (T,); ``events``
-    (T, N) fired reaction indices and ``event_times`` (T, N), when recorded (-1 / nan past the end)."""
+    (T, N) fired reaction indices and ``event_times`` (T, N), when recorded (-1 / nan past the end);
+    ``alpha`` (T, R) the factor each reaction's rate was divided by at the end, with acceleration."""
 
     seeds: np.ndarray
     final: np.ndarray
@@ -49,6 +51,7 @@ class SSAResult:
     params: dict = field(default_factory=dict)
     events: np.ndarray | None = None
     event_times: np.ndarray | None = None
+    alpha: np.ndarray | None = None
 
     @property
     def n_trajectories(self) -> int:
@@ -76,6 +79,8 @@ class SSAResult:
             out["steps"] = int(self.params["steps"])
         if self.params.get("time") is not None:
             out["time"] = float(self.params["time"])
+        if self.params.get("acceleration"):
+            out["acceleration"] = self.params["acceleration"]
         out.update({"mode": self.mode, "final_counts": finals, "events": self.n_events,
                     "wall_seconds": self.wall_seconds,
                     "events_per_second": self.n_events / self.wall_seconds if self.wall_seconds else None})
@@ -83,7 +88,7 @@ class SSAResult:
 
 
 def _run_chunk(arrays: dict, seeds: np.ndarray, max_steps: int, t_end: float, grid: np.ndarray,
-               grid_in_time: bool, record_events: bool) -> dict:
+               grid_in_time: bool, record_events: bool, accel: np.ndarray) -> dict:
     """Run ``seeds`` with the kernel; a self-contained task (threads or Dask workers)."""
     n_s, n_r, n_t = len(arrays["counts0"]), len(arrays["c"]), len(seeds)
     out = {"final": np.zeros((n_t, n_s), dtype=np.int64),
@@ -93,19 +98,21 @@ def _run_chunk(arrays: dict, seeds: np.ndarray, max_steps: int, t_end: float, gr
     n_ev = max_steps if record_events else 0
     out["events"] = np.full((n_t, n_ev), -1, dtype=np.int32)
     out["event_times"] = np.full((n_t, n_ev), np.nan)
+    out["alpha"] = np.ones((n_t, n_r if accel[0] > 0 else 0))
     run_batch(np.asarray(seeds, dtype=np.int64), arrays["counts0"], arrays["c"], arrays["r_ptr"],
               arrays["r_sp"], arrays["r_coef"], arrays["d_ptr"], arrays["d_sp"], arrays["d_val"],
               arrays["cons_ptr"], arrays["cons_rx"], arrays["cons_kind"], arrays["cons_partner"],
               arrays["cons_sp"], arrays["cons_mirror"], arrays["base_slot"], arrays["n_static"],
-              max_steps, t_end, grid, grid_in_time,
+              max_steps, t_end, grid, grid_in_time, arrays["partner_rx"], accel,
               out["final"], out["grid_sum"], out["grid_sq"], out["firings"], out["steps"],
-              out["end_time"], out["events"], out["event_times"])
+              out["end_time"], out["events"], out["event_times"], out["alpha"])
     return out
 
 
-def kernel_arrays(mech: Mechanism, counts0: np.ndarray, c: np.ndarray) -> dict:
+def kernel_arrays(mech: Mechanism, counts0: np.ndarray, c: np.ndarray, reverses: bool = False) -> dict:
     """The flat arrays the kernel reads (int64 CSR; float64 propensity constants), with each
-    consumer entry's propensity form (kinetics._ssa_kernel.run_batch)."""
+    consumer entry's propensity form (kinetics._ssa_kernel.run_batch) and, with ``reverses``, each
+    reaction's reverse (for acceleration; else all -1)."""
     g = mech.graph
     d_ptr, d_sp, d_val = mech.net_change()
     cons_rx = g.c_reaction.astype(np.int64)
@@ -136,21 +143,25 @@ def kernel_arrays(mech: Mechanism, counts0: np.ndarray, c: np.ndarray) -> dict:
             "r_coef": g.r_coef.astype(np.int64), "d_ptr": d_ptr, "d_sp": d_sp, "d_val": d_val,
             "cons_ptr": g.c_ptr.astype(np.int64), "cons_rx": cons_rx, "cons_kind": entry_kind,
             "cons_partner": partner.astype(np.int64), "cons_sp": cons_sp.astype(np.int64),
-            "cons_mirror": mirror.astype(np.int64), "base_slot": base_slot, "n_static": n_static}
+            "cons_mirror": mirror.astype(np.int64), "base_slot": base_slot, "n_static": n_static,
+            "partner_rx": reverse_partners(g) if reverses else np.full(g.n_reactions, -1, dtype=np.int64)}
 
 
 def simulate(mech: Mechanism, initial: dict[int, int], trajectories: int, *, steps: int | None = None,
              time: float | None = None, seed: int = 0, mode: str = "physical", volume: float | None = None,
              factors: tuple[float, float, float] = RNMC_FACTORS, grid_points: int = DEFAULT_GRID_POINTS,
              record_events: bool = False, workers: int = 1, scheduler: str | None = None,
-             batch_size: int | None = None, log_grid: bool = False) -> SSAResult:
+             batch_size: int | None = None, log_grid: bool = False,
+             accelerate: Acceleration | None = None) -> SSAResult:
     """Run ``trajectories`` Gillespie trajectories from ``initial`` (species index -> molecules) for
     ``steps`` events and/or simulated ``time`` (s, or RNMC units in RNMC mode), whichever comes
     first. ``mode``/``volume`` (L)/``factors`` set the propensities (kinetics.mechanism).
     ``record_events`` keeps every event's reaction and time (needs ``steps``). ``workers`` threads
     run batches here; ``scheduler`` (tcp://HOST:PORT) sends them to a Dask cluster instead.
     ``log_grid`` (with ``time``): record at t = 0 and on a logarithmic grid over the last
-    ``LOG_GRID_DECADES`` decades of ``time``, for chemistry that spans time scales."""
+    ``LOG_GRID_DECADES`` decades of ``time``, for chemistry that spans time scales.
+    ``accelerate`` scales down fast quasi-equilibrated reversible pairs (kinetics.acceleration):
+    an approximation that lets a stiff network reach long times; off by default (exact SSA)."""
     if steps is None and time is None:
         raise ValueError("give a number of steps or a simulated time to stop at (or both)")
     if steps is not None and (int(steps) != steps or steps < 0):
@@ -164,7 +175,8 @@ def simulate(mech: Mechanism, initial: dict[int, int], trajectories: int, *, ste
     if workers < 1:
         raise ValueError(f"workers {workers!r} is not valid: give 1 or more")
     c = mech.propensity_constants(mode, volume, factors)
-    arrays = kernel_arrays(mech, mech.counts(initial), c)
+    arrays = kernel_arrays(mech, mech.counts(initial), c, reverses=accelerate is not None)
+    accel = OFF if accelerate is None else accelerate.as_array()
     max_steps = -1 if steps is None else int(steps)
     t_end = np.inf if time is None else float(time)
     n_grid = max(int(grid_points), 2)
@@ -180,7 +192,7 @@ def simulate(mech: Mechanism, initial: dict[int, int], trajectories: int, *, ste
     seeds = int(seed) + np.arange(int(trajectories), dtype=np.int64)
     n_batches = max(1, workers) if batch_size is None else max(1, -(-len(seeds) // batch_size))
     chunks = [ch for ch in np.array_split(seeds, n_batches) if len(ch)]
-    args = (max_steps, t_end, grid, in_time, record_events)
+    args = (max_steps, t_end, grid, in_time, record_events, accel)
 
     start = _time.perf_counter()
     if scheduler is not None:
@@ -203,8 +215,10 @@ def simulate(mech: Mechanism, initial: dict[int, int], trajectories: int, *, ste
     gstd = np.sqrt(np.maximum(gsq - n * gmean ** 2, 0.0) / max(n - 1, 1))
     params = {"steps": steps, "time": time, "seed": int(seed), "mode": mode, "volume_L": volume,
               "factors": list(factors) if mode == "rnmc" else None, "rate_source": mech.rate_source,
-              "rate_units": mech.units, "workers": workers, "dask": scheduler is not None}
+              "rate_units": mech.units, "workers": workers, "dask": scheduler is not None,
+              "acceleration": None if accelerate is None else accelerate.describe()}
     return SSAResult(seeds, cat("final"), grid, in_time, gmean, gstd, sum(p["firings"] for p in parts),
                      cat("steps"), cat("end_time"), wall, mode, params,
                      cat("events") if record_events else None,
-                     cat("event_times") if record_events else None)
+                     cat("event_times") if record_events else None,
+                     cat("alpha") if accelerate is not None else None)

@@ -145,6 +145,19 @@ def _sweep(s: dict) -> str:
             + _table(["U (V vs Li/Li+)", "T (K)"] + names + ["top 3"], rows, set(range(2 + len(names)))))
 
 
+def _acceleration(a: dict | None) -> str:
+    if not a:
+        return ("<p>Exact SSA: every event simulated; fast reversible steps use up the events, so generated "
+                "networks reach microseconds.</p>")
+    return (f"<p><b>Accelerated</b>: {_e(a['method'])}. Reversible pairs that were quasi-equilibrated "
+            f"(|forward − reverse| ≤ {a['tolerance']:g} of ≥ {a['min_events']} firings per {a['window']:,}-event "
+            f"window) had both rate constants divided by the same factor, keeping each pair {a['separation']:g} "
+            f"times faster than the net slow chemistry; equilibrium constants are unchanged. At the end a median of "
+            f"{a['pairs_scaled_at_end_median']:g} pairs per trajectory were slowed, by up to "
+            f"{a['largest_factor_median']:.2g}. An approximation checked against the exact SSA and the "
+            "mass-action ODE (docs/kinetics.md).</p>")
+
+
 def _kinetics(s: dict) -> str:
     k = s.get("kinetics")
     if not k:
@@ -163,7 +176,8 @@ def _kinetics(s: dict) -> str:
 HiPRGen/RNMC convention): this is what an electrolyte element in contact with the electrode turns into.
 Counts are at <b>{k['counts_at_s']:.3g} s</b>, the last recorded time every trajectory reached
 ({k['trajectories_reaching_time']} of {k['trajectories']} reached the {k['stop']['time_s']:g} s goal within
-{k['stop']['max_events']:,} events; reached times {tr['min']:.2g}–{tr['max']:.2g} s: fast reversible steps use up the events).</p>
+{k['stop']['max_events']:,} events; reached times {tr['min']:.2g}–{tr['max']:.2g} s).</p>
+{_acceleration(k.get('acceleration'))}
 {_img(figures.kinetics_plot(k), 'counts against time')}
 <p>Mean ± standard error over trajectories. The energy uncertainty: every run (mean rates and the
 {k['members']['n']} energy members' rates) reached {_fmt(k['members'].get('counts_at_s'), '.2g')} s; the last column gives the
