@@ -163,3 +163,9 @@ def test_label_export_round_trips(tmp_path):
         assert two.get("a|0|1", "L") == recs[0] and two.get("b|0|2", "L").reason == "SCF not converged"
         assert two.todo(["a|0|1", "b|0|2", "c|0|1"], "L") == ["c|0|1"]
         assert two.todo(["a|0|1", "b|0|2"], "L", retry_failed=True) == ["b|0|2"]
+        extra = EnergyRecord("c|0|1", "L", "ok", E=-2.0, G=-1.9, temperature=298.15, coords=[[0.0, 0.0, 0.0]])
+        two.put([extra])
+        assert two.export_jsonl(tmp_path / "new.jsonl.gz", exclude=[tmp_path / "x.jsonl.gz"]) == 1
+    with LabelStore(tmp_path / "three.db") as three:                  # the two files make the whole set
+        assert three.import_jsonl(tmp_path / "x.jsonl.gz") + three.import_jsonl(tmp_path / "new.jsonl.gz") == 3
+        assert three.get("c|0|1", "L") == extra

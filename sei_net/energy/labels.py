@@ -85,9 +85,16 @@ class LabelStore:
         done = {k: s for k, s in self.conn.execute("SELECT key, status FROM labels WHERE level = ?", (level,))}
         return [k for k in keys if k not in done or (retry_failed and done[k] == "failed")]
 
-    def export_jsonl(self, path: str | Path, level: str | None = None) -> int:
-        """Write the records (one JSON object per line, gzip when the name ends in .gz)."""
-        records = self.records(level)
+    def export_jsonl(self, path: str | Path, level: str | None = None,
+                     exclude: Iterable[str | Path] = ()) -> int:
+        """Write the records (one JSON object per line, gzip when the name ends in .gz), leaving out
+        those whose (key, level) is in any of the earlier exports ``exclude``: a dataset grows by
+        files that each hold only new records."""
+        done = set()
+        for earlier in exclude:
+            with _open_text(earlier, "rt") as fh:
+                done |= {(d["key"], d["level_of_theory"]) for d in map(json.loads, filter(str.strip, fh))}
+        records = [r for r in self.records(level) if (r.key, r.level_of_theory) not in done]
         with _open_text(path, "wt") as fh:
             for rec in records:
                 fh.write(json.dumps(rec.to_dict(), separators=(",", ":")) + "\n")

@@ -10,8 +10,10 @@ surface height over the site), with kappa = exp(-beta d).
 Dynamic condition, ``acceptance``:
 - 'rate' (default): each candidate fires in a step of chemical time dt with P = 1 - exp(-K dt),
   K = kappa * sum of its channel rates (pairs: k_pair, chemistry.py), and then takes a channel with
-  probability k / K. This is exact first-order kinetics for any dt; a site in several fired
-  candidates reacts once (the first in a random order), a bias of order (K dt)^2.
+  probability k / K. This is exact first-order kinetics of a site's first event for any dt; a site
+  in several fired candidates reacts once (the first in a random order), a bias of order (K dt)^2.
+  A site makes at most one event per step, so with K dt >> 1 (fast reversible pairs) its slow
+  channels are starved by a factor ~K dt (docs/growth.md, Limits).
 - 'metropolis' (equilibrium studies only): each channel of each candidate is proposed with
   probability ``proposal`` and accepted with min(1, exp(-dG/kB T)). It samples the equilibrium of
   unimolecular and electrode steps (detailed balance), not their rates; time has no meaning.
