@@ -18,22 +18,15 @@ Wall times are medians of 3 runs after a warm-up; events are medians over trajec
 
 from __future__ import annotations
 
-import sqlite3
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import median_time, write_table
+from benchmarks.common import EC_LIPF6, ec_lipf6_mechanism, median_time, write_table
 from sei_net.kinetics.acceleration import Acceleration
 from sei_net.kinetics.hypergraph import HyperGraph
 from sei_net.kinetics.mechanism import Mechanism
 from sei_net.kinetics.ssa import simulate
-
-REPO = Path(__file__).resolve().parents[1]
-EC_LIPF6 = REPO / "out" / "ec_lipf6" / "ec_lipf6.db"
-
 
 def _timed(func):
     """(median wall time of 3 runs, result of the last)."""
@@ -46,17 +39,8 @@ def _timed(func):
 
 
 def _generated_rows() -> list[list]:
-    from sei_net.kinetics.setup import initial_state, load_mechanism
-    from sei_net.store import NetworkStore
-
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "net.db"
-        with sqlite3.connect(EC_LIPF6) as src, sqlite3.connect(copy) as dst:
-            src.backup(dst)
-        store = NetworkStore.open(copy)
-        mech, _ = load_mechanism(store)
-        init, volume, _ = initial_state(store)
+    with ec_lipf6_mechanism() as (mech, init, volume):
         name = f"generated ec_lipf6 ({mech.n_reactions:,} reactions)"
         n = 16
         kw = dict(time=1e-5, steps=20_000_000, seed=0, volume=volume, log_grid=True, grid_points=19, workers=2)
@@ -78,7 +62,6 @@ def _generated_rows() -> list[list]:
                 reached = float(np.median(res.end_time))
                 rows.append([name, label, f"{target:g} (reached {reached:.2g})",
                              f"{np.median(res.steps):,.0f}", f"{wall:.1f} (one run)", "-", "-"])
-        store.close()
     return rows
 
 

@@ -3,12 +3,37 @@
 from __future__ import annotations
 
 import platform
+import sqlite3
 import statistics
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: the generated network that `make run` leaves behind
+EC_LIPF6 = Path(__file__).resolve().parents[1] / "out" / "ec_lipf6" / "ec_lipf6.db"
+
+
+@contextmanager
+def ec_lipf6_mechanism() -> Iterator[tuple]:
+    """(mechanism, initial counts by species index, volume in L) of a copy of the `make run`
+    network (rates from its energies at the recipe's potential); the original is not touched."""
+    from sei_net.kinetics.setup import initial_state, load_mechanism
+    from sei_net.store import NetworkStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "net.db"
+        with sqlite3.connect(EC_LIPF6) as src, sqlite3.connect(copy) as dst:
+            src.backup(dst)
+        store = NetworkStore.open(copy)
+        try:
+            mech, _ = load_mechanism(store)
+            init, volume, _ = initial_state(store)
+            yield mech, init, volume
+        finally:
+            store.close()
 
 
 def median_time(func: Callable[[], object], repeats: int = 5, setup: Callable[[], object] | None = None) -> float:

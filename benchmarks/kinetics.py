@@ -24,12 +24,11 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from benchmarks.common import median_time, write_table
+from benchmarks.common import EC_LIPF6, ec_lipf6_mechanism, median_time, write_table
 from sei_net.kinetics._ssa_kernel import propensity, rng_state, uniform
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "rnmc_sei"
-EC_LIPF6 = REPO / "out" / "ec_lipf6" / "ec_lipf6.db"
 
 
 @njit(cache=True)
@@ -98,8 +97,6 @@ def _ours_with_events(mech, counts, trajectories, steps, seed, out, **kw):
 def run() -> None:
     from sei_net.io.rnmc import import_rnmc
     from sei_net.kinetics.mechanism import mechanism_from_rates
-    from sei_net.kinetics.setup import initial_state, load_mechanism
-    from sei_net.store import NetworkStore
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,15 +119,7 @@ def run() -> None:
                          f"{rate / rnmc_stated:.1f}"])
         store.close()
     if EC_LIPF6.exists():
-        with tempfile.TemporaryDirectory() as tmp:
-            import sqlite3
-
-            copy = Path(tmp) / "net.db"
-            with sqlite3.connect(EC_LIPF6) as src, sqlite3.connect(copy) as dst:
-                src.backup(dst)
-            store = NetworkStore.open(copy)
-            mech, _ = load_mechanism(store)
-            init, volume, _ = initial_state(store)
+        with ec_lipf6_mechanism() as (mech, init, volume):
             counts = mech.counts(init)
             base = _baseline_rate(mech, counts, mech.propensity_constants("physical", volume), 2, 2000, 0)
             for what, rate in [
@@ -140,7 +129,6 @@ def run() -> None:
             ]:
                 rows.append([f"generated ec_lipf6 ({mech.n_reactions:,} reactions)", what, f"{rate / 1e6:.3f}",
                              f"{rate / base:.0f}", "-"])
-            store.close()
     write_table("kinetics", "Stochastic kinetics (Gillespie) throughput", __doc__.split("\n\n")[1] + "\n\n"
                 + __doc__.split("\n\n")[2],
                 ["network", "variant", "M events/s (median of 3)", "x baseline", "x RNMC GMC (stated)"], rows)
