@@ -151,7 +151,7 @@ def simulate(mech: Mechanism, initial: dict[int, int], trajectories: int, *, ste
              time: float | None = None, seed: int = 0, mode: str = "physical", volume: float | None = None,
              factors: tuple[float, float, float] = RNMC_FACTORS, grid_points: int = DEFAULT_GRID_POINTS,
              record_events: bool = False, workers: int = 1, scheduler: str | None = None,
-             batch_size: int | None = None, log_grid: bool = False,
+             batch_size: int | None = None, log_grid: bool = False, log_decades: int = LOG_GRID_DECADES,
              accelerate: Acceleration | None = None) -> SSAResult:
     """Run ``trajectories`` Gillespie trajectories from ``initial`` (species index -> molecules) for
     ``steps`` events and/or simulated ``time`` (s, or RNMC units in RNMC mode), whichever comes
@@ -159,7 +159,7 @@ def simulate(mech: Mechanism, initial: dict[int, int], trajectories: int, *, ste
     ``record_events`` keeps every event's reaction and time (needs ``steps``). ``workers`` threads
     run batches here; ``scheduler`` (tcp://HOST:PORT) sends them to a Dask cluster instead.
     ``log_grid`` (with ``time``): record at t = 0 and on a logarithmic grid over the last
-    ``LOG_GRID_DECADES`` decades of ``time``, for chemistry that spans time scales.
+    ``log_decades`` decades of ``time``, for chemistry that spans time scales.
     ``accelerate`` scales down fast quasi-equilibrated reversible pairs (kinetics.acceleration):
     an approximation that lets a stiff network reach long times; off by default (exact SSA)."""
     if steps is None and time is None:
@@ -184,7 +184,9 @@ def simulate(mech: Mechanism, initial: dict[int, int], trajectories: int, *, ste
         raise ValueError("a logarithmic recording grid needs a simulated time (--time) to end at")
     if time is not None and log_grid:
         top = np.log10(t_end)
-        grid, in_time = np.append(0.0, np.logspace(top - LOG_GRID_DECADES, top, n_grid - 1)), True
+        if not log_decades > 0:
+            raise ValueError(f"log_decades {log_decades!r} is not valid: give a positive number of decades")
+        grid, in_time = np.append(0.0, np.logspace(top - log_decades, top, n_grid - 1)), True
     elif time is not None:
         grid, in_time = np.linspace(0.0, t_end, n_grid), True
     else:

@@ -54,6 +54,9 @@ def element_totals(species: dict, counts: np.ndarray) -> dict[str, float]:
 
 #: simulated time the main job's kinetics aims for (s)
 DEFAULT_TIME = 1.0
+#: the counts-over-time record: decades of time before the end, and points (5 per decade, plus t = 0)
+SERIES_DECADES = 10
+SERIES_POINTS = 5 * SERIES_DECADES + 1
 
 
 def acceleration_record(result, accelerate: Acceleration | None) -> dict | None:
@@ -82,6 +85,7 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
     mech = mechanism_from_query(query)
     counts, volume, origin = initial_state(query.store)
     run = dict(time=time, steps=max_steps, seed=seed, volume=volume, workers=workers, log_grid=True,
+               log_decades=SERIES_DECADES, grid_points=SERIES_POINTS,
                accelerate=accelerate)
     result = simulate(mech, counts, trajectories, **run)
     t_common, mean, std, g = at_common_time(result)
