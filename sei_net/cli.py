@@ -575,9 +575,8 @@ def kmc(net: Path = typer.Argument(..., help="network file (.db)"),
         plot: Optional[Path] = typer.Option(None, "--plot", help="PNG of mean counts against time"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Stochastic kinetics (Gillespie direct method) over many trajectories."""
-    from sei_net.kinetics.runs import kmc as run_kmc
-
     from sei_net.kinetics.acceleration import Acceleration
+    from sei_net.kinetics.runs import kmc as run_kmc
 
     if steps is None and time is None:
         raise ValueError("give --steps N or --time T (or both) to say when trajectories stop")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sei_net.kinetics.acceleration import Acceleration
 from sei_net.kinetics.kinetics_output import plot_counts, write_ssa_tables
 from sei_net.kinetics.ode import integrate
 from sei_net.kinetics.setup import initial_state, load_mechanism, member_mechanisms, member_spread
@@ -44,7 +45,7 @@ def kmc(store, *, init: list[str] | None = None, trajectories: int = 100, steps:
         rates: str | None = None, energy_source: str | None = None, potential: float | None = None,
         workers: int = 1, scheduler: str | None = None, members: bool = False,
         record_events: bool = False, out: Path | None = None, plot: Path | None = None,
-        accelerate=None) -> dict:
+        accelerate: Acceleration | None = None) -> dict:
     """Stochastic kinetics (kinetics.ssa) on ``store`` (opened writable: the run is recorded);
     ``accelerate`` (kinetics.acceleration.Acceleration) slows fast equilibrated pairs."""
     mode = "rnmc" if rnmc else "physical"
