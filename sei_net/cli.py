@@ -640,6 +640,7 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
         force: bool = typer.Option(False, "--force", help="start over instead of resuming")) -> None:
     """The main job: build, score, rank products and paths, sweep potentials, run kinetics (and
     with --grow an SEI growth); write OUT/summary.json and OUT/report.html. Resumable."""
+    from sei_net.kinetics.acceleration import Acceleration
     from sei_net.workflow import run_main_job
 
     def values(text: Optional[str], what: str, unit: str) -> Optional[list[float]]:
@@ -659,7 +660,6 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
     temperatures = values(temperature, "temperature", "K")
     if temperatures and min(temperatures) <= 0:
         raise ValueError(f"--temperature {temperature!r} is not valid: temperatures are in K and positive")
-    from sei_net.kinetics.acceleration import Acceleration
     kinetics = ({"trajectories": trajectories, "time": kinetics_time, "max_steps": kinetics_events,
                  "accelerate": None if exact_kinetics else Acceleration(separation=separation)}
                 if trajectories else None)

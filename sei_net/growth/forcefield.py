@@ -130,9 +130,7 @@ class PairModel:
         inside = r2 < (_WCA * sig) ** 2
         s6 = torch.where(inside, (sig * sig / r2) ** 3, 0.0)
         fr = 24.0 * self.epsilon * s6 * (2.0 * s6 - 1.0) / r2            # -dU/dr / r
-        fvec = fr[:, None] * d
-        forces.index_add_(0, j, fvec)
-        forces.index_add_(0, i, -fvec)
+        _add_pair_forces(forces, i, j, fr, d)
         if energy:
             total = total + torch.where(inside, 4.0 * self.epsilon * s6 * (s6 - 1.0) + self.epsilon, 0.0).sum()
         # screened Coulomb, shifted force
@@ -147,12 +145,17 @@ class PairModel:
             uc = a * math.exp(-rc / lam) / rc
             duc = -uc * (1.0 / rc + 1.0 / lam)
             fr = torch.where(inside, -(du - duc) / r, 0.0)
-            fvec = fr[:, None] * d
-            forces.index_add_(0, cj, fvec)
-            forces.index_add_(0, ci, -fvec)
+            _add_pair_forces(forces, ci, cj, fr, d)
             if energy:
                 total = total + torch.where(inside, u - uc - (r - rc) * duc, 0.0).sum()
         return total, forces
+
+
+def _add_pair_forces(forces, i, j, fr, d) -> None:
+    """Add the pair forces fr * d (fr = -dU/dr / r, d = r_j - r_i) to j and their opposite to i."""
+    fvec = fr[:, None] * d
+    forces.index_add_(0, j, fvec)
+    forces.index_add_(0, i, -fvec)
 
 
 class Walls:

@@ -19,6 +19,7 @@ from scipy.sparse.linalg import splu
 
 from sei_net.kinetics.mechanism import AVOGADRO, RNMC_FACTORS, Mechanism
 
+
 def _minimum_degree_lu(solver_class):
     """``solver_class`` with sparse LU ordered by minimum degree on A^T + A. Reaction networks have
     hub species (solvent, Li+) whose columns fill in badly under scipy's default COLAMD ordering:

@@ -61,11 +61,9 @@ class PathQuery:
     potential: float
     electron_free_energy: float
     rate_model: RateModel
-    cost_name: str
     scores: Scores
     samples: Scores | None
     species: dict[int, Species]
-    known: dict[str, str]            # species key -> known SEI name (chem.known)
     radius: np.ndarray               # Å, the reduced species' effective radius per redox reaction (Marcus)
     member_G: np.ndarray | None      # (S, M) eV: the energy members, or Gaussian draws from sigma
     cost: str | Callable
@@ -116,8 +114,17 @@ class PathQuery:
         samples = (score_reactions(graph, members, electron_free_energy, rate_model, cost, radius)
                    if members is not None else None)
         return cls(store, graph, energies, potential, electron_free_energy, rate_model,
-                   cost if isinstance(cost, str) else getattr(cost, "__name__", "custom"),
-                   scores, samples, species, known_species_keys(), radius, members, cost)
+                   scores, samples, species, radius, members, cost)
+
+    @property
+    def cost_name(self) -> str:
+        """The cost function's name ('custom' for an unnamed callable)."""
+        return self.cost if isinstance(self.cost, str) else getattr(self.cost, "__name__", "custom")
+
+    @property
+    def known(self) -> dict[str, str]:
+        """Species key -> known SEI name (chem.known)."""
+        return known_species_keys()
 
     def at(self, potential: float, temperature: float | None = None) -> "PathQuery":
         """The same network, energies and members scored at another electrode ``potential``

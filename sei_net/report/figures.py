@@ -7,8 +7,7 @@ import io
 
 import numpy as np
 
-from sei_net.plotting import pyplot
-from sei_net.plotting import save_png
+from sei_net.plotting import pyplot, save_png
 
 
 def _png(fig) -> bytes:
