@@ -684,7 +684,10 @@ def grow(recipe: str = typer.Argument(..., help="recipe file or shipped recipe n
          reactive_dt: float = typer.Option(1e-9, help="chemical time per reactive step (s)"),
          beta: float = typer.Option(1.0, help="electron tunnelling decay through the deposit (1/Å)"),
          metropolis: bool = typer.Option(False, "--metropolis", help="Metropolis acceptance (equilibrium "
-                                         "studies; no kinetics) instead of P = 1 - exp(-k dt)"),
+                                         "studies; no kinetics) instead of kinetic MC within each step"),
+         separation: float = typer.Option(10.0, help="rate scaling of quasi-equilibrated reversible pairs: "
+                                          "pair firings kept per slow event"),
+         exact: bool = typer.Option(False, "--exact", help="no rate scaling (every event of fast pairs; slow)"),
          rates: Optional[str] = _RATES, source: Optional[str] = _SOURCE,
          device: str = typer.Option("auto", help="auto | cpu | cuda"),
          force: bool = typer.Option(False, "--force", help="start over instead of resuming the checkpoint in OUT"),
@@ -697,7 +700,7 @@ def grow(recipe: str = typer.Argument(..., help="recipe file or shipped recipe n
     rec = load_recipe(recipe)
     config = GrowthConfig(box_xy=box, height=height, md_steps=md_steps, reactive_dt=reactive_dt, beta=beta,
                           acceptance="metropolis" if metropolis else "rate", temperature=rec.temperature,
-                          seed=seed, device=device)
+                          seed=seed, device=device, separation=separation, accelerate=not exact)
     echo = (lambda m: None) if _quiet(as_json) else (lambda m: typer.echo(m, err=True))
     if net is None:
         from sei_net.workflow import network_with_energies

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sei_net.chem.reaction import equation_text
+from sei_net.kinetics.acceleration import reverse_partners
 
 
 @dataclass
@@ -76,6 +77,20 @@ class GrowthChemistry:
     skipped: dict[str, int]
     rate_source: str
     text: list[str]
+    rate_constant: np.ndarray | None = None   # (R,) k of every reaction, 0 where left out
+    partner: np.ndarray | None = None         # (R,) index of the reverse reaction, -1 if none here
+
+    def __post_init__(self):
+        if self.rate_constant is None:
+            self.rate_constant = np.zeros(len(self.products))
+            for ch in (self.electrode, self.unimolecular, self.pair):
+                self.rate_constant[ch.reaction] = ch.rate
+        if self.partner is None:
+            self.partner = np.full(len(self.products), -1, dtype=np.int64)
+
+    @property
+    def n_reactions(self) -> int:
+        return len(self.products)
 
     def pair_key(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         lo, hi = np.minimum(a, b), np.maximum(a, b)
@@ -113,5 +128,11 @@ class GrowthChemistry:
                     lst.append(v)
         chans = {name: _channels(k, r, rate, dG[np.asarray(r, dtype=np.int64)] if r else [])
                  for name, (k, r, rate) in fam.items()}
+        partner = reverse_partners(g)
+        used = np.zeros(mech.n_reactions, bool)
+        for ch in chans.values():
+            used[ch.reaction] = True
+        partner[~used] = -1
+        partner[(partner >= 0) & ~used[np.maximum(partner, 0)]] = -1
         return cls(S, chans["electrode"], chans["unimolecular"], chans["pair"], products, skipped,
-                   mech.rate_source, text)
+                   mech.rate_source, text, partner=partner)

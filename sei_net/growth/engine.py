@@ -20,9 +20,11 @@ from sei_net.growth.boundaries import deposit, refresh_reservoir, reservoir_targ
 from sei_net.growth.chemistry import GrowthChemistry
 from sei_net.growth.dynamics import Langevin, relax
 from sei_net.growth.forcefield import BACKENDS, EC_DIELECTRIC, debye_length, site_model
-from sei_net.growth.reactive import ReactiveSettings, apply_events, candidates, choose_events
+from sei_net.growth.kmc import ReactiveKMC
+from sei_net.growth.reactive import ReactiveSettings, apply_events, candidates, metropolis_events
 from sei_net.growth.sites import DEFAULT_PACKING, SiteTable
 from sei_net.growth.state import GrowthState, resolve_device, thermal_velocities
+from sei_net.kinetics.acceleration import Acceleration
 
 CHECKPOINT = "checkpoint.npz"
 
@@ -43,7 +45,10 @@ class GrowthConfig:
     beta: float = 1.0             # 1/Å, electron tunnelling decay through the deposit
     reach: float = 3.0            # Å, largest surface gap for electron transfer
     shell: float = 1.0            # Å, reaction shell beyond contact
-    acceptance: str = "rate"      # rate | metropolis
+    acceptance: str = "rate"      # rate (kinetic MC within each step) | metropolis
+    accelerate: bool = True       # rate scaling of quasi-equilibrated reversible pairs (growth.kmc)
+    separation: float = 10.0      # pair firings kept per slow event when scaled (docs/growth.md)
+    max_events: int = 200_000     # events per reactive step before it stops early
     proposal: float = 0.1         # Metropolis proposal probability per channel
     relax_steps: int = 20         # capped steepest-descent moves after reactions/insertions
     contact: float = 0.5          # Å, deposition contact distance
@@ -64,6 +69,12 @@ class GrowthConfig:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend {self.backend!r} is not valid: use one of {', '.join(BACKENDS)}")
         self.reactive()  # validates those settings
+        self.acceleration()
+        if self.max_events < 1:
+            raise ValueError(f"max_events {self.max_events!r} must be a positive whole number")
+
+    def acceleration(self) -> Acceleration | None:
+        return Acceleration(separation=self.separation) if self.accelerate else None
 
     def reactive(self) -> ReactiveSettings:
         return ReactiveSettings(self.reactive_dt, self.beta, self.reach, self.shell, self.acceptance,
@@ -116,16 +127,18 @@ def _config_json(cfg: GrowthConfig) -> str:
     return json.dumps(d, sort_keys=True)
 
 
-def _save_checkpoint(path: Path, state: GrowthState, step: int, rng, gen, record: dict, cfg) -> None:
+def _save_checkpoint(path: Path, state: GrowthState, step: int, rng, gen, record: dict, cfg,
+                     kmc: ReactiveKMC | None) -> None:
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, positions=state.positions.cpu().numpy(), velocities=state.velocities.cpu().numpy(),
                         species=state.species.cpu().numpy(), mobile=state.mobile.cpu().numpy(),
                         step=step, rng=json.dumps(rng.bit_generator.state), torch_rng=gen.get_state().numpy(),
-                        record=json.dumps(record), config=_config_json(cfg))
+                        record=json.dumps(record), config=_config_json(cfg),
+                        **(kmc.get_state() if kmc is not None else {}))
     os.replace(tmp, path)
 
 
-def _load_checkpoint(path: Path, cfg: GrowthConfig, sites, device):
+def _load_checkpoint(path: Path, cfg: GrowthConfig, sites, device, kmc: ReactiveKMC | None):
     with np.load(path) as ck:
         if str(ck["config"]) != _config_json(cfg):
             old, new = json.loads(str(ck["config"])), json.loads(_config_json(cfg))
@@ -134,6 +147,8 @@ def _load_checkpoint(path: Path, cfg: GrowthConfig, sites, device):
                              "settings to resume, or start over (--force / another --out)")
         state = GrowthState.from_arrays(ck["positions"], ck["velocities"], ck["species"], ck["mobile"],
                                         _box(cfg), sites, device)
+        if kmc is not None:
+            kmc.set_state(ck)
         return state, int(ck["step"]), json.loads(str(ck["rng"])), torch.tensor(ck["torch_rng"]), \
             json.loads(str(ck["record"]))
 
@@ -161,11 +176,12 @@ def grow(chem: GrowthChemistry, sites: SiteTable, bulk: dict[int, float], config
     eps = config.epsilon if config.epsilon is not None else BOLTZMANN_EV * config.temperature
     ff = force_field or site_model(config.temperature, ionic, config.dielectric, eps, backend=config.backend)
     gen = torch.Generator(device=device)
+    kmc = ReactiveKMC(chem, rs, config.acceleration(), config.max_events) if rs.acceptance == "rate" else None
     ck = out / CHECKPOINT if out is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     if ck is not None and ck.exists() and not force:
-        state, start, rng_state, torch_state, record = _load_checkpoint(ck, config, sites, device)
+        state, start, rng_state, torch_state, record = _load_checkpoint(ck, config, sites, device, kmc)
         rng = np.random.default_rng()
         rng.bit_generator.state = rng_state
         gen.set_state(torch_state)
@@ -194,8 +210,12 @@ def grow(chem: GrowthChemistry, sites: SiteTable, bulk: dict[int, float], config
         record["md_seconds"] += time.perf_counter() - t0
         record["md_site_steps"] += state.n * config.md_steps
         version = state.version
-        fired = choose_events(candidates(state, chem, rs), chem, rs, rng)
-        events, gases, conflicts = apply_events(state, chem, fired, rng, config.temperature)
+        if kmc is not None:
+            events, gases = kmc.step(state, rng, config.temperature)
+            conflicts = 0
+        else:
+            fired = metropolis_events(candidates(state, chem, rs), chem, rs, rng)
+            events, gases, conflicts = apply_events(state, chem, fired, rng, config.temperature)
         escaped, failed = refresh_reservoir(state, targets, config.reservoir, rng, config.temperature)
         if state.version != version:
             relax(state, ff, config.relax_steps)
@@ -227,9 +247,9 @@ def grow(chem: GrowthChemistry, sites: SiteTable, bulk: dict[int, float], config
         if out is not None and ((step + 1) % config.checkpoint_every == 0 or step + 1 == steps):
             record["wall_seconds"] += time.perf_counter() - t_run
             t_run = time.perf_counter()
-            _save_checkpoint(ck, state, step + 1, rng, gen, record, config)
+            _save_checkpoint(ck, state, step + 1, rng, gen, record, config, kmc)
     record["wall_seconds"] += time.perf_counter() - t_run
-    summary = _summary(state, chem, sites, bulk, config, record, eps, ionic, ff)
+    summary = _summary(state, chem, sites, bulk, config, record, eps, ionic, ff, kmc)
     if out is not None:
         from ase.io import write
 
@@ -251,7 +271,7 @@ def _truncate_frames(path: Path, frames: int) -> None:
         write(path, images[:frames], format="extxyz")
 
 
-def _summary(state, chem, sites, bulk, cfg, record, eps, ionic, ff) -> dict:
+def _summary(state, chem, sites, bulk, cfg, record, eps, ionic, ff, kmc) -> dict:
     ser = record["series"]
     th = ser["thickness_mean"][-1] if ser["thickness_mean"] else 0.0
     top = sorted(record["events"].items(), key=lambda kv: -kv[1])[:20]
@@ -282,7 +302,8 @@ def _summary(state, chem, sites, bulk, cfg, record, eps, ionic, ff) -> dict:
         "profiles": analysis.profiles(state),
         "events": {"by_family": record["families"],
                    "top_reactions": [{"reaction": chem.describe(int(j)), "count": n} for j, n in top],
-                   "conflicts": record["conflicts"]},
+                   "conflicts": record["conflicts"],
+                   "rate_scaling": kmc.scaling_summary() if kmc is not None else None},
         "deposited": record["deposited"], "gases_released": record["gases"],
         "escaped_to_bulk": record["escaped"], "failed_insertions": record["failed_insertions"],
         "skipped_reactions": chem.skipped,

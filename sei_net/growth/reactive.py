@@ -8,15 +8,12 @@ deposit between the site and the electrode, d = min(h(x, y), z - sigma/2) thick 
 surface height over the site), with kappa = exp(-beta d).
 
 Dynamic condition, ``acceptance``:
-- 'rate' (default): each candidate fires in a step of chemical time dt with P = 1 - exp(-K dt),
-  K = kappa * sum of its channel rates (pairs: k_pair, chemistry.py), and then takes a channel with
-  probability k / K. This is exact first-order kinetics of a site's first event for any dt; a site
-  in several fired candidates reacts once (the first in a random order), a bias of order (K dt)^2.
-  A site makes at most one event per step, so with K dt >> 1 (fast reversible pairs) its slow
-  channels are starved by a factor ~K dt (docs/growth.md, Limits).
+- 'rate' (default): kinetic Monte Carlo of the cell's chemistry over the step's chemical time dt with
+  the sites frozen (growth.kmc; this module gives it the geometry, weights and product placement).
 - 'metropolis' (equilibrium studies only): each channel of each candidate is proposed with
   probability ``proposal`` and accepted with min(1, exp(-dG/kB T)). It samples the equilibrium of
-  unimolecular and electrode steps (detailed balance), not their rates; time has no meaning.
+  unimolecular and electrode steps (detailed balance), not their rates; time has no meaning. A site
+  in several accepted proposals reacts once (the first in a random order; ``conflicts`` counts the rest).
 
 Products replace reactants in place (the first at the reactants' centre, others one contact
 distance away in a random direction, velocities from Maxwell-Boltzmann); gas products leave the cell.
@@ -32,6 +29,7 @@ import numpy as np
 import torch
 
 from sei_net.constants import AVOGADRO, BOLTZMANN_EV
+from sei_net.growth._kmc_kernel import surface_heights
 from sei_net.growth.chemistry import GrowthChemistry
 from sei_net.growth.neighbours import minimum_image, pair_list
 from sei_net.growth.phases import GAS
@@ -70,17 +68,28 @@ def shell_volume(sigma_ij, shell: float):
 def deposit_height(xy: torch.Tensor, state: GrowthState) -> torch.Tensor:
     """Height (Å) of the deposit surface over each point ``xy`` (P, 2): the top of the union of
     deposited spheres, 0 where the electrode is bare."""
-    dep = torch.nonzero(~state.mobile).flatten()
-    h = xy.new_zeros(xy.shape[0])
-    if len(dep) == 0 or len(xy) == 0:
-        return h
-    c, r = state.positions[dep], 0.5 * state.sigma[dep]
-    for start in range(0, len(xy), 4096):
-        d = minimum_image(xy[start:start + 4096, None, :] - c[None, :, :2], state.box)
-        rho2 = d.square().sum(-1)
-        top = torch.where(rho2 < r * r, c[:, 2] + torch.sqrt(torch.clamp(r * r - rho2, min=0.0)), 0.0)
-        h[start:start + 4096] = top.max(dim=1).values
-    return h
+    dep = ~state.mobile
+    h = surface_heights(xy.detach().cpu().numpy().astype(float), state.positions[dep].cpu().numpy(),
+                        0.5 * state.sigma[dep].cpu().numpy(), state.box.cpu().numpy().astype(float))
+    return torch.as_tensor(h, dtype=xy.dtype, device=xy.device)
+
+
+def electrode_weights(pos: torch.Tensor, radius: torch.Tensor, state: GrowthState,
+                      s: ReactiveSettings) -> tuple[np.ndarray, np.ndarray]:
+    """For sites at ``pos`` (n, 3) Å with radii (Å): whether the gap between the site's surface and
+    the electrode or deposit surface below it is under ``reach``, and the tunnelling factor
+    kappa = exp(-beta d) through the deposit crossed, d = min(h(x, y), z - radius)."""
+    h = deposit_height(pos[:, :2], state)
+    bottom = pos[:, 2] - radius
+    gap = torch.clamp(bottom - h, min=0.0)
+    crossed = torch.clamp(torch.minimum(h, bottom), min=0.0)
+    return (gap < s.reach).cpu().numpy(), torch.exp(-s.beta * crossed).cpu().numpy()
+
+
+def pair_weights(same: np.ndarray, sigma_ij: np.ndarray, shell: float) -> np.ndarray:
+    """Per-contact factor (mol/L) that turns k (L mol^-1 s^-1) into a pair's rate (s^-1):
+    1/(N_A V_shell) for A + B, 2/(N_A V_shell) for A + A (chemistry.py)."""
+    return np.where(same, 2.0, 1.0) / (AVOGADRO * shell_volume(sigma_ij, shell))
 
 
 @dataclass
@@ -105,13 +114,7 @@ def candidates(state: GrowthState, chem: GrowthChemistry, s: ReactiveSettings) -
     idx = np.flatnonzero((entry >= 0) & mobile)
     if len(idx):
         t = torch.as_tensor(idx, device=state.device)
-        pos, rad = state.positions[t], 0.5 * state.sigma[t]
-        h = deposit_height(pos[:, :2], state)
-        bottom = pos[:, 2] - rad
-        gap = torch.clamp(bottom - h, min=0.0)
-        crossed = torch.clamp(torch.minimum(h, bottom), min=0.0)
-        near = (gap < s.reach).cpu().numpy()
-        kappa = torch.exp(-s.beta * crossed).cpu().numpy()
+        near, kappa = electrode_weights(state.positions[t], 0.5 * state.sigma[t], state, s)
         parts.append((0, idx[near], -np.ones(near.sum(), np.int64), entry[idx[near]], kappa[near]))
     # unimolecular
     entry = chem.unimolecular.lookup(sp)
@@ -134,8 +137,7 @@ def candidates(state: GrowthState, chem: GrowthChemistry, s: ReactiveSettings) -
             i, j = idx[a], idx[b]
             entry = chem.pair.lookup(chem.pair_key(sp[i], sp[j]))
             ok = entry >= 0
-            same = sp[i] == sp[j]
-            weight = np.where(same, 2.0, 1.0) / (AVOGADRO * shell_volume(sij, s.shell))
+            weight = pair_weights(sp[i] == sp[j], sij, s.shell)
             parts.append((2, i[ok], j[ok], entry[ok], weight[ok]))
     if not parts:
         z = np.zeros(0, np.int64)
@@ -149,32 +151,52 @@ def _channels_of(chem, family):
     return (chem.electrode, chem.unimolecular, chem.pair)[family]
 
 
-def choose_events(cand: Candidates, chem: GrowthChemistry, s: ReactiveSettings,
-                  rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
-    """Fired (family, i, j, reaction) events of one step in a random order, before conflicts."""
+def metropolis_events(cand: Candidates, chem: GrowthChemistry, s: ReactiveSettings,
+                      rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
+    """Accepted (family, i, j, reaction) proposals of one Metropolis step in a random order, before
+    conflicts: each channel of each candidate is proposed with probability ``proposal`` and accepted
+    with min(1, exp(-dG/kB T))."""
     fired = []
-    if s.acceptance == "rate":
-        total = np.zeros(len(cand.family))
-        for f in range(len(FAMILIES)):
-            sel = cand.family == f
-            total[sel] = _channels_of(chem, f).total[cand.entry[sel]]
-        p = -np.expm1(-total * cand.weight * s.dt)
-        for c in np.flatnonzero(rng.random(len(p)) < p):
-            ch = _channels_of(chem, cand.family[c])
-            fired.append((int(cand.family[c]), int(cand.i[c]), int(cand.j[c]),
-                          int(ch.reaction[ch.pick(cand.entry[c], rng)])))
-    else:
-        kt = BOLTZMANN_EV * s.temperature
-        for c in range(len(cand.family)):
-            ch = _channels_of(chem, cand.family[c])
-            lo, hi = ch.ptr[cand.entry[c]], ch.ptr[cand.entry[c] + 1]
-            for row in range(lo, hi):
-                if rng.random() < s.proposal:
-                    dG = ch.dG[row]
-                    if np.isfinite(dG) and rng.random() < math.exp(-max(dG, 0.0) / kt):
-                        fired.append((int(cand.family[c]), int(cand.i[c]), int(cand.j[c]), int(ch.reaction[row])))
+    kt = BOLTZMANN_EV * s.temperature
+    for c in range(len(cand.family)):
+        ch = _channels_of(chem, cand.family[c])
+        lo, hi = ch.ptr[cand.entry[c]], ch.ptr[cand.entry[c] + 1]
+        for row in range(lo, hi):
+            if rng.random() < s.proposal:
+                dG = ch.dG[row]
+                if np.isfinite(dG) and rng.random() < math.exp(-max(dG, 0.0) / kt):
+                    fired.append((int(cand.family[c]), int(cand.i[c]), int(cand.j[c]), int(ch.reaction[row])))
     order = rng.permutation(len(fired))
     return [fired[k] for k in order]
+
+
+def reaction_centre(pos: np.ndarray, i: int, j: int, box: np.ndarray) -> np.ndarray:
+    """Where the products go (Å): site i's centre, or the midpoint of i and j (minimum image)."""
+    if j < 0:
+        return pos[i].copy()
+    d = pos[j] - pos[i]
+    d[:2] -= box[:2] * np.round(d[:2] / box[:2])
+    return pos[i] + 0.5 * d
+
+
+def place_products(products, centre: np.ndarray, sites, box: np.ndarray, rng: np.random.Generator,
+                   gases: dict[int, int]) -> list[tuple[int, np.ndarray]]:
+    """(species, position Å) of the products that stay: the first at ``centre``, others one contact
+    distance from it in a random direction, all inside the walls; gas products are counted in
+    ``gases`` and leave."""
+    placed = []
+    for p in products:
+        if sites.phase[p] == GAS:
+            gases[p] = gases.get(p, 0) + 1
+            continue
+        x = centre.copy()
+        if placed:
+            u = rng.normal(size=3)
+            x = x + u / np.linalg.norm(u) * 0.5 * (sites.sigma[placed[0][0]] + sites.sigma[p])
+        x[2] = min(max(x[2], 0.5 * sites.sigma[p]), box[2] - 0.5 * sites.sigma[p])
+        x[:2] %= box[:2]
+        placed.append((p, x))
+    return placed
 
 
 def apply_events(state: GrowthState, chem: GrowthChemistry, fired, rng: np.random.Generator,
@@ -194,23 +216,8 @@ def apply_events(state: GrowthState, chem: GrowthChemistry, fired, rng: np.rando
             continue
         used.update(who)
         remove.extend(who)
-        centre = pos[i].copy()
-        if j >= 0:
-            d = pos[j] - pos[i]
-            d[:2] -= box[:2] * np.round(d[:2] / box[:2])
-            centre = pos[i] + 0.5 * d
-        placed = []
-        for p in chem.products[reaction]:
-            if sites.phase[p] == GAS:
-                gases[p] = gases.get(p, 0) + 1
-                continue
-            x = centre.copy()
-            if placed:
-                u = rng.normal(size=3)
-                x = x + u / np.linalg.norm(u) * 0.5 * (sites.sigma[placed[0]] + sites.sigma[p])
-            x[2] = min(max(x[2], 0.5 * sites.sigma[p]), box[2] - 0.5 * sites.sigma[p])
-            x[:2] %= box[:2]
-            placed.append(p)
+        for p, x in place_products(chem.products[reaction], reaction_centre(pos, i, j, box), sites, box,
+                                   rng, gases):
             add_sp.append(p)
             add_pos.append(x)
         events.append({"family": FAMILIES[family], "reaction": reaction})

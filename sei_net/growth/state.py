@@ -103,8 +103,8 @@ class GrowthState:
         return float(0.5 * (self.mass[:, None] * self.velocities.square()).sum() / ACCELERATION)
 
     def to_atoms(self):
-        """ASE Atoms of the sites (dummy element X; arrays: species index, name, mobile, sigma in Å,
-        masses in amu, initial charges in e), periodic in x and y."""
+        """ASE Atoms of the sites (dummy element X; arrays: species index, name (spaces as _), mobile,
+        sigma in Å, masses in amu, initial charges in e), periodic in x and y."""
         from ase import Atoms, units
 
         sp = self.species.cpu().numpy()
@@ -114,7 +114,9 @@ class GrowthState:
         atoms.set_initial_charges(self.charge.cpu().numpy())
         atoms.set_velocities(self.velocities.cpu().numpy() / units.fs)   # Å/fs -> ASE's time unit
         atoms.new_array("species_index", sp)
-        atoms.new_array("species_name", np.array([self.sites.names[s] for s in sp], dtype=object).astype(str))
+        # extxyz columns are split on whitespace: 'CO3 2-' is written 'CO3_2-'
+        names = [self.sites.names[s].replace(" ", "_") for s in sp]
+        atoms.new_array("species_name", np.array(names, dtype=object).astype(str))
         atoms.new_array("mobile", self.mobile.cpu().numpy())
         atoms.new_array("sigma", self.sigma.cpu().numpy())
         return atoms
