@@ -195,10 +195,15 @@ def _growth(s: dict) -> str:
     th = g["thickness_A"]
     lo = "; ".join(f"{k}: {v['count']} deposited at mean z {v['mean_z']:.1f} Å" for k, v in
                    (g.get("layer_order") or {}).items() if v["count"]) or "no deposit"
+    sc = (g.get("events") or {}).get("rate_scaling")
+    step = ("Reactive steps: kinetic MC over the cell" + (
+        f"; {sc['scaled_pairs']} fast reversible pairs slowed at constant K (separation "
+        f"{g['settings']['separation']:g}; Dybeck et al. 2017), {sc['truncated_steps']} steps cut at the event limit."
+        if sc["scaled_pairs"] or sc["truncated_steps"] else ".")) if sc else "Reactive steps: Metropolis (equilibrium only)."
     return f"""
 <h2>SEI growth</h2>
 <p>{_e(g['level_of_theory']['model'])}; rates: {_e(g['level_of_theory']['rates'])}.
-{g['steps']} reactive steps ({g['chemical_time_s']:.3g} s of chemical time). Final thickness {th['final_mean']:.2f} Å
+{g['steps']} reactive steps ({g['chemical_time_s']:.3g} s of chemical time). {_e(step)} Final thickness {th['final_mean']:.2f} Å
 (max {th['final_max']:.2f} Å, coverage {th['coverage']:.2f}); deposited: {_e(g['deposited'] or 'nothing')};
 gases released: {_e(g['gases_released'] or 'none')}. Growth law: {_e(law.get('best', 'not fitted (no deposit)'))}.
 Layer order: {_e(lo)}. Files in <code>{_e(g['folder'])}</code>.</p>
