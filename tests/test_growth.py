@@ -292,3 +292,8 @@ def test_bad_phase_rule_and_settings_give_one_clear_error(tmp_path):
         load_phase_rules(bad)
     with pytest.raises(ValueError, match="acceptance 'glauber' is not valid"):
         GrowthConfig(acceptance="glauber")
+    with pytest.raises(ValueError, match="acceleration separation 1 is not valid"):
+        GrowthConfig(separation=1)
+    from sei_net.growth import grow_network
+    with pytest.raises(ValueError, match="differs from the recipe's 298.15 K"):
+        grow_network("ec_lipf6", tmp_path / "never_opened.db", GrowthConfig(temperature=330.0), steps=1)

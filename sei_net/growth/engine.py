@@ -327,6 +327,9 @@ def grow_network(recipe, network: str | Path, config: GrowthConfig | None = None
 
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     config = config or GrowthConfig(temperature=recipe.temperature)
+    if abs(config.temperature - recipe.temperature) > 1e-9:
+        raise ValueError(f"growth temperature {config.temperature} K differs from the recipe's "
+                         f"{recipe.temperature} K, at which the rates are made: give the recipe's temperature")
     with NetworkStore.open(network, readonly=True) as store:
         if rates is None:
             mech, query = load_mechanism(store, energy_source=source, potential=recipe.potential,
