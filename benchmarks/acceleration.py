@@ -28,6 +28,7 @@ from sei_net.kinetics.hypergraph import HyperGraph
 from sei_net.kinetics.mechanism import Mechanism
 from sei_net.kinetics.ssa import simulate
 
+
 def _timed(func):
     """(median wall time of 3 runs, result of the last)."""
     box = {}

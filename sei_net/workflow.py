@@ -99,10 +99,10 @@ def _kinetics_stage(q, echo: Callable[[str], None], **settings) -> dict:
     return result
 
 
-def _growth_stage(recipe, db: Path, out: Path, steps: int, force: bool, echo: Callable[[str], None]) -> dict:
+def _growth_stage(q, recipe, db: Path, out: Path, steps: int, force: bool, echo: Callable[[str], None]) -> dict:
     from sei_net.growth import GrowthConfig, grow_network
     config = GrowthConfig(temperature=recipe.temperature, reactive_dt=1e-5)
-    result = grow_network(recipe, db, config, steps, out, force=force)
+    result = grow_network(recipe, db, config, steps, out, force=force, query=q)
     echo(f"growth: {result.summary['steps']} reactive steps, SEI {result.summary['thickness_A']['final_mean']:.2f} Å")
     return {**result.summary, "folder": str(out)}
 
@@ -151,6 +151,7 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
         sweep = _sweep_stage(q, recipe, ranked, potentials, temperatures, echo)
         done.append("sweep")
         kinetics_result = _kinetics_stage(q, echo, **kinetics) if kinetics is not None else None
+        growth = _growth_stage(q, recipe, db, out / "growth", grow_steps, force, echo) if grow_steps else None
         info = store.info()  # after scoring: the energy sources now include the surrogate
     summary = {
         "recipe": recipe.name,
@@ -167,8 +168,8 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
     if kinetics_result is not None:
         summary["kinetics"] = kinetics_result
         done.append("kinetics")
-    if grow_steps:
-        summary["growth"] = _growth_stage(recipe, db, out / "growth", grow_steps, force, echo)
+    if growth is not None:
+        summary["growth"] = growth
         done.append("growth")
     summary["stages_done"] = done
     summary["wall_seconds"] = round(time.perf_counter() - t0, 3)

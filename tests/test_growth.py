@@ -21,7 +21,7 @@ from sei_net.growth.dynamics import Langevin
 from sei_net.growth.forcefield import AseForceField, PairModel, debye_length, site_model
 from sei_net.growth.phases import PhaseRulesError, load_phase_rules
 from sei_net.growth.kmc import ReactiveKMC
-from sei_net.growth.reactive import ReactiveSettings, apply_events, candidates, metropolis_events
+from sei_net.growth.reactive import ReactiveSettings, apply_events, metropolis_events
 from sei_net.growth.sites import site_table
 from sei_net.growth.state import GrowthState
 from sei_net.kinetics.hypergraph import HyperGraph
@@ -132,7 +132,7 @@ def _two_state(sites, chem, n=3000, steps=300, proposal=0.5, dt=1e-9, acceptance
         if acceptance == "rate":
             kmc.step(state, rng, 298.15)
         else:
-            apply_events(state, chem, metropolis_events(candidates(state, chem, rs), chem, rs, rng), rng, 298.15)
+            apply_events(state, chem, metropolis_events(kmc.candidates(state), chem, rs, rng), rng, 298.15)
         frac.append(float((state.species == 8).double().mean()))
     return np.array(frac)
 

@@ -21,7 +21,7 @@ from sei_net.growth.chemistry import GrowthChemistry
 from sei_net.growth.dynamics import Langevin, relax
 from sei_net.growth.forcefield import BACKENDS, EC_DIELECTRIC, debye_length, site_model
 from sei_net.growth.kmc import ReactiveKMC
-from sei_net.growth.reactive import ReactiveSettings, apply_events, candidates, metropolis_events
+from sei_net.growth.reactive import ReactiveSettings, apply_events, metropolis_events
 from sei_net.growth.sites import DEFAULT_PACKING, SiteTable
 from sei_net.growth.state import GrowthState, resolve_device, thermal_velocities
 from sei_net.kinetics.acceleration import Acceleration
@@ -128,17 +128,17 @@ def _config_json(cfg: GrowthConfig) -> str:
 
 
 def _save_checkpoint(path: Path, state: GrowthState, step: int, rng, gen, record: dict, cfg,
-                     kmc: ReactiveKMC | None) -> None:
+                     kmc: ReactiveKMC) -> None:
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, positions=state.positions.cpu().numpy(), velocities=state.velocities.cpu().numpy(),
                         species=state.species.cpu().numpy(), mobile=state.mobile.cpu().numpy(),
                         step=step, rng=json.dumps(rng.bit_generator.state), torch_rng=gen.get_state().numpy(),
                         record=json.dumps(record), config=_config_json(cfg),
-                        **(kmc.get_state() if kmc is not None else {}))
+                        **kmc.get_state())
     os.replace(tmp, path)
 
 
-def _load_checkpoint(path: Path, cfg: GrowthConfig, sites, device, kmc: ReactiveKMC | None):
+def _load_checkpoint(path: Path, cfg: GrowthConfig, sites, device, kmc: ReactiveKMC):
     with np.load(path) as ck:
         if str(ck["config"]) != _config_json(cfg):
             old, new = json.loads(str(ck["config"])), json.loads(_config_json(cfg))
@@ -147,8 +147,7 @@ def _load_checkpoint(path: Path, cfg: GrowthConfig, sites, device, kmc: Reactive
                              "settings to resume, or start over (--force / another --out)")
         state = GrowthState.from_arrays(ck["positions"], ck["velocities"], ck["species"], ck["mobile"],
                                         _box(cfg), sites, device)
-        if kmc is not None:
-            kmc.set_state(ck)
+        kmc.set_state(ck)
         return state, int(ck["step"]), json.loads(str(ck["rng"])), torch.tensor(ck["torch_rng"]), \
             json.loads(str(ck["record"]))
 
@@ -176,7 +175,7 @@ def grow(chem: GrowthChemistry, sites: SiteTable, bulk: dict[int, float], config
     eps = config.epsilon if config.epsilon is not None else BOLTZMANN_EV * config.temperature
     ff = force_field or site_model(config.temperature, ionic, config.dielectric, eps, backend=config.backend)
     gen = torch.Generator(device=device)
-    kmc = ReactiveKMC(chem, rs, config.acceleration(), config.max_events) if rs.acceptance == "rate" else None
+    kmc = ReactiveKMC(chem, rs, config.acceleration(), config.max_events)   # also the Metropolis candidates
     ck = out / CHECKPOINT if out is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -210,11 +209,11 @@ def grow(chem: GrowthChemistry, sites: SiteTable, bulk: dict[int, float], config
         record["md_seconds"] += time.perf_counter() - t0
         record["md_site_steps"] += state.n * config.md_steps
         version = state.version
-        if kmc is not None:
+        if rs.acceptance == "rate":
             events, gases = kmc.step(state, rng, config.temperature)
             conflicts = 0
         else:
-            fired = metropolis_events(candidates(state, chem, rs), chem, rs, rng)
+            fired = metropolis_events(kmc.candidates(state), chem, rs, rng)
             events, gases, conflicts = apply_events(state, chem, fired, rng, config.temperature)
         escaped, failed = refresh_reservoir(state, targets, config.reservoir, rng, config.temperature)
         if state.version != version:
@@ -303,7 +302,7 @@ def _summary(state, chem, sites, bulk, cfg, record, eps, ionic, ff, kmc) -> dict
         "events": {"by_family": record["families"],
                    "top_reactions": [{"reaction": chem.describe(int(j)), "count": n} for j, n in top],
                    "conflicts": record["conflicts"],
-                   "rate_scaling": kmc.scaling_summary() if kmc is not None else None},
+                   "rate_scaling": kmc.scaling_summary() if cfg.acceptance == "rate" else None},
         "deposited": record["deposited"], "gases_released": record["gases"],
         "escaped_to_bulk": record["escaped"], "failed_insertions": record["failed_insertions"],
         "skipped_reactions": chem.skipped,
@@ -315,12 +314,16 @@ def _summary(state, chem, sites, bulk, cfg, record, eps, ionic, ff, kmc) -> dict
 
 def grow_network(recipe, network: str | Path, config: GrowthConfig | None = None, steps: int = 200,
                  out: str | Path | None = None, source: str | None = None, rates: str | None = None,
-                 force: bool = False, progress=None) -> GrowthResult:
+                 force: bool = False, progress=None, query=None) -> GrowthResult:
     """Grow an SEI for ``recipe`` (a Recipe or its file/name) with the reactions and rate constants of
     the network file ``network``: stored rates (``rates``) or rates from its energies (``source``) at
-    the recipe's potential and temperature."""
+    the recipe's potential and temperature. ``query``: that network already prepared at the recipe's
+    potential and temperature (kinetics.query.PathQuery, open store), used instead of scoring again."""
+    from contextlib import nullcontext
+
     from sei_net.growth.phases import load_phase_rules
     from sei_net.growth.sites import site_table
+    from sei_net.kinetics.mechanism import mechanism_from_query
     from sei_net.kinetics.setup import load_mechanism
     from sei_net.recipe import Recipe, load_recipe
     from sei_net.store import NetworkStore
@@ -330,16 +333,16 @@ def grow_network(recipe, network: str | Path, config: GrowthConfig | None = None
     if abs(config.temperature - recipe.temperature) > 1e-9:
         raise ValueError(f"growth temperature {config.temperature} K differs from the recipe's "
                          f"{recipe.temperature} K, at which the rates are made: give the recipe's temperature")
-    with NetworkStore.open(network, readonly=True) as store:
-        if rates is None:
-            mech, query = load_mechanism(store, energy_source=source, potential=recipe.potential,
-                                         temperature=recipe.temperature)
-            scores = query.scores
-            keep = np.isin(query.graph.reaction_id, mech.graph.reaction_id)
-            dG = scores.dG[keep]
+    with (nullcontext(query.store) if query is not None else NetworkStore.open(network, readonly=True)) as store:
+        if rates is not None:
+            mech, dG = load_mechanism(store, rates=rates)[0], None
         else:
-            mech, _ = load_mechanism(store, rates=rates)
-            dG = None
+            if query is None:
+                mech, query = load_mechanism(store, energy_source=source, potential=recipe.potential,
+                                             temperature=recipe.temperature)
+            else:
+                mech = mechanism_from_query(query)
+            dG = query.scores.dG[np.isin(query.graph.reaction_id, mech.graph.reaction_id)]
         ids = store.species_ids
         missing = [s.species.name or s.species.smiles for s in recipe.species if s.species.key not in ids]
         if missing:

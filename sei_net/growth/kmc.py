@@ -21,13 +21,15 @@ shorten the step). The event loop is compiled (growth._kmc_kernel).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sei_net.constants import AVOGADRO
 from sei_net.growth import _kmc_kernel as kernel
 from sei_net.growth.chemistry import GrowthChemistry
 from sei_net.growth.phases import GAS
-from sei_net.growth.reactive import FAMILIES, ReactiveSettings
+from sei_net.growth.reactive import FAMILIES, Candidates, ReactiveSettings
 from sei_net.growth.state import GrowthState, thermal_velocities
 from sei_net.kinetics._ssa_kernel import rng_state
 from sei_net.kinetics.acceleration import OFF, Acceleration
@@ -42,11 +44,23 @@ def _grown(a: np.ndarray, size: int, fill=0) -> np.ndarray:
 def _candidate_arrays(size: int, old: dict | None = None) -> dict[str, np.ndarray]:
     """Candidate columns with room for ``size`` (rows of ``old`` kept): i = (family, site i, site j
     or -1, channel entry; -1 family: a free slot), w = weight, p = propensity (s^-1), free = stack."""
-    new = {"i": np.full((size, 4), -1, dtype=np.int64), "w": np.zeros(size), "p": np.zeros(size),
-           "free": np.zeros(size, dtype=np.int64)}
     if old is not None:
         return {k: _grown(v, size, -1 if k == "i" else 0) for k, v in old.items()}
-    return new
+    return {"i": np.full((size, 4), -1, dtype=np.int64), "w": np.zeros(size), "p": np.zeros(size),
+            "free": np.zeros(size, dtype=np.int64)}
+
+
+@dataclass
+class _Cell:
+    """One step's sites (growable columns: species, position Å, sigma Å, alive, original, free-slot
+    stack), candidates (_candidate_arrays), counters (kernel.run's ``meta``) and the kernel's
+    chemistry and geometry arguments."""
+
+    n0: int
+    sites: dict[str, np.ndarray]
+    cand: dict[str, np.ndarray]
+    meta: np.ndarray
+    geometry: tuple
 
 
 class ReactiveKMC:
@@ -109,6 +123,50 @@ class ReactiveKMC:
         """Run the cell's chemistry for one step of chemical time, then write the result into
         ``state``; returns (events as {"family", "reaction"}, gas molecules released per species)."""
         s, chem, table = self.settings, self.chem, state.sites
+        cell = self._cell(state)
+        sites, cand, meta = cell.sites, cell.cand, cell.meta
+        sigma_sp = np.asarray(table.sigma, dtype=float)
+        gas_sp = np.asarray(table.phase) == GAS
+        ev_fam = np.zeros(self.max_events, dtype=np.int64)
+        ev_rx = np.zeros(self.max_events, dtype=np.int64)
+        gas_counts = np.zeros(chem.n_species, dtype=np.int64)
+        clock = np.zeros(1)
+        c_base = np.asarray(chem.rate_constant, dtype=float)
+        ceff = c_base / self.alpha
+        stream = rng_state(int(rng.integers(2 ** 63)))
+        while True:
+            status = kernel.run(clock, s.dt, self.max_events, stream, sites["sp"], sites["pos"], sites["sig"],
+                                sites["alive"], sites["orig"], sites["free"], *cell.geometry,
+                                self.ptr, self.rate, self.reaction, self.prod_ptr, self.prod_sp, sigma_sp, gas_sp,
+                                cand["i"], cand["w"], cand["p"], self.totals, cand["free"], meta,
+                                self.alpha, c_base, ceff, chem.partner, self.fired, self.window, self.params,
+                                ev_fam, ev_rx, gas_counts)
+            if status != kernel.NEED_ROOM:
+                break
+            sites = {k: _grown(v, 2 * len(sites["sp"])) for k, v in sites.items()}
+            cand = _candidate_arrays(2 * len(cand["p"]), cand)
+        if status == kernel.MAX_EVENTS:
+            self.truncated_steps += 1
+        n_events = int(meta[4])
+        events = [{"family": FAMILIES[f], "reaction": int(r)} for f, r in zip(ev_fam[:n_events], ev_rx[:n_events])]
+        gases = {int(p): int(n) for p, n in enumerate(gas_counts) if n}
+        self._commit(state, sites, cell.n0, int(meta[0]), rng, temperature)
+        return events, gases
+
+    def candidates(self, state: GrowthState) -> Candidates:
+        """Every site, pair and electrode contact of ``state`` that meets the geometric condition
+        and has a channel, with its weight (the Metropolis step proposes from these)."""
+        cell = self._cell(state)
+        used = cell.meta[2]
+        live = cell.cand["i"][:used, 0] >= 0
+        rows = cell.cand["i"][:used][live]
+        fam = rows[:, 0]
+        return Candidates(fam, rows[:, 1], rows[:, 2], rows[:, 3] - self.offsets[fam], cell.cand["w"][:used][live])
+
+    def _cell(self, state: GrowthState) -> _Cell:
+        """The step's tables from ``state``, with the candidates of every mobile site (the
+        geometric condition: kernel.add_site_candidates)."""
+        s, chem = self.settings, self.chem
         n0 = state.n
         mobile = state.mobile.cpu().numpy()
         pos = state.positions.cpu().numpy()
@@ -123,42 +181,15 @@ class ReactiveKMC:
                  "free": np.zeros(cap, dtype=np.int64)}
         cand = _candidate_arrays(16 * n0 + 4 * kernel.CANDIDATE_ROOM)
         meta = np.array([n0, 0, 0, 0, 0], dtype=np.int64)
-        sigma_sp = np.asarray(table.sigma, dtype=float)
-        gas_sp = np.asarray(table.phase) == GAS
-        chem_args = (self.e_entry, self.u_entry, self.pair_partner, chem.pair.keys.astype(np.int64),
-                     self.offsets, chem.n_species, settings, box, dep_pos, dep_r)
-        for k in range(n0):
-            if mobile[k]:
-                if len(cand["p"]) - meta[2] < kernel.CANDIDATE_ROOM:
-                    cand = _candidate_arrays(2 * len(cand["p"]), cand)
-                kernel.add_site_candidates(k, k, sites["sp"], sites["pos"], sites["sig"], sites["alive"],
-                                           *chem_args, cand["i"], cand["w"], cand["p"], self.totals,
-                                           cand["free"], meta)
-        ev_fam = np.zeros(self.max_events, dtype=np.int64)
-        ev_rx = np.zeros(self.max_events, dtype=np.int64)
-        gas_counts = np.zeros(chem.n_species, dtype=np.int64)
-        clock = np.zeros(1)
-        c_base = np.asarray(chem.rate_constant, dtype=float)
-        ceff = c_base / self.alpha
-        stream = rng_state(int(rng.integers(2 ** 63)))
-        while True:
-            status = kernel.run(clock, s.dt, self.max_events, stream, sites["sp"], sites["pos"], sites["sig"],
-                                sites["alive"], sites["orig"], sites["free"], *chem_args,
-                                self.ptr, self.rate, self.reaction, self.prod_ptr, self.prod_sp, sigma_sp, gas_sp,
-                                cand["i"], cand["w"], cand["p"], self.totals, cand["free"], meta,
-                                self.alpha, c_base, ceff, chem.partner, self.fired, self.window, self.params,
-                                ev_fam, ev_rx, gas_counts)
-            if status != kernel.NEED_ROOM:
-                break
-            sites = {k: _grown(v, 2 * len(sites["sp"])) for k, v in sites.items()}
-            cand = _candidate_arrays(2 * len(cand["p"]), cand)
-        if status == kernel.MAX_EVENTS:
-            self.truncated_steps += 1
-        n_events = int(meta[4])
-        events = [{"family": FAMILIES[f], "reaction": int(r)} for f, r in zip(ev_fam[:n_events], ev_rx[:n_events])]
-        gases = {int(p): int(n) for p, n in enumerate(gas_counts) if n}
-        self._commit(state, sites, n0, int(meta[0]), rng, temperature)
-        return events, gases
+        geometry = (self.e_entry, self.u_entry, self.pair_partner, chem.pair.keys.astype(np.int64),
+                    self.offsets, chem.n_species, settings, box, dep_pos, dep_r)
+        for k in np.flatnonzero(mobile):
+            if len(cand["p"]) - meta[2] < kernel.CANDIDATE_ROOM:
+                cand = _candidate_arrays(2 * len(cand["p"]), cand)
+            kernel.add_site_candidates(k, k, sites["sp"], sites["pos"], sites["sig"], sites["alive"],
+                                       *geometry, cand["i"], cand["w"], cand["p"], self.totals,
+                                       cand["free"], meta)
+        return _Cell(n0, sites, cand, meta, geometry)
 
     @staticmethod
     def _commit(state: GrowthState, sites: dict, n0: int, used: int, rng, temperature: float) -> None:

@@ -9,7 +9,8 @@ surface height over the site), with kappa = exp(-beta d).
 
 Dynamic condition, ``acceptance``:
 - 'rate' (default): kinetic Monte Carlo of the cell's chemistry over the step's chemical time dt with
-  the sites frozen (growth.kmc; this module gives it the geometry, weights and product placement).
+  the sites frozen (growth.kmc). Both modes take their candidates and weights from the same
+  builder (growth._kmc_kernel.add_site_candidates; ReactiveKMC.candidates for this module).
 - 'metropolis' (equilibrium studies only): each channel of each candidate is proposed with
   probability ``proposal`` and accepted with min(1, exp(-dG/kB T)). It samples the equilibrium of
   unimolecular and electrode steps (detailed balance), not their rates; time has no meaning. A site
@@ -28,10 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sei_net.constants import AVOGADRO, BOLTZMANN_EV
+from sei_net.constants import BOLTZMANN_EV
 from sei_net.growth._kmc_kernel import surface_heights
 from sei_net.growth.chemistry import GrowthChemistry
-from sei_net.growth.neighbours import minimum_image, pair_list
 from sei_net.growth.phases import GAS
 from sei_net.growth.state import GrowthState, thermal_velocities
 
@@ -60,11 +60,6 @@ class ReactiveSettings:
             raise ValueError(f"proposal probability {self.proposal!r} must be in (0, 1]")
 
 
-def shell_volume(sigma_ij, shell: float):
-    """Reaction-shell volume (L) between contact sigma_ij and sigma_ij + shell (Å)."""
-    return 4.0 / 3.0 * math.pi * ((sigma_ij + shell) ** 3 - sigma_ij ** 3) * 1e-27
-
-
 def deposit_height(xy: torch.Tensor, state: GrowthState) -> torch.Tensor:
     """Height (Å) of the deposit surface over each point ``xy`` (P, 2): the top of the union of
     deposited spheres, 0 where the electrode is bare."""
@@ -74,24 +69,6 @@ def deposit_height(xy: torch.Tensor, state: GrowthState) -> torch.Tensor:
     return torch.as_tensor(h, dtype=xy.dtype, device=xy.device)
 
 
-def electrode_weights(pos: torch.Tensor, radius: torch.Tensor, state: GrowthState,
-                      s: ReactiveSettings) -> tuple[np.ndarray, np.ndarray]:
-    """For sites at ``pos`` (n, 3) Å with radii (Å): whether the gap between the site's surface and
-    the electrode or deposit surface below it is under ``reach``, and the tunnelling factor
-    kappa = exp(-beta d) through the deposit crossed, d = min(h(x, y), z - radius)."""
-    h = deposit_height(pos[:, :2], state)
-    bottom = pos[:, 2] - radius
-    gap = torch.clamp(bottom - h, min=0.0)
-    crossed = torch.clamp(torch.minimum(h, bottom), min=0.0)
-    return (gap < s.reach).cpu().numpy(), torch.exp(-s.beta * crossed).cpu().numpy()
-
-
-def pair_weights(same: np.ndarray, sigma_ij: np.ndarray, shell: float) -> np.ndarray:
-    """Per-contact factor (mol/L) that turns k (L mol^-1 s^-1) into a pair's rate (s^-1):
-    1/(N_A V_shell) for A + B, 2/(N_A V_shell) for A + A (chemistry.py)."""
-    return np.where(same, 2.0, 1.0) / (AVOGADRO * shell_volume(sigma_ij, shell))
-
-
 @dataclass
 class Candidates:
     family: np.ndarray      # 0 electrode, 1 unimolecular, 2 pair
@@ -99,52 +76,10 @@ class Candidates:
     j: np.ndarray           # -1 for single sites
     entry: np.ndarray       # row into the family's Channels
     weight: np.ndarray      # kappa (electrode), 1 (unimolecular), 1/(N_A V_shell) x (1 or 2) (pair)
+    # V_shell = 4/3 pi ((sigma_ij + shell)^3 - sigma_ij^3), in L (chemistry.py)
 
 
 FAMILIES = ("electrode", "unimolecular", "pair")
-
-
-def candidates(state: GrowthState, chem: GrowthChemistry, s: ReactiveSettings) -> Candidates:
-    """All sites and pairs that meet the geometric condition and have a channel."""
-    sp = state.species.cpu().numpy()
-    mobile = state.mobile.cpu().numpy()
-    parts = []
-    # electrode
-    entry = chem.electrode.lookup(sp)
-    idx = np.flatnonzero((entry >= 0) & mobile)
-    if len(idx):
-        t = torch.as_tensor(idx, device=state.device)
-        near, kappa = electrode_weights(state.positions[t], 0.5 * state.sigma[t], state, s)
-        parts.append((0, idx[near], -np.ones(near.sum(), np.int64), entry[idx[near]], kappa[near]))
-    # unimolecular
-    entry = chem.unimolecular.lookup(sp)
-    idx = np.flatnonzero((entry >= 0) & mobile)
-    parts.append((1, idx, -np.ones(len(idx), np.int64), entry[idx], np.ones(len(idx))))
-    # pairs
-    if len(chem.pair.keys):
-        partners = np.zeros(chem.n_species, bool)
-        partners[chem.pair.keys // chem.n_species] = True
-        partners[chem.pair.keys % chem.n_species] = True
-        idx = np.flatnonzero(partners[sp] & mobile)
-        if len(idx) > 1:
-            t = torch.as_tensor(idx, device=state.device)
-            sig = state.sigma[t]
-            a, b = pair_list(state.positions[t], state.box, float(sig.max()) + s.shell)
-            r = minimum_image(state.positions[t[b]] - state.positions[t[a]], state.box).norm(dim=1)
-            sij = 0.5 * (sig[a] + sig[b])
-            close = (r < sij + s.shell).cpu().numpy()
-            a, b, sij = a.cpu().numpy()[close], b.cpu().numpy()[close], sij.cpu().numpy()[close]
-            i, j = idx[a], idx[b]
-            entry = chem.pair.lookup(chem.pair_key(sp[i], sp[j]))
-            ok = entry >= 0
-            weight = pair_weights(sp[i] == sp[j], sij, s.shell)
-            parts.append((2, i[ok], j[ok], entry[ok], weight[ok]))
-    if not parts:
-        z = np.zeros(0, np.int64)
-        return Candidates(z, z, z, z, np.zeros(0))
-    return Candidates(np.concatenate([np.full(len(p[1]), p[0], np.int64) for p in parts]),
-                      *(np.concatenate([p[k] for p in parts]).astype(np.int64) for k in (1, 2, 3)),
-                      np.concatenate([p[4] for p in parts]).astype(float))
 
 
 def _channels_of(chem, family):

@@ -32,12 +32,16 @@ def _tracked(mech, query, final_mean: np.ndarray, start: dict[int, int]) -> list
     return sorted(set(named) | set(start)) + others
 
 
+def _grid_index(grid: np.ndarray, t: float) -> int:
+    """Index of the last recording time at or before ``t`` (s), allowing for rounding."""
+    return int(np.searchsorted(grid, t * (1 + 1e-12), side="right") - 1)
+
+
 def at_common_time(result) -> tuple[float, np.ndarray, np.ndarray, int]:
     """(t, mean, std, grid index): the counts over trajectories at the last grid time that every
     trajectory reached (a trajectory that ran out of events stops early; later grid points would
     hold its stale state)."""
-    reached = result.end_time.min()
-    g = int(np.searchsorted(result.grid, reached * (1 + 1e-12), side="right") - 1)
+    g = _grid_index(result.grid, result.end_time.min())
     return float(result.grid[g]), result.grid_mean[g], result.grid_std[g], g
 
 
@@ -95,7 +99,7 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
         t_all = min([t_common] + [at_common_time(r)[0] for r in runs])   # one time every run reached
 
         def at(r):
-            return r.grid_mean[int(np.searchsorted(r.grid, t_all * (1 + 1e-12), side="right") - 1)]
+            return r.grid_mean[_grid_index(r.grid, t_all)]
         finals = np.array([at(r) for r in runs])
         spread = {"mean": finals.mean(axis=0), "std": finals.std(axis=0, ddof=1), "min": finals.min(axis=0),
                   "max": finals.max(axis=0), "mean_rates": at(result), "members": len(finals), "time_s": t_all}
