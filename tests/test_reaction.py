@@ -70,3 +70,8 @@ def test_atom_map_is_validated_and_follows_canonical_order():
     fwd_el = [e for s in back.products for e in s.elements]
     assert [back_el[j] for j in back.atom_map] == fwd_el
     assert np.array_equal(np.sort(back.atom_map), np.arange(len(fwd_el)))
+    # the unchecked fast path agrees with building the reverse through the checking constructor
+    checked = Reaction(rx.products, rx.reactants, -rx.electrons, "decoordination", np.argsort(rx.atom_map))
+    assert (checked.key, checked.reactants, checked.products, checked.electrons, checked.kind) == \
+        (back.key, back.reactants, back.products, back.electrons, back.kind)
+    assert np.array_equal(checked.atom_map, back.atom_map) and not back.atom_map.flags.writeable

@@ -152,10 +152,21 @@ def _assign_search(elements, bonds, charge, multiplicity) -> LewisStructure | No
         q_hi[k] = q_hi[k + 1] + max(o[1] for o in opts)
         r_lo[k] = r_lo[k + 1] + min(o[3] for o in opts)
         r_hi[k] = r_hi[k + 1] + max(o[3] for o in opts)
-    inc_adj: list[list[int]] = [[] for _ in range(n)]
+    inc_pairs: list[list[tuple[int, int]]] = [[] for _ in range(n)]   # (bond, other atom) per atom
     for t, b in enumerate(inc_bonds):
-        inc_adj[bonds[b][0]].append(t)
-        inc_adj[bonds[b][1]].append(t)
+        i, j, _ = bonds[b]
+        inc_pairs[i].append((t, j))
+        inc_pairs[j].append((t, i))
+    inc_nbrs = [[y for _, y in pairs] for pairs in inc_pairs]
+    # an atom is closed once it and all its neighbours over order-carrying bonds have a state; its
+    # extra order must then fit what those neighbours can give (at most 2 per bond)
+    depth = [0] * n
+    for k, a in enumerate(order):
+        depth[a] = k
+    closes: list[list[tuple[int, list[int]]]] = [[] for _ in range(n)]
+    for x in range(n):
+        if inc_nbrs[x]:
+            closes[max([depth[x]] + [depth[y] for y in inc_nbrs[x]])].append((x, inc_nbrs[x]))
 
     best: list = [float("inf"), None, None]
     chosen = [None] * n
@@ -174,13 +185,16 @@ def _assign_search(elements, bonds, charge, multiplicity) -> LewisStructure | No
             extra = [chosen[a][2] for a in range(n)]
             if sum(extra) % 2:
                 return True
-            inc = _bond_increments(extra, inc_bonds, bonds, inc_adj)
+            inc = _bond_increments(extra, len(inc_bonds), inc_pairs)
             if inc is not None:
                 best[:] = [cost, list(chosen), inc]
             return True
         a = order[k]
+        closing = closes[k]
         for opt in states[a]:
             chosen[a] = opt
+            if closing and not _closed_atoms_fit(closing, chosen):
+                continue
             if not dfs(k + 1, cost + opt[0], q_left - opt[1], r_left - opt[3]):
                 return False
         chosen[a] = None
@@ -198,34 +212,46 @@ def _assign_search(elements, bonds, charge, multiplicity) -> LewisStructure | No
                           float(penalty))
 
 
-def _bond_increments(extra, inc_bonds, bonds, inc_adj) -> list[int] | None:
+def _closed_atoms_fit(closing, chosen) -> bool:
+    """Whether every closed atom's extra order fits its neighbours' (at most 2 per bond)."""
+    for x, nbrs in closing:
+        need = chosen[x][2]
+        if need:
+            room = 0
+            for y in nbrs:
+                e = chosen[y][2]
+                room += e if e < 2 else 2
+            if room < need:
+                return False
+    return True
+
+
+def _bond_increments(extra, n_inc, inc_pairs) -> list[int] | None:
     """Bond-order increments (0-2 per bond) that give every atom exactly its ``extra`` order, or None.
 
-    A small exact search (b-matching): always branch on the atom with extra order left that has the
-    fewest open bonds.
+    ``inc_pairs[a]`` lists (bond t, other atom) for the order-carrying bonds of atom a. A small
+    exact search (b-matching): always branch on the atom with extra order left that has the fewest
+    open bonds.
     """
     need = list(extra)
-    inc = [0] * len(inc_bonds)
-    fixed = [False] * len(inc_bonds)
-
-    def other(t: int, a: int) -> int:
-        i, j, _ = bonds[inc_bonds[t]]
-        return j if i == a else i
+    inc = [0] * n_inc
+    fixed = [False] * n_inc
+    atoms = range(len(need))
 
     def solve() -> bool:
         pick, pick_open = -1, None
-        for a, left in enumerate(need):
+        for a in atoms:
+            left = need[a]
             if left == 0:
                 continue
-            open_ = [t for t in inc_adj[a] if not fixed[t] and need[other(t, a)] > 0]
+            open_ = [tb for tb in inc_pairs[a] if not fixed[tb[0]] and need[tb[1]] > 0]
             if 2 * len(open_) < left:
                 return False
             if pick_open is None or len(open_) < len(pick_open):
                 pick, pick_open = a, open_
         if pick < 0:
             return True
-        t = pick_open[0]
-        b = other(t, pick)
+        t, b = pick_open[0]
         fixed[t] = True
         for value in range(min(2, need[pick], need[b]), -1, -1):
             if value == 0 and len(pick_open) == 1:

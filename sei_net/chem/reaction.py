@@ -137,12 +137,26 @@ class Reaction:
         return dict(Counter(self.reactants)), dict(Counter(self.products))
 
     def reversed(self, kind: str | None = None, rule: str | None = None) -> "Reaction":
-        """The reverse reaction (atom map inverted)."""
+        """The reverse reaction (atom map inverted). Both sides are already balanced and sorted by
+        key, and the inverse of a valid map is valid, so nothing is checked or re-sorted again."""
+        kind = kind or REVERSE_KIND[self.kind]
+        if kind not in KINDS:
+            raise ValueError(f"reaction kind {kind!r} is not valid; valid kinds: {', '.join(KINDS)}")
         amap = None
         if self.atom_map is not None:
             amap = np.argsort(self.atom_map)
-        return Reaction(self.products, self.reactants, -self.electrons,
-                        kind or REVERSE_KIND[self.kind], amap, rule or self.rule)
+            amap.setflags(write=False)
+        new = object.__new__(Reaction)
+        set_ = object.__setattr__
+        set_(new, "reactants", self.products)
+        set_(new, "products", self.reactants)
+        set_(new, "electrons", -self.electrons)
+        set_(new, "kind", kind)
+        set_(new, "atom_map", amap)
+        set_(new, "rule", rule or self.rule)
+        set_(new, "key", reaction_key((s.key for s in self.products), (s.key for s in self.reactants),
+                                      -self.electrons))
+        return new
 
 
 def equation_text(reactants: Sequence[str], products: Sequence[str], electrons: int) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from sei_net.chem.elements import COORDINATING_METALS
-from sei_net.chem.reaction import Reaction
+from sei_net.chem.reaction import Reaction, reaction_key
 from sei_net.chem.species import Species
 from sei_net.generate import operators as op
 from sei_net.generate.filters import SpeciesFilter
@@ -139,16 +139,19 @@ def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
             reasons = [(p, flt.reason(p)) for p in cand.products if p.key not in species]
             for p, why in reasons:
                 decisions[(p.key, "species")] = (0 if why else 1, why or "passed filters", cand.rule)
-            rx = Reaction(cand.reactants, cand.products, cand.electrons, cand.kind, cand.atom_map, cand.rule)
+            # the key first: most candidates repeat a kept reaction or have a rejected product, and
+            # building (and checking) the Reaction is the costly part
+            key = reaction_key((r.key for r in cand.reactants), (p.key for p in cand.products), cand.electrons)
             bad = [f"product {p.key} rejected: {why}" for p, why in reasons if why]
             if bad:
-                decisions.setdefault((rx.key, "reaction"), (0, bad[0], cand.rule))
+                decisions.setdefault((key, "reaction"), (0, bad[0], cand.rule))
                 return None
-            if rx.key in kept:
+            if key in kept:
                 return None
             add = [p for p in cand.products if p.key not in species and p.key not in new_species]
             if len(species) + len(new_species) + len(add) > limits["max_species"]:
                 return "max_species"
+            rx = Reaction(cand.reactants, cand.products, cand.electrons, cand.kind, cand.atom_map, cand.rule)
             pending = [rx] + ([rx.reversed()] if rules.include_reverse else [])
             if n_reactions + len(kept) + len(pending) > limits["max_reactions"]:
                 return "max_reactions"
