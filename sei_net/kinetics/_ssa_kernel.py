@@ -73,9 +73,11 @@ def tree_set(tree, leaf0, j, value):
 
 
 @njit(cache=True)
-def tree_build(tree, leaf0, values):
+def tree_build(tree, leaf0, values, leaf):
+    """Sum tree over ``values``; value j sits at leaf ``leaf[j]``."""
     tree[:] = 0.0
-    tree[leaf0:leaf0 + len(values)] = values
+    for j in range(len(values)):
+        tree[leaf0 + leaf[j]] = values[j]
     for i in range(leaf0 - 1, 0, -1):
         tree[i] = tree[2 * i] + tree[2 * i + 1]
 
@@ -159,7 +161,7 @@ def rescale_window(touched, n_touched, fired, partner, alpha, c, ceff, dt, param
 
 @njit(cache=True, nogil=True)
 def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_ptr, cons_rx,
-              cons_kind, cons_partner, cons_sp, cons_mirror, base_slot, n_static,
+              cons_kind, cons_partner, cons_sp, cons_mirror, base_slot, n_static, leaf, leaf_rx,
               max_steps, t_end, grid, grid_in_time, partner_rx, accel,
               final, grid_sum, grid_sq, firings, steps_done, t_final, ev_rx, ev_t, alpha_out):
     """Run one trajectory per seed. Stops after ``max_steps`` events (-1: no limit) or at time
@@ -172,6 +174,10 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
     into active (partner present) and inactive (partner at zero count: propensity 0 whatever this
     species does, so they are skipped). When a species' count crosses zero, the matching entries of
     its partners (``cons_mirror``) move between the two parts.
+
+    Reaction j's propensity sits at leaf ``leaf[j]`` of the sum tree (``leaf_rx`` is the inverse):
+    an order that puts the consumers of one species on neighbouring leaves lets the reactions that
+    one event changes share their ancestors, so fewer tree nodes are recomputed (``leaf_order``).
 
     Outputs (filled in place): ``final`` (T, S) counts; ``grid_sum`` and ``grid_sq`` (G, S), the sum
     over trajectories of the counts and of their squares at the ``grid`` points (times if
@@ -215,7 +221,7 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
         win_t0 = 0.0
         for j in range(n_rx):
             a0[j] = propensity(j, counts, ceff, r_ptr, r_sp, r_coef)
-        tree_build(tree, leaf0, a0)
+        tree_build(tree, leaf0, a0, leaf)
         slot[:] = base_slot
         for k in range(len(slot)):
             where[slot[k]] = k
@@ -239,8 +245,8 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
             dt = -np.log(1.0 - uniform(s)) / total
             if t + dt > t_end:
                 break
-            j = tree_pick(tree, leaf0, uniform(s) * total)
-            if tree[leaf0 + j] <= 0.0:          # round-off at a boundary: draw again
+            j = leaf_rx[tree_pick(tree, leaf0, uniform(s) * total)]
+            if tree[leaf0 + leaf[j]] <= 0.0:          # round-off at a boundary: draw again
                 continue
             # grid points passed before this event hold the current state
             while g < n_grid and ((grid[g] <= t + dt) if grid_in_time else (grid[g] <= step)):
@@ -274,10 +280,10 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
                     elif not present and pos < act_end[other]:
                         act_end[other] -= 1
                         _swap(slot, where, pos, act_end[other])
-                        r = cons_rx[m]                  # sp is gone: this A + B reaction stops
-                        if tree[leaf0 + r] != 0.0:
-                            tree[leaf0 + r] = 0.0
-                            dirty[n_dirty] = (leaf0 + r) >> 1
+                        node = leaf0 + leaf[cons_rx[m]]   # sp is gone: this A + B reaction stops
+                        if tree[node] != 0.0:
+                            tree[node] = 0.0
+                            dirty[n_dirty] = node >> 1
                             n_dirty += 1
             # a reaction with two changed reactants is recomputed twice; the second finds no change
             for q in range(d_ptr[j], d_ptr[j + 1]):
@@ -297,9 +303,10 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
                         v = ceff[r] * prod if prod > 0.0 else 0.0
                     else:
                         v = propensity(r, counts, ceff, r_ptr, r_sp, r_coef)
-                    if v != tree[leaf0 + r]:
-                        tree[leaf0 + r] = v
-                        dirty[n_dirty] = (leaf0 + r) >> 1
+                    node = leaf0 + leaf[r]
+                    if v != tree[node]:
+                        tree[node] = v
+                        dirty[n_dirty] = node >> 1
                         n_dirty += 1
             # recompute the ancestors of the changed leaves level by level, each node once
             tick += 1
@@ -324,7 +331,7 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
                                                t - win_t0, accel, changed)
                     for i in range(n_changed):
                         r = changed[i]
-                        tree_set(tree, leaf0, r, propensity(r, counts, ceff, r_ptr, r_sp, r_coef))
+                        tree_set(tree, leaf0, leaf[r], propensity(r, counts, ceff, r_ptr, r_sp, r_coef))
                     for i in range(n_touched):
                         fired[touched[i]] = 0
                     n_touched = 0

@@ -103,10 +103,21 @@ def _run_chunk(arrays: dict, seeds: np.ndarray, max_steps: int, t_end: float, gr
               arrays["r_sp"], arrays["r_coef"], arrays["d_ptr"], arrays["d_sp"], arrays["d_val"],
               arrays["cons_ptr"], arrays["cons_rx"], arrays["cons_kind"], arrays["cons_partner"],
               arrays["cons_sp"], arrays["cons_mirror"], arrays["base_slot"], arrays["n_static"],
-              max_steps, t_end, grid, grid_in_time, arrays["partner_rx"], accel,
+              arrays["leaf"], arrays["leaf_rx"], max_steps, t_end, grid, grid_in_time, arrays["partner_rx"], accel,
               out["final"], out["grid_sum"], out["grid_sq"], out["firings"], out["steps"],
               out["end_time"], out["events"], out["event_times"], out["alpha"])
     return out
+
+
+def leaf_order(sp0: np.ndarray, sp1: np.ndarray, n_consumers: np.ndarray) -> np.ndarray:
+    """Reactions in sum-tree leaf order: grouped by the reactant with the longer consumer list
+    (then by the other), so that the propensities one count change touches sit on neighbouring
+    leaves and share their ancestors. ``sp0``/``sp1``: first and second distinct reactant (-1: none)."""
+    deg = lambda sp: np.where(sp >= 0, n_consumers[np.maximum(sp, 0)], -1)  # noqa: E731
+    first_is_main = deg(sp0) >= deg(sp1)
+    main = np.where(first_is_main, sp0, sp1)
+    other = np.where(first_is_main, sp1, sp0)
+    return np.lexsort((np.arange(len(sp0)), other, main)).astype(np.int64)
 
 
 def kernel_arrays(mech: Mechanism, counts0: np.ndarray, c: np.ndarray, reverses: bool = False) -> dict:
@@ -138,12 +149,16 @@ def kernel_arrays(mech: Mechanism, counts0: np.ndarray, c: np.ndarray, reverses:
     # within each species' segment: kinds 0, 2, 3 first, then the A + B entries
     base_slot = np.lexsort((np.arange(len(cons_rx)), pair, cons_sp)).astype(np.int64)
     n_static = np.bincount(cons_sp[~pair], minlength=g.n_species).astype(np.int64)
+    leaf_rx = leaf_order(sp0, sp1, np.diff(g.c_ptr))
+    leaf = np.empty_like(leaf_rx)
+    leaf[leaf_rx] = np.arange(len(leaf_rx))
     return {"counts0": np.asarray(counts0, dtype=np.int64), "c": np.asarray(c, dtype=float),
             "r_ptr": g.r_ptr.astype(np.int64), "r_sp": g.r_species.astype(np.int64),
             "r_coef": g.r_coef.astype(np.int64), "d_ptr": d_ptr, "d_sp": d_sp, "d_val": d_val,
             "cons_ptr": g.c_ptr.astype(np.int64), "cons_rx": cons_rx, "cons_kind": entry_kind,
             "cons_partner": partner.astype(np.int64), "cons_sp": cons_sp.astype(np.int64),
             "cons_mirror": mirror.astype(np.int64), "base_slot": base_slot, "n_static": n_static,
+            "leaf": leaf, "leaf_rx": leaf_rx,
             "partner_rx": reverse_partners(g) if reverses else np.full(g.n_reactions, -1, dtype=np.int64)}
 
 
