@@ -142,6 +142,26 @@ def test_grow_builds_scores_grows_and_resumes(tmp_path):
     assert json.loads(again.stdout)["steps"] == 6 and json.loads((out / "growth.json").read_text())["steps"] == 6
 
 
+def test_run_with_grow_adds_an_sei_growth_section(tmp_path):
+    recipe = tmp_path / "small.yaml"
+    recipe.write_text("name: small\nspecies: [{smiles: 'O=C1OCCO1', concentration: 14.0},\n"
+                      "  {smiles: '[Li+]', concentration: 1.0}, {smiles: 'F[P-](F)(F)(F)(F)F', concentration: 1.0}]\n"
+                      "limits: {max_generations: 2}\n")
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["run", str(recipe), "-o", str(out), "--trajectories", "0", "--grow", "3"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert "growth" in summary["stages_done"] and "kinetics" not in summary["stages_done"]
+    g = summary["growth"]
+    assert g["steps"] == 3 and g["chemical_time_s"] == pytest.approx(3 * 1e-5)   # the main job's reactive dt
+    assert g["settings"]["temperature"] == summary["temperature_K"]      # rates and MD at the recipe's T
+    assert g["events"]["by_family"]["electrode"] > 0                   # 0 V vs Li/Li+ reduces EC at the wall
+    assert json.loads((out / "growth" / "growth.json").read_text())["steps"] == 3
+    page = (out / "report.html").read_text()
+    section = page[page.index("<h2>SEI growth</h2>"):]
+    assert "3 reactive steps" in section and '<img alt="SEI growth" src="data:image/png;base64,' in section
+
+
 @pytest.fixture(scope="module")
 def mrnet_rxn_db(tmp_path_factory, shared_data):
     path = tmp_path_factory.mktemp("cli") / "mr.db"
