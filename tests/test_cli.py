@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -122,11 +123,17 @@ def test_run_builds_the_network_and_resumes(tmp_path):
     assert [r["potential_V_vs_Li"] for r in again["sweep"]["rows"]] == [0.0, 0.5]   # the recipe's is added
 
 
-def test_grow_builds_scores_grows_and_resumes(tmp_path):
-    recipe = tmp_path / "small.yaml"
+def _ec_lipf6_small(folder: Path) -> Path:
+    """EC + LiPF6 (as Li+ and PF6-, which growth needs) over two generations."""
+    recipe = folder / "small.yaml"
     recipe.write_text("name: small\nspecies: [{smiles: 'O=C1OCCO1', concentration: 14.0},\n"
                       "  {smiles: '[Li+]', concentration: 1.0}, {smiles: 'F[P-](F)(F)(F)(F)F', concentration: 1.0}]\n"
                       "limits: {max_generations: 2}\n")
+    return recipe
+
+
+def test_grow_builds_scores_grows_and_resumes(tmp_path):
+    recipe = _ec_lipf6_small(tmp_path)
     out = tmp_path / "g"
     args = ["grow", str(recipe), "-o", str(out), "--box", "26", "--height", "30", "--md-steps", "10", "--json"]
     first = runner.invoke(app, args + ["--steps", "4"])
@@ -143,10 +150,7 @@ def test_grow_builds_scores_grows_and_resumes(tmp_path):
 
 
 def test_run_with_grow_adds_an_sei_growth_section(tmp_path):
-    recipe = tmp_path / "small.yaml"
-    recipe.write_text("name: small\nspecies: [{smiles: 'O=C1OCCO1', concentration: 14.0},\n"
-                      "  {smiles: '[Li+]', concentration: 1.0}, {smiles: 'F[P-](F)(F)(F)(F)F', concentration: 1.0}]\n"
-                      "limits: {max_generations: 2}\n")
+    recipe = _ec_lipf6_small(tmp_path)
     out = tmp_path / "run"
     res = runner.invoke(app, ["run", str(recipe), "-o", str(out), "--trajectories", "0", "--grow", "3"])
     assert res.exit_code == 0, res.output
