@@ -103,7 +103,8 @@ def _run_chunk(arrays: dict, seeds: np.ndarray, max_steps: int, t_end: float, gr
               arrays["r_sp"], arrays["r_coef"], arrays["d_ptr"], arrays["d_sp"], arrays["d_val"],
               arrays["cons_ptr"], arrays["cons_rx"], arrays["cons_kind"], arrays["cons_partner"],
               arrays["cons_sp"], arrays["cons_mirror"], arrays["base_slot"], arrays["n_static"],
-              arrays["leaf"], arrays["leaf_rx"], max_steps, t_end, grid, grid_in_time, arrays["partner_rx"], accel,
+              arrays["leaf"], arrays["leaf_rx"], max_steps, t_end, grid, grid_in_time, arrays["partner_rx"],
+              accel,
               out["final"], out["grid_sum"], out["grid_sq"], out["firings"], out["steps"],
               out["end_time"], out["events"], out["event_times"], out["alpha"])
     return out
