@@ -110,15 +110,12 @@ def _run_chunk(arrays: dict, seeds: np.ndarray, max_steps: int, t_end: float, gr
     return out
 
 
-def leaf_order(sp0: np.ndarray, sp1: np.ndarray, n_consumers: np.ndarray) -> np.ndarray:
-    """Reactions in sum-tree leaf order: grouped by the reactant with the longer consumer list
-    (then by the other), so that the propensities one count change touches sit on neighbouring
-    leaves and share their ancestors. ``sp0``/``sp1``: first and second distinct reactant (-1: none)."""
-    deg = lambda sp: np.where(sp >= 0, n_consumers[np.maximum(sp, 0)], -1)  # noqa: E731
-    first_is_main = deg(sp0) >= deg(sp1)
-    main = np.where(first_is_main, sp0, sp1)
-    other = np.where(first_is_main, sp1, sp0)
-    return np.lexsort((np.arange(len(sp0)), other, main)).astype(np.int64)
+def leaf_order(sp0: np.ndarray, sp1: np.ndarray) -> np.ndarray:
+    """Reactions in sum-tree leaf order: grouped by their first reactant (then the second), so the
+    propensities one count change touches sit on neighbouring leaves and share their ancestors.
+    ``sp0``/``sp1``: first and second distinct reactant (-1: none). Measured against grouping by the
+    reactant with the longer consumer list: as fast on the RNMC network, 1.3x faster on ec_lipf6."""
+    return np.lexsort((np.arange(len(sp0)), sp1, sp0)).astype(np.int64)
 
 
 def kernel_arrays(mech: Mechanism, counts0: np.ndarray, c: np.ndarray, reverses: bool = False) -> dict:
@@ -150,7 +147,7 @@ def kernel_arrays(mech: Mechanism, counts0: np.ndarray, c: np.ndarray, reverses:
     # within each species' segment: kinds 0, 2, 3 first, then the A + B entries
     base_slot = np.lexsort((np.arange(len(cons_rx)), pair, cons_sp)).astype(np.int64)
     n_static = np.bincount(cons_sp[~pair], minlength=g.n_species).astype(np.int64)
-    leaf_rx = leaf_order(sp0, sp1, np.diff(g.c_ptr))
+    leaf_rx = leaf_order(sp0, sp1)
     leaf = np.empty_like(leaf_rx)
     leaf[leaf_rx] = np.arange(len(leaf_rx))
     return {"counts0": np.asarray(counts0, dtype=np.int64), "c": np.asarray(c, dtype=float),
