@@ -94,7 +94,9 @@ def _answer(s: dict) -> str:
 f"{s['potential_V_vs_Li']:g} V vs Li/Li+, with the fraction of energy members that keep them in that list:"
 + _table(['known product', 'rank', 'P(in list)'], rows, {1, 2})) if rows else
 f"No known SEI product (chem.known) is among the {listed} most likely products at {s['potential_V_vs_Li']:g} V vs Li/Li+."}</div>
-<p>Best paths from the recipe's species (cost: mrnet's, dimensionless; dG in eV, summed over the path;
+<p>Best paths from the recipe's species (cost: mrnet's, dimensionless: each step costs exp(min(dG, 10 eV)/kT) + 1,
+so every step counts 1 and an uphill step its Boltzmann factor; a cost far above the number of steps
+means the path climbs, roughly kT ln(cost) for its highest step; dG in eV, summed over the path;
 P(best): fraction of energy members for which this path stays the cheapest of the 5 best):</p>
 {_table(['product', 'cost', 'steps', 'electrons', 'dG (eV)', 'P(best)', 'byproducts'], prow, {1, 2, 3, 4, 5})
  if prow else '<p>The network holds none of the known SEI products that paths are reported for.</p>'}"""
