@@ -47,6 +47,11 @@ def reaction_key(reactant_keys: Iterable[str], product_keys: Iterable[str], elec
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"reaction kind {kind!r} is not valid; valid kinds: {', '.join(KINDS)}")
+
+
 def _sorted_side(species: Sequence[Species]) -> tuple[list[int], list[int]]:
     """Stable order by key and the atom offset of each species in the input order."""
     order = sorted(range(len(species)), key=lambda t: species[t].key)
@@ -79,8 +84,7 @@ class Reaction:
     ):
         if not reactants or not products:
             raise BalanceError("a reaction needs at least one reactant and one product")
-        if kind not in KINDS:
-            raise ValueError(f"reaction kind {kind!r} is not valid; valid kinds: {', '.join(KINDS)}")
+        _check_kind(kind)
         electrons = int(electrons)
         check_balance(reactants, products, electrons)
         r_order, r_off = _sorted_side(reactants)
@@ -106,14 +110,18 @@ class Reaction:
             amap = np.array([r_new_index[amap_in[p_off[t] + k]]
                              for t in p_order for k in range(products[t].n_atoms)], dtype=np.int64)
             amap.setflags(write=False)
+        self._fill(new_r, new_p, electrons, kind, amap, rule)
+
+    def _fill(self, reactants: tuple, products: tuple, electrons: int, kind: str, atom_map, rule) -> None:
+        """Set the fields of a checked reaction (sides sorted by key) and its key."""
         set_ = object.__setattr__
-        set_(self, "reactants", new_r)
-        set_(self, "products", new_p)
+        set_(self, "reactants", reactants)
+        set_(self, "products", products)
         set_(self, "electrons", electrons)
         set_(self, "kind", kind)
-        set_(self, "atom_map", amap)
+        set_(self, "atom_map", atom_map)
         set_(self, "rule", rule)
-        set_(self, "key", reaction_key((s.key for s in new_r), (s.key for s in new_p), electrons))
+        set_(self, "key", reaction_key((s.key for s in reactants), (s.key for s in products), electrons))
 
     def __setattr__(self, name, value):
         raise AttributeError("Reaction is immutable")
@@ -140,22 +148,13 @@ class Reaction:
         """The reverse reaction (atom map inverted). Both sides are already balanced and sorted by
         key, and the inverse of a valid map is valid, so nothing is checked or re-sorted again."""
         kind = kind or REVERSE_KIND[self.kind]
-        if kind not in KINDS:
-            raise ValueError(f"reaction kind {kind!r} is not valid; valid kinds: {', '.join(KINDS)}")
+        _check_kind(kind)
         amap = None
         if self.atom_map is not None:
             amap = np.argsort(self.atom_map)
             amap.setflags(write=False)
         new = object.__new__(Reaction)
-        set_ = object.__setattr__
-        set_(new, "reactants", self.products)
-        set_(new, "products", self.reactants)
-        set_(new, "electrons", -self.electrons)
-        set_(new, "kind", kind)
-        set_(new, "atom_map", amap)
-        set_(new, "rule", rule or self.rule)
-        set_(new, "key", reaction_key((s.key for s in self.products), (s.key for s in self.reactants),
-                                      -self.electrons))
+        new._fill(self.products, self.reactants, -self.electrons, kind, amap, rule or self.rule)
         return new
 
 

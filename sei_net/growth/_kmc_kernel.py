@@ -30,15 +30,19 @@ CANDIDATE_ROOM = 512
 FAMILY_ELECTRODE, FAMILY_UNIMOLECULAR, FAMILY_PAIR = 0, 1, 2
 
 
+@njit(cache=True, inline="always")
+def _wrap(d, length):
+    """Minimum image of a separation ``d`` along a periodic axis of ``length``."""
+    return d - length * np.round(d / length)
+
+
 @njit(cache=True)
 def surface_height(x, y, dep_pos, dep_r, box) -> float:
     """Height (Å) of the top of the union of deposited spheres over (x, y); 0 where bare."""
     h = 0.0
     for d in range(dep_r.shape[0]):
-        dx = x - dep_pos[d, 0]
-        dx -= box[0] * np.round(dx / box[0])
-        dy = y - dep_pos[d, 1]
-        dy -= box[1] * np.round(dy / box[1])
+        dx = _wrap(x - dep_pos[d, 0], box[0])
+        dy = _wrap(y - dep_pos[d, 1], box[1])
         rho2 = dx * dx + dy * dy
         r2 = dep_r[d] * dep_r[d]
         if rho2 < r2:
@@ -102,10 +106,8 @@ def add_site_candidates(k, upto, site_sp, site_pos, site_sig, site_alive, e_entr
         for m in range(upto):
             if m == k or not site_alive[m] or not pair_partner[site_sp[m]]:
                 continue
-            dx = site_pos[m, 0] - site_pos[k, 0]
-            dx -= box[0] * np.round(dx / box[0])
-            dy = site_pos[m, 1] - site_pos[k, 1]
-            dy -= box[1] * np.round(dy / box[1])
+            dx = _wrap(site_pos[m, 0] - site_pos[k, 0], box[0])
+            dy = _wrap(site_pos[m, 1] - site_pos[k, 1], box[1])
             dz = site_pos[m, 2] - site_pos[k, 2]
             sij = 0.5 * (site_sig[k] + site_sig[m])
             r2 = dx * dx + dy * dy + dz * dz
@@ -119,6 +121,36 @@ def add_site_candidates(k, upto, site_sp, site_pos, site_sig, site_alive, e_entr
                 w = (2.0 if a == b else 1.0) / (avogadro * volume)
                 _add_candidate(FAMILY_PAIR, k, m, offsets[2] + idx, w, cand_i, cand_w, cand_p,
                                totals, free_c, meta)
+
+
+@njit(cache=True)
+def reaction_centre(site_pos, i, j, box):
+    """(x, y, z) in Å where the products of site i (and site j >= 0) go: i's centre, or the
+    midpoint of i and j (minimum image in x, y)."""
+    cx, cy, cz = site_pos[i, 0], site_pos[i, 1], site_pos[i, 2]
+    if j >= 0:
+        cx += 0.5 * _wrap(site_pos[j, 0] - cx, box[0])
+        cy += 0.5 * _wrap(site_pos[j, 1] - cy, box[1])
+        cz += 0.5 * (site_pos[j, 2] - cz)
+    return cx, cy, cz
+
+
+@njit(cache=True)
+def product_position(cx, cy, cz, first_sigma, sigma, box, rng):
+    """(x, y, z) in Å of a product of diameter ``sigma`` (Å): at the centre when it is the first
+    product that stays (``first_sigma`` < 0), else one contact distance 0.5 (first_sigma + sigma)
+    from it in a random direction (xoshiro stream ``rng``); inside the walls, wrapped in x and y."""
+    x, y, z = cx, cy, cz
+    if first_sigma >= 0.0:
+        n1 = math.sqrt(-2.0 * math.log(1.0 - uniform(rng)))
+        n2 = math.sqrt(-2.0 * math.log(1.0 - uniform(rng)))
+        a1, a2 = 2.0 * math.pi * uniform(rng), 2.0 * math.pi * uniform(rng)
+        ux, uy, uz = n1 * math.cos(a1), n1 * math.sin(a1), n2 * math.cos(a2)
+        norm = math.sqrt(ux * ux + uy * uy + uz * uz)
+        d = 0.5 * (first_sigma + sigma) / max(norm, 1e-12)
+        x, y, z = x + ux * d, y + uy * d, z + uz * d
+    half = 0.5 * sigma
+    return x % box[0], y % box[1], min(max(z, half), box[2] - half)
 
 
 @njit(cache=True)
@@ -202,40 +234,23 @@ def run(clock, dt, max_events, rng, site_sp, site_pos, site_sig, site_alive, sit
                     row = q
                     break
         rx = reaction[row]
-        # products at the reactants' centre (minimum image in x, y)
-        cx, cy, cz = site_pos[i, 0], site_pos[i, 1], site_pos[i, 2]
-        if j >= 0:
-            dx = site_pos[j, 0] - cx
-            dx -= box[0] * np.round(dx / box[0])
-            dy = site_pos[j, 1] - cy
-            dy -= box[1] * np.round(dy / box[1])
-            cx, cy, cz = cx + 0.5 * dx, cy + 0.5 * dy, cz + 0.5 * (site_pos[j, 2] - cz)
+        cx, cy, cz = reaction_centre(site_pos, i, j, box)
         _kill_site(i, site_alive, free_s, cand_i, cand_p, free_c, meta)
         if j >= 0:
             _kill_site(j, site_alive, free_s, cand_i, cand_p, free_c, meta)
-        first = -1
+        first_sigma = -1.0
         for q in range(prod_ptr[rx], prod_ptr[rx + 1]):
             p = prod_sp[q]
             if gas_sp[p]:
                 gas_counts[p] += 1
                 continue
-            x, y, z = cx, cy, cz
-            if first >= 0:                      # one contact distance away, random direction
-                n1 = math.sqrt(-2.0 * math.log(1.0 - uniform(rng)))
-                n2 = math.sqrt(-2.0 * math.log(1.0 - uniform(rng)))
-                a1, a2 = 2.0 * math.pi * uniform(rng), 2.0 * math.pi * uniform(rng)
-                ux, uy, uz = n1 * math.cos(a1), n1 * math.sin(a1), n2 * math.cos(a2)
-                norm = math.sqrt(ux * ux + uy * uy + uz * uz)
-                d = 0.5 * (sigma_sp[first] + sigma_sp[p]) / max(norm, 1e-12)
-                x, y, z = x + ux * d, y + uy * d, z + uz * d
-            else:
-                first = p
-            half = 0.5 * sigma_sp[p]
-            z = min(max(z, half), box[2] - half)
+            x, y, z = product_position(cx, cy, cz, first_sigma, sigma_sp[p], box, rng)
+            if first_sigma < 0.0:
+                first_sigma = sigma_sp[p]
             k = _new_slot(free_s, meta, 0, 1)
             site_sp[k] = p
-            site_pos[k, 0] = x % box[0]
-            site_pos[k, 1] = y % box[1]
+            site_pos[k, 0] = x
+            site_pos[k, 1] = y
             site_pos[k, 2] = z
             site_sig[k] = sigma_sp[p]
             site_alive[k] = True

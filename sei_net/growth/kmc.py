@@ -79,10 +79,12 @@ class ReactiveKMC:
         self.window = np.zeros(2)                 # open window: events, time (s)
         self.truncated_steps = 0
         families = [chem.electrode, chem.unimolecular, chem.pair]
-        self.offsets = np.cumsum([0] + [len(ch.keys) for ch in families[:-1]]).astype(np.int64)
-        self.ptr = np.concatenate([[0]] + [ch.ptr[1:] + off for ch, off in
-                                           zip(families, np.cumsum([0] + [ch.ptr[-1] for ch in families[:-1]]))]
-                                  ).astype(np.int64)
+        self.offsets = np.zeros(len(families), dtype=np.int64)   # first entry of each family
+        ptr = [0]
+        for f, ch in enumerate(families):
+            self.offsets[f] = len(ptr) - 1
+            ptr.extend(np.asarray(ch.ptr[1:]) + ptr[-1])
+        self.ptr = np.array(ptr, dtype=np.int64)
         self.rate = np.concatenate([ch.rate for ch in families]).astype(float)
         self.reaction = np.concatenate([ch.reaction for ch in families]).astype(np.int64)
         self.totals = np.zeros(len(self.ptr) - 1)

@@ -30,10 +30,11 @@ import numpy as np
 import torch
 
 from sei_net.constants import BOLTZMANN_EV
-from sei_net.growth._kmc_kernel import surface_heights
+from sei_net.growth._kmc_kernel import product_position, reaction_centre, surface_heights
 from sei_net.growth.chemistry import GrowthChemistry
 from sei_net.growth.phases import GAS
 from sei_net.growth.state import GrowthState, thermal_velocities
+from sei_net.kinetics._ssa_kernel import rng_state
 
 ACCEPTANCES = ("rate", "metropolis")
 
@@ -105,35 +106,6 @@ def metropolis_events(cand: Candidates, chem: GrowthChemistry, s: ReactiveSettin
     return [fired[k] for k in order]
 
 
-def reaction_centre(pos: np.ndarray, i: int, j: int, box: np.ndarray) -> np.ndarray:
-    """Where the products go (Å): site i's centre, or the midpoint of i and j (minimum image)."""
-    if j < 0:
-        return pos[i].copy()
-    d = pos[j] - pos[i]
-    d[:2] -= box[:2] * np.round(d[:2] / box[:2])
-    return pos[i] + 0.5 * d
-
-
-def place_products(products, centre: np.ndarray, sites, box: np.ndarray, rng: np.random.Generator,
-                   gases: dict[int, int]) -> list[tuple[int, np.ndarray]]:
-    """(species, position Å) of the products that stay: the first at ``centre``, others one contact
-    distance from it in a random direction, all inside the walls; gas products are counted in
-    ``gases`` and leave."""
-    placed = []
-    for p in products:
-        if sites.phase[p] == GAS:
-            gases[p] = gases.get(p, 0) + 1
-            continue
-        x = centre.copy()
-        if placed:
-            u = rng.normal(size=3)
-            x = x + u / np.linalg.norm(u) * 0.5 * (sites.sigma[placed[0][0]] + sites.sigma[p])
-        x[2] = min(max(x[2], 0.5 * sites.sigma[p]), box[2] - 0.5 * sites.sigma[p])
-        x[:2] %= box[:2]
-        placed.append((p, x))
-    return placed
-
-
 def apply_events(state: GrowthState, chem: GrowthChemistry, fired, rng: np.random.Generator,
                  temperature: float) -> tuple[list[dict], dict[int, int], int]:
     """Replace reactants by products for each fired event whose sites are still unused; returns
@@ -141,9 +113,10 @@ def apply_events(state: GrowthState, chem: GrowthChemistry, fired, rng: np.rando
     used: set[int] = set()
     remove, add_sp, add_pos = [], [], []
     events, gases, conflicts = [], {}, 0
-    pos = state.positions.cpu().numpy()
-    box = state.box.cpu().numpy()
+    pos = state.positions.cpu().numpy().astype(float)
+    box = state.box.cpu().numpy().astype(float)
     sites = state.sites
+    stream = rng_state(int(rng.integers(2 ** 63)))       # product placement: the kinetic MC's own helpers
     for family, i, j, reaction in fired:
         who = [i] if j < 0 else [i, j]
         if used.intersection(who):
@@ -151,10 +124,16 @@ def apply_events(state: GrowthState, chem: GrowthChemistry, fired, rng: np.rando
             continue
         used.update(who)
         remove.extend(who)
-        for p, x in place_products(chem.products[reaction], reaction_centre(pos, i, j, box), sites, box,
-                                   rng, gases):
+        centre = reaction_centre(pos, i, j, box)
+        first_sigma = -1.0
+        for p in chem.products[reaction]:
+            if sites.phase[p] == GAS:
+                gases[p] = gases.get(p, 0) + 1
+                continue
             add_sp.append(p)
-            add_pos.append(x)
+            add_pos.append(product_position(*centre, first_sigma, float(sites.sigma[p]), box, stream))
+            if first_sigma < 0.0:
+                first_sigma = float(sites.sigma[p])
         events.append({"family": FAMILIES[family], "reaction": reaction})
     if remove or add_sp:
         add_sp = np.asarray(add_sp, dtype=np.int64)

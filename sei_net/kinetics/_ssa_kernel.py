@@ -161,7 +161,7 @@ def rescale_window(touched, n_touched, fired, partner, alpha, c, ceff, dt, param
 
 @njit(cache=True, nogil=True)
 def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_ptr, cons_rx,
-              cons_kind, cons_partner, cons_sp, cons_mirror, base_slot, n_static, leaf, leaf_rx,
+              cons_kind, cons_partner, cons_sp, cons_mirror, base_slot, n_static, leaf_rx,
               max_steps, t_end, grid, grid_in_time, partner_rx, accel,
               final, grid_sum, grid_sq, firings, steps_done, t_final, ev_rx, ev_t, alpha_out):
     """Run one trajectory per seed. Stops after ``max_steps`` events (-1: no limit) or at time
@@ -175,9 +175,10 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
     species does, so they are skipped). When a species' count crosses zero, the matching entries of
     its partners (``cons_mirror``) move between the two parts.
 
-    Reaction j's propensity sits at leaf ``leaf[j]`` of the sum tree (``leaf_rx`` is the inverse):
-    an order that puts the consumers of one species on neighbouring leaves lets the reactions that
-    one event changes share their ancestors, so fewer tree nodes are recomputed (``leaf_order``).
+    Leaf q of the sum tree holds reaction ``leaf_rx[q]`` (a permutation; ``leaf`` below is its
+    inverse): an order that puts the consumers of one species on neighbouring leaves lets the
+    reactions that one event changes share their ancestors, so fewer tree nodes are recomputed
+    (kinetics.ssa.leaf_order).
 
     Outputs (filled in place): ``final`` (T, S) counts; ``grid_sum`` and ``grid_sq`` (G, S), the sum
     over trajectories of the counts and of their squares at the ``grid`` points (times if
@@ -194,6 +195,9 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
     while leaf0 < max(n_rx, 1):
         leaf0 *= 2
     tree = np.zeros(2 * leaf0)
+    leaf = np.empty(n_rx, dtype=np.int64)            # reaction -> its leaf
+    for q in range(n_rx):
+        leaf[leaf_rx[q]] = q
     a0 = np.empty(n_rx)
     counts = np.empty_like(counts0)
     mark = np.zeros(2 * leaf0, dtype=np.int64)       # last event that recomputed a tree node

@@ -103,8 +103,7 @@ def _run_chunk(arrays: dict, seeds: np.ndarray, max_steps: int, t_end: float, gr
               arrays["r_sp"], arrays["r_coef"], arrays["d_ptr"], arrays["d_sp"], arrays["d_val"],
               arrays["cons_ptr"], arrays["cons_rx"], arrays["cons_kind"], arrays["cons_partner"],
               arrays["cons_sp"], arrays["cons_mirror"], arrays["base_slot"], arrays["n_static"],
-              arrays["leaf"], arrays["leaf_rx"], max_steps, t_end, grid, grid_in_time, arrays["partner_rx"],
-              accel,
+              arrays["leaf_rx"], max_steps, t_end, grid, grid_in_time, arrays["partner_rx"], accel,
               out["final"], out["grid_sum"], out["grid_sq"], out["firings"], out["steps"],
               out["end_time"], out["events"], out["event_times"], out["alpha"])
     return out
@@ -147,16 +146,13 @@ def kernel_arrays(mech: Mechanism, counts0: np.ndarray, c: np.ndarray, reverses:
     # within each species' segment: kinds 0, 2, 3 first, then the A + B entries
     base_slot = np.lexsort((np.arange(len(cons_rx)), pair, cons_sp)).astype(np.int64)
     n_static = np.bincount(cons_sp[~pair], minlength=g.n_species).astype(np.int64)
-    leaf_rx = leaf_order(sp0, sp1)
-    leaf = np.empty_like(leaf_rx)
-    leaf[leaf_rx] = np.arange(len(leaf_rx))
     return {"counts0": np.asarray(counts0, dtype=np.int64), "c": np.asarray(c, dtype=float),
             "r_ptr": g.r_ptr.astype(np.int64), "r_sp": g.r_species.astype(np.int64),
             "r_coef": g.r_coef.astype(np.int64), "d_ptr": d_ptr, "d_sp": d_sp, "d_val": d_val,
             "cons_ptr": g.c_ptr.astype(np.int64), "cons_rx": cons_rx, "cons_kind": entry_kind,
             "cons_partner": partner.astype(np.int64), "cons_sp": cons_sp.astype(np.int64),
             "cons_mirror": mirror.astype(np.int64), "base_slot": base_slot, "n_static": n_static,
-            "leaf": leaf, "leaf_rx": leaf_rx,
+            "leaf_rx": leaf_order(sp0, sp1),
             "partner_rx": reverse_partners(g) if reverses else np.full(g.n_reactions, -1, dtype=np.int64)}
 
 

@@ -188,6 +188,18 @@ mean-rate count there and, in brackets, the range of the members' means (the spr
          'at ' + _fmt(k['members'].get('counts_at_s'), '.2g') + ' s: mean rates (member range)'], rows, {2, 3, 4})}"""
 
 
+def _reactive_steps(g: dict) -> str:
+    """How the growth's reactive steps ran, in one sentence."""
+    sc = (g.get("events") or {}).get("rate_scaling")
+    if not sc:
+        return "Reactive steps: Metropolis (equilibrium only)."
+    if not (sc["scaled_pairs"] or sc["truncated_steps"]):
+        return "Reactive steps: kinetic MC over the cell."
+    return (f"Reactive steps: kinetic MC over the cell; {sc['scaled_pairs']} fast reversible pairs slowed at "
+            f"constant K (separation {g['settings']['separation']:g}; Dybeck et al. 2017), "
+            f"{sc['truncated_steps']} steps cut at the event limit.")
+
+
 def _growth(s: dict) -> str:
     g = s.get("growth")
     if not g:
@@ -197,11 +209,7 @@ def _growth(s: dict) -> str:
     th = g["thickness_A"]
     lo = "; ".join(f"{k}: {v['count']} deposited at mean z {v['mean_z']:.1f} Å" for k, v in
                    (g.get("layer_order") or {}).items() if v["count"]) or "no deposit"
-    sc = (g.get("events") or {}).get("rate_scaling")
-    step = ("Reactive steps: kinetic MC over the cell" + (
-        f"; {sc['scaled_pairs']} fast reversible pairs slowed at constant K (separation "
-        f"{g['settings']['separation']:g}; Dybeck et al. 2017), {sc['truncated_steps']} steps cut at the event limit."
-        if sc["scaled_pairs"] or sc["truncated_steps"] else ".")) if sc else "Reactive steps: Metropolis (equilibrium only)."
+    step = _reactive_steps(g)
     return f"""
 <h2>SEI growth</h2>
 <p>{_e(g['level_of_theory']['model'])}; rates: {_e(g['level_of_theory']['rates'])}.
