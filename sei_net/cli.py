@@ -351,6 +351,34 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
                    f"{result['energies_written']} energies written ({result['level_of_theory']})")
 
 
+@app.command("electrode-scale")
+@user_command
+def electrode_scale(labels: list[Path] = typer.Argument(..., help="label caches (.db) or exports (.jsonl.gz)"),
+                    level: Optional[str] = typer.Option(None, help="level of theory, when the labels hold several"),
+                    as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Calibrate the oracle's electron free-energy constant c (eV) on measured reduction potentials
+    of electrolyte carbonates, and predict the others (V vs Li/Li+)."""
+    from sei_net.energy.electrode_scale import calibrate_electron_offset
+    from sei_net.learn.dataset import label_energies
+
+    seen, chosen = label_energies(labels, level)
+    scale = calibrate_electron_offset({key: g for key, (_status, g) in seen.items()})
+    if as_json:
+        _emit_json({"level_of_theory": chosen, **scale.to_dict()})
+        return
+    span = (f"{scale.offset_range[0]:.3f}..{scale.offset_range[1]:.3f}" if scale.offset_range
+            else "none: the fitted windows disagree")
+    typer.echo(f"c = {scale.offset:.3f} eV (windows allow {span}); G_e(U) = -(U + c) eV; {chosen}")
+    _table(["couple", "U (V vs Li/Li+)"], [[name, f"{u:+.2f}"] for name, u in scale.potentials.items()])
+    typer.echo("")
+    _table(["couple", "measured (V)", "predicted", "holds", "fitted", "source"],
+           [[c["couple"], f"{c['low_V'] if c['low_V'] is not None else ''}..{c['high_V'] if c['high_V'] is not None else ''}",
+             "" if c["predicted_V"] is None else f"{c['predicted_V']:+.2f}", c["holds"], c["fitted"],
+             c["source"][:60]] for c in scale.checks])
+    if scale.missing:
+        typer.echo(f"no labels for: {', '.join(scale.missing)}")
+
+
 def _path_query(store, potential, electron_free_energy, temperature, cost, source):
     from sei_net.kinetics.query import PathQuery
 
