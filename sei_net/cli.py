@@ -127,6 +127,29 @@ def species(net: Path = typer.Argument(..., help="network file (.db)"),
     _table(["name", "smiles", "formula", "q", "mult", "G / eV"], rows)
 
 
+def _explain_from_filters(store, key: str) -> dict:
+    """A species without a decision row: the generator skips pairs whose adduct its filters reject
+    on composition alone, before the species is built; say so when the filters reject it."""
+    from sei_net.chem.species import Species
+    from sei_net.generate.driver import stored_filter
+
+    never = (f"{key!r} was never generated or considered in {store.path.name}; give a reaction key, "
+             "species key, name or SMILES")
+    flt = stored_filter(store)
+    if flt is None:
+        raise ValueError(never)
+    try:
+        sp = Species.from_key(key) if "|" in key else Species.from_smiles(key)
+    except ValueError:
+        raise ValueError(never) from None
+    why = flt.reason(sp)
+    if why is None:
+        raise ValueError(never + " (the build's filters would accept it: no rule made it)")
+    return {"key": sp.key, "kind": "species", "kept": False,
+            "reason": f"{why} (rejected from its composition before it was built; no decision row)",
+            "rule": None, "generation": None}
+
+
 def explain(store, key: str) -> dict:
     """Why a reaction or species (by key, or species by name/SMILES) is in the network or not."""
     def decisions(k: str) -> list[tuple]:
@@ -146,8 +169,7 @@ def explain(store, key: str) -> dict:
                 return {"key": key, "kind": "species", "kept": True, "reason": "listed in the recipe "
                         "or imported", "rule": None, "generation": 0}
     if not rows:
-        raise ValueError(f"{key!r} was never generated or considered in {store.path.name}; give a "
-                         "reaction key, species key, name or SMILES")
+        return _explain_from_filters(store, key)
     kind, kept, reason, rule, gen = rows[0]
     return {"key": key, "kind": kind, "kept": bool(kept), "reason": reason, "rule": rule, "generation": gen}
 

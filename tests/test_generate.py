@@ -223,6 +223,36 @@ def test_discarded_candidates_are_explained(ec_net):
     assert "charge" in reasons and rows
 
 
+def test_adducts_rejected_on_composition_are_skipped_without_changing_the_network(tmp_path, ec_net,
+                                                                                monkeypatch):
+    """The generator skips Li+ coordination and recombination pairs whose adduct the filters reject
+    on composition alone; building every such product instead gives the same network, and the
+    skipped species are still explained, with the reason the full filter gives."""
+    from sei_net.cli import explain
+    from sei_net.generate import operators as op
+    from sei_net.generate.filters import SpeciesFilter
+    from sei_net.generate.rules import load_rules
+    from sei_net.resources import find_resource
+
+    monkeypatch.setattr(SpeciesFilter, "adduct_reason", lambda self, a, b: None)
+    with build_network("ec_lipf6", tmp_path / "all.db", max_generations=2) as every:
+        assert keyset(every) == keyset(ec_net)
+        reaction_keys = "SELECT key FROM reactions ORDER BY key"
+        assert every.store.conn.execute(reaction_keys).fetchall() == ec_net.store.conn.execute(reaction_keys).fetchall()
+        n_rows = "SELECT count(*) FROM decisions WHERE kind = 'species'"
+        assert every.store.conn.execute(n_rows).fetchone()[0] > ec_net.store.conn.execute(n_rows).fetchone()[0]
+    monkeypatch.undo()
+    # Li+ on the ring O of LiEC+: charge +2, outside the window; never built in the default build
+    rule = next(r for r in load_rules(find_resource("reactions", "default")).rules if r.cls == "coordination")
+    li = Species.from_smiles("[Li+]")
+    doubly = next(iter(op.coordination(LIEC_PLUS, li, rule))).products[0]
+    record = explain(ec_net.store, doubly.key)
+    assert record["kept"] is False and "charge +2 outside charge window" in record["reason"]
+    assert ec_net.store.conn.execute("SELECT count(*) FROM decisions WHERE key = ?", (doubly.key,)).fetchone()[0] == 0
+    with pytest.raises(ValueError, match="never generated"):
+        explain(ec_net.store, Species.from_smiles("CCCCO").key)       # passes the filters, no rule makes it
+
+
 @pytest.mark.parametrize("data, message", [
     ({"rules": [{"name": "x", "class": "teleport"}]}, "class 'teleport' is not valid"),
     ({"rules": [{"name": "x", "class": "bond_breaking", "pairs": ["C-Xx"]}]}, "not an element pair"),

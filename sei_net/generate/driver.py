@@ -42,11 +42,17 @@ _DIRECTED = {"group_transfer": op.group_transfer, "radical_addition": op.radical
              "nucleophilic_addition": op.nucleophilic_addition}
 
 
+#: bimolecular rules whose only product holds all atoms of both reactants (an adduct)
+_ADDUCT_RULES = {"coordination", "radical_coupling", "radical_addition", "nucleophilic_addition"}
+
+
 def _candidates(rules: RuleSet, new: list[Species], every: list[Species], seeds: set[str],
-                generation_of: dict[str, int]) -> Iterable[op.Candidate]:
+                generation_of: dict[str, int], adduct_ok: Callable[[Species, Species], bool]
+                ) -> Iterable[op.Candidate]:
     """Unimolecular rules on the new species; bimolecular rules on pairs with at least one new
     species (A, the attacking radical or anion, first; B restricted by the rule's ``partners``
-    and ``max_generation_sum``)."""
+    and ``max_generation_sum``). Pairs whose adduct ``adduct_ok`` rejects (size, charge, Li count)
+    are skipped for the adduct-forming rules before any product is built."""
     new_keys = {s.key for s in new}
     g_new = max((generation_of[s.key] for s in new), default=0)
     for rule in rules.rules:
@@ -68,16 +74,19 @@ def _candidates(rules: RuleSet, new: list[Species], every: list[Species], seeds:
             metal = rule.options.get("metal", "Li")
             for cation in (s for s in new if op.is_metal_cation(s, metal)):
                 for sp in old + (new if new_pairs else []):
-                    yield from op.coordination(sp, cation, rule)
+                    if adduct_ok(sp, cation):
+                        yield from op.coordination(sp, cation, rule)
             for cation in (s for s in old if op.is_metal_cation(s, metal)):
                 for sp in new:
-                    yield from op.coordination(sp, cation, rule)
+                    if adduct_ok(sp, cation):
+                        yield from op.coordination(sp, cation, rule)
         elif rule.cls == "radical_coupling":
             radicals_new = [s for s in new if s.multiplicity > 1]
             radicals_old = [s for s in old if s.multiplicity > 1]
             for t, a in enumerate(radicals_new):
                 for b in radicals_old + (radicals_new[t:] if new_pairs else []):
-                    yield from op.radical_coupling(a, b, rule)
+                    if adduct_ok(a, b):
+                        yield from op.radical_coupling(a, b, rule)
         else:
             func = _DIRECTED[rule.cls]
             partners = rule.options.get("partners", frozenset({"any"}))
@@ -85,24 +94,43 @@ def _candidates(rules: RuleSet, new: list[Species], every: list[Species], seeds:
             ok = lambda b: _partner_ok(b, partners, seeds, small)  # noqa: E731
             ok_old = [b for b in old if ok(b)]
             ok_new = [b for b in new if ok(b)]
+            pair_ok = adduct_ok if rule.cls in _ADDUCT_RULES else (lambda a, b: True)
             for a in new:          # new attacker, old or new partner
                 for b in ok_old + (ok_new if new_pairs else []):
-                    yield from func(a, b, rule)
+                    if pair_ok(a, b):
+                        yield from func(a, b, rule)
             for a in old:          # old attacker, new partner
                 for b in ok_new:
-                    yield from func(a, b, rule)
+                    if pair_ok(a, b):
+                        yield from func(a, b, rule)
 
 
-def _coordination_candidates(rules: RuleSet, targets: list[Species], every: list[Species]
-                             ) -> Iterable[op.Candidate]:
-    """Coordination of the network's metal cations to ``targets``."""
+def _coordination_candidates(rules: RuleSet, targets: list[Species], every: list[Species],
+                             adduct_ok: Callable[[Species, Species], bool]) -> Iterable[op.Candidate]:
+    """Coordination of the network's metal cations to ``targets`` (pairs ``adduct_ok`` allows)."""
     for rule in rules.rules:
         if rule.cls != "coordination":
             continue
         metal = rule.options.get("metal", "Li")
         for cation in (s for s in every if op.is_metal_cation(s, metal)):
             for sp in targets:
-                yield from op.coordination(sp, cation, rule)
+                if adduct_ok(sp, cation):
+                    yield from op.coordination(sp, cation, rule)
+
+
+def species_filter(rules: RuleSet, limits: dict[str, int]) -> SpeciesFilter:
+    """The rule library's species filters with the build's max_heavy_atoms limit."""
+    return SpeciesFilter(dataclasses.replace(
+        rules.filters, max_heavy_atoms=limits.get("max_heavy_atoms", rules.filters.max_heavy_atoms)))
+
+
+def stored_filter(store: NetworkStore) -> SpeciesFilter | None:
+    """The species filters a stored network was built with (its rule library, re-read from the path
+    recorded at build time, and its limits); None when that library is not available."""
+    path, limits = store.get_meta("rules_path"), store.get_meta("limits")
+    if not path or not limits or not Path(path).is_file():
+        return None
+    return species_filter(load_rules(path), json.loads(limits))
 
 
 def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
@@ -114,8 +142,12 @@ def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
     candidates, new_species, new_reactions) every few thousand candidates, for a progress display.
     """
     state = json.loads(store.get_meta("build_state") or "{}") or {"generation_done": 0, "finished": False}
-    flt = SpeciesFilter(dataclasses.replace(
-        rules.filters, max_heavy_atoms=limits.get("max_heavy_atoms", rules.filters.max_heavy_atoms)))
+    flt = species_filter(rules, limits)
+
+    def adduct_ok(a: Species, b: Species) -> bool:
+        # an adduct the filters reject on composition alone is never built, so it has no row in
+        # ``decisions``; `sei-net reactions --why` explains such species from the filters
+        return flt.adduct_reason(a, b) is None
     prov: dict[str, int] = {r.name: store.provenance_id("rule", r.name, rules.name) for r in rules.rules}
     species = {s.key: s for s in store.all_species().values()}
     generation_of = dict(store.conn.execute("SELECT key, generation FROM species"))
@@ -162,7 +194,7 @@ def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
                 decisions[(r.key, "reaction")] = (1, "kept", cand.rule)
             return None
 
-        for n_cand, cand in enumerate(_candidates(rules, new, every, seeds, generation_of), 1):
+        for n_cand, cand in enumerate(_candidates(rules, new, every, seeds, generation_of, adduct_ok), 1):
             stop = consider(cand)
             if stop:
                 break
@@ -174,7 +206,7 @@ def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
             todo = list(new_species.values())
             while todo and not stop:
                 before = set(new_species)
-                for cand in _coordination_candidates(rules, todo, every):
+                for cand in _coordination_candidates(rules, todo, every, adduct_ok):
                     stop = consider(cand)
                     if stop:
                         break
@@ -238,6 +270,6 @@ def build_network(recipe: Recipe | str | Path, out: str | Path | None = None,
             store.set_meta({"build_state": state})
     else:
         store = seed_network(recipe, out, overwrite=True).store
-    store.set_meta({"rules": rules.name, "limits": limits})
+    store.set_meta({"rules": rules.name, "rules_path": str(Path(rules.path).resolve()), "limits": limits})
     expand(store, rules, limits, progress, tick)
     return Network(store)

@@ -19,6 +19,7 @@ class SpeciesFilter:
         self._forbidden = {Species.from_smiles(s).key for s in filters.forbidden}
         self._exempt = {Species.from_smiles(s).key for s in filters.exempt_from_lewis_penalty}
         self.decisions: dict[str, str | None] = {}
+        self._summary: dict[str, tuple[frozenset[str], int, int, bool]] = {}
 
     def reason(self, sp: Species) -> str | None:
         if sp.key in self.decisions:
@@ -27,23 +28,53 @@ class SpeciesFilter:
         self.decisions[sp.key] = why
         return why
 
-    def _check(self, sp: Species) -> str | None:
+    @staticmethod
+    def _composition(sp: Species) -> tuple[frozenset[str], int, int, bool]:
+        """(elements, heavy atoms, Li atoms, has a coordinating metal) of ``sp``."""
+        elements = frozenset(sp.elements)
+        return elements, sp.n_heavy, sp.elements.count("Li"), bool(elements & COORDINATING_METALS)
+
+    def _network_composition(self, sp: Species) -> tuple[frozenset[str], int, int, bool]:
+        """``_composition`` of a network species (a reactant), cached by key."""
+        got = self._summary.get(sp.key)
+        if got is None:
+            got = self._summary[sp.key] = self._composition(sp)
+        return got
+
+    def composition_reason(self, elements: frozenset[str], n_heavy: int, n_li: int, has_metal: bool,
+                           charge: int, multiplicity: int | None = None) -> str | None:
+        """The filters that need no structure (elements, size, charge, multiplicity, Li count), in the
+        order ``reason`` applies them; ``multiplicity`` None skips that check."""
         f = self.filters
-        extra = set(sp.elements) - f.elements
+        extra = elements - f.elements
         if extra:
             return f"element(s) {sorted(extra)} not allowed (allowed: {sorted(f.elements)})"
-        if sp.n_heavy > f.max_heavy_atoms:
-            return f"{sp.n_heavy} heavy atoms > max_heavy_atoms {f.max_heavy_atoms}"
+        if n_heavy > f.max_heavy_atoms:
+            return f"{n_heavy} heavy atoms > max_heavy_atoms {f.max_heavy_atoms}"
         lo, hi = f.charge_window
-        if not lo <= sp.charge <= hi:
-            return f"charge {sp.charge:+d} outside charge window [{lo}, {hi}]"
-        if sp.multiplicity > f.max_multiplicity:
-            return f"multiplicity {sp.multiplicity} > max_multiplicity {f.max_multiplicity}"
-        if f.cations_need_metal and sp.charge > 0 and not set(sp.elements) & COORDINATING_METALS:
-            return f"cation {sp.charge:+d} without a metal (cations_need_metal: reducing conditions)"
-        n_li = sum(1 for e in sp.elements if e == "Li")
+        if not lo <= charge <= hi:
+            return f"charge {charge:+d} outside charge window [{lo}, {hi}]"
+        if multiplicity is not None and multiplicity > f.max_multiplicity:
+            return f"multiplicity {multiplicity} > max_multiplicity {f.max_multiplicity}"
+        if f.cations_need_metal and charge > 0 and not has_metal:
+            return f"cation {charge:+d} without a metal (cations_need_metal: reducing conditions)"
         if n_li > f.max_li:
             return f"{n_li} Li atoms > max_li {f.max_li}"
+        return None
+
+    def adduct_reason(self, a: Species, b: Species) -> str | None:
+        """Why every species holding all atoms of ``a`` and ``b`` (their adduct: coordination and
+        recombination products) would be rejected, from composition and charge alone; None if it
+        might pass. Lets the generator skip a pair before building (canonicalising) any product."""
+        ea, ha, la, ma = self._network_composition(a)
+        eb, hb, lb, mb = self._network_composition(b)
+        return self.composition_reason(ea | eb, ha + hb, la + lb, ma or mb, a.charge + b.charge)
+
+    def _check(self, sp: Species) -> str | None:
+        f = self.filters
+        why = self.composition_reason(*self._composition(sp), sp.charge, sp.multiplicity)
+        if why:
+            return why
         if sp.n_atoms == 1 and sp.elements[0] in COORDINATING_METALS and sp.charge < 0:
             return "bare negative metal"
         if sp.key in self._forbidden:
