@@ -270,6 +270,7 @@ def build_network(recipe: Recipe | str | Path, out: str | Path | None = None,
             store.set_meta({"build_state": state})
     else:
         store = seed_network(recipe, out, overwrite=True).store
-    store.set_meta({"rules": rules.name, "rules_path": str(Path(rules.path).resolve()), "limits": limits})
+    store.set_meta({"rules": rules.name, "limits": limits,
+                    "rules_path": str(Path(rules.path).resolve()) if rules.path else ""})
     expand(store, rules, limits, progress, tick)
     return Network(store)
