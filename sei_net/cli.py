@@ -394,7 +394,7 @@ def electrode_scale(labels: list[Path] = typer.Argument(..., help="label caches 
     _table(["couple", "U (V vs Li/Li+)"], [[name, f"{u:+.2f}"] for name, u in scale.potentials.items()])
     typer.echo("")
     _table(["couple", "measured (V)", "predicted", "holds", "fitted", "source"],
-           [[c["couple"], f"{c['low_V'] if c['low_V'] is not None else ''}..{c['high_V'] if c['high_V'] is not None else ''}",
+           [[c["couple"], "..".join("" if v is None else str(v) for v in (c["low_V"], c["high_V"])),
              "" if c["predicted_V"] is None else f"{c['predicted_V']:+.2f}", c["holds"], c["fitted"],
              c["source"][:60]] for c in scale.checks])
     if scale.missing:

@@ -20,7 +20,7 @@ from sei_net.chem.reaction import Reaction, reaction_key
 from sei_net.chem.species import Species
 from sei_net.generate import operators as op
 from sei_net.generate.filters import SpeciesFilter
-from sei_net.generate.rules import RuleSet, load_rules
+from sei_net.generate.rules import Rule, RuleSet, load_rules
 from sei_net.network import Network, seed_network
 from sei_net.recipe import Recipe, load_recipe
 from sei_net.store import NetworkStore
@@ -44,6 +44,19 @@ _DIRECTED = {"group_transfer": op.group_transfer, "radical_addition": op.radical
 
 #: bimolecular rules whose only product holds all atoms of both reactants (an adduct)
 _ADDUCT_RULES = {"coordination", "radical_coupling", "radical_addition", "nucleophilic_addition"}
+
+
+def _any_pair(a: Species, b: Species) -> bool:
+    return True
+
+
+def _coordinations(cations: Iterable[Species], targets: list[Species], rule: Rule,
+                   pair_ok: Callable[[Species, Species], bool]) -> Iterable[op.Candidate]:
+    """Each metal cation of ``cations`` bound to each of ``targets`` that ``pair_ok`` allows."""
+    for cation in cations:
+        for sp in targets:
+            if pair_ok(sp, cation):
+                yield from op.coordination(sp, cation, rule)
 
 
 def _candidates(rules: RuleSet, new: list[Species], every: list[Species], seeds: set[str],
@@ -70,22 +83,18 @@ def _candidates(rules: RuleSet, new: list[Species], every: list[Species], seeds:
         old = [b for b in every if b.key not in new_keys
                and (cap is None or generation_of[b.key] <= cap - g_new)]
         new_pairs = cap is None or 2 * g_new <= cap   # may two new species meet?
+        pair_ok = adduct_ok if rule.cls in _ADDUCT_RULES else _any_pair
         if rule.cls == "coordination":
             metal = rule.options.get("metal", "Li")
-            for cation in (s for s in new if op.is_metal_cation(s, metal)):
-                for sp in old + (new if new_pairs else []):
-                    if adduct_ok(sp, cation):
-                        yield from op.coordination(sp, cation, rule)
-            for cation in (s for s in old if op.is_metal_cation(s, metal)):
-                for sp in new:
-                    if adduct_ok(sp, cation):
-                        yield from op.coordination(sp, cation, rule)
+            yield from _coordinations((s for s in new if op.is_metal_cation(s, metal)),
+                                      old + (new if new_pairs else []), rule, pair_ok)
+            yield from _coordinations((s for s in old if op.is_metal_cation(s, metal)), new, rule, pair_ok)
         elif rule.cls == "radical_coupling":
             radicals_new = [s for s in new if s.multiplicity > 1]
             radicals_old = [s for s in old if s.multiplicity > 1]
             for t, a in enumerate(radicals_new):
                 for b in radicals_old + (radicals_new[t:] if new_pairs else []):
-                    if adduct_ok(a, b):
+                    if pair_ok(a, b):
                         yield from op.radical_coupling(a, b, rule)
         else:
             func = _DIRECTED[rule.cls]
@@ -94,7 +103,6 @@ def _candidates(rules: RuleSet, new: list[Species], every: list[Species], seeds:
             ok = lambda b: _partner_ok(b, partners, seeds, small)  # noqa: E731
             ok_old = [b for b in old if ok(b)]
             ok_new = [b for b in new if ok(b)]
-            pair_ok = adduct_ok if rule.cls in _ADDUCT_RULES else (lambda a, b: True)
             for a in new:          # new attacker, old or new partner
                 for b in ok_old + (ok_new if new_pairs else []):
                     if pair_ok(a, b):
@@ -109,13 +117,10 @@ def _coordination_candidates(rules: RuleSet, targets: list[Species], every: list
                              adduct_ok: Callable[[Species, Species], bool]) -> Iterable[op.Candidate]:
     """Coordination of the network's metal cations to ``targets`` (pairs ``adduct_ok`` allows)."""
     for rule in rules.rules:
-        if rule.cls != "coordination":
-            continue
-        metal = rule.options.get("metal", "Li")
-        for cation in (s for s in every if op.is_metal_cation(s, metal)):
-            for sp in targets:
-                if adduct_ok(sp, cation):
-                    yield from op.coordination(sp, cation, rule)
+        if rule.cls == "coordination":
+            metal = rule.options.get("metal", "Li")
+            yield from _coordinations((s for s in every if op.is_metal_cation(s, metal)), targets, rule,
+                                      adduct_ok)
 
 
 def species_filter(rules: RuleSet, limits: dict[str, int]) -> SpeciesFilter:

@@ -2,8 +2,8 @@
 
 Between two MD segments the cell's chemistry runs for the chemical time dt of a reactive step with
 the sites frozen where the MD left them: the direct method (Gillespie) over every candidate that
-meets the geometric condition (reactive.candidates: electrode, unimolecular and pair candidates with
-their tunnelling and reaction-shell weights). Each event replaces its reactants by its products at
+meets the geometric condition (_kmc_kernel.add_site_candidates: electrode, unimolecular and pair
+candidates with their tunnelling and reaction-shell weights). Each event replaces its reactants by its products at
 once, and the products' own candidates (with their neighbours at that moment) join at once, so a
 site can react several times in one step (A -> B -> C) and a slow exit of a fast reversible pair
 fires at its own rate, not once per step. For one candidate on its own this is exact first-order
