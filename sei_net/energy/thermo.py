@@ -22,8 +22,11 @@ THERMO_APPROXIMATION = ("RRHO ideal gas, quasi-harmonic (modes < 100 cm-1 raised
                         "imaginary modes at 100 cm-1, symmetry number 1, 1 mol/L standard state")
 
 
-def free_energy(atoms, energy: float, multiplicity: int, temperature: float) -> dict:
-    """G (eV) and its parts for ``atoms`` (with a calculator, at a minimum of energy ``energy``)."""
+def free_energy(atoms, energy: float, multiplicity: int, temperature: float,
+                transition_state: bool = False) -> dict:
+    """G (eV) and its parts for ``atoms`` (with a calculator, at a stationary point of energy
+    ``energy``). With ``transition_state``, the largest imaginary mode is the reaction coordinate:
+    it is left out of the vibrational partition function and reported as ``imaginary_cm``."""
     from ase.thermochemistry import IdealGasThermo
     from ase.vibrations import Vibrations
 
@@ -47,11 +50,21 @@ def free_energy(atoms, energy: float, multiplicity: int, temperature: float) -> 
         real = np.where(imaginary, 0.0, np.real(modes))
         frequencies = sorted((np.where(imaginary, -np.abs(np.imag(modes)), real) / CM_TO_EV).round(1).tolist())
         vib = np.maximum(real, QUASI_HARMONIC_CUTOFF_CM * CM_TO_EV)  # imaginary modes -> the cutoff
+        imaginary_cm = None
+        if transition_state and n_imag:
+            k = int(np.argmax(np.where(imaginary, np.abs(np.imag(modes)), -1.0)))
+            imaginary_cm = float(-abs(np.imag(modes[k])) / CM_TO_EV)
     thermo = IdealGasThermo(vib_energies=vib, geometry=geometry, potentialenergy=energy, atoms=atoms,
                             symmetrynumber=1, spin=spin)
     g_gas = thermo.get_gibbs_energy(temperature=temperature, pressure=101325.0, verbose=False)
+    if transition_state and n > 1 and imaginary_cm is not None:
+        # the reaction coordinate is not a vibration: remove its (cutoff-frequency) oscillator,
+        # G_mode = e/2 + kT ln(1 - exp(-e/kT)); ASE's IdealGasThermo insists on 3N-6 modes
+        e_cut = QUASI_HARMONIC_CUTOFF_CM * CM_TO_EV
+        g_gas -= e_cut / 2 + KB_EV * temperature * np.log(1 - np.exp(-e_cut / (KB_EV * temperature)))
     standard_state = KB_EV * temperature * np.log(24.46 * temperature / 298.15)
     return {"G": float(g_gas + standard_state), "zpe": float(thermo.get_ZPE_correction()),
             "entropy": float(thermo.get_entropy(temperature, 101325.0, verbose=False)),
             "n_imaginary": int(n_imag), "frequencies_cm": frequencies, "geometry": geometry,
+            **({"imaginary_cm": imaginary_cm} if transition_state and n > 1 else {}),
             "standard_state_correction": float(standard_state)}
