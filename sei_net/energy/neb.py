@@ -27,7 +27,8 @@ import numpy as np
 
 from sei_net.chem.reaction import Reaction
 
-NEB_LEVEL = "CI-NEB (IDPP, improved tangent, FIRE) on GFN2-xTB/GBE(eps=18.5,Still); TS qRRHO without the imaginary mode"
+NEB_LEVEL = ("CI-NEB (7 images, IDPP, improved tangent, k=1 eV/A^2, FIRE, fmax 0.05 eV/A) on "
+             "GFN2-xTB/GBE(eps=18.5,Still); TS qRRHO without the imaginary mode")
 
 
 @dataclass
@@ -140,7 +141,7 @@ def product_complex_status(reaction: Reaction, coords_reactant_order: np.ndarray
 
 def neb_barrier(reaction: Reaction, reactant_coords: np.ndarray, product_coords: list[np.ndarray],
                 reactant_G: float, reactant_E: float, temperature: float = 298.15, n_images: int = 7,
-                fmax: float = 0.05, max_steps: int = 400) -> BarrierRecord:
+                fmax: float = 0.05, max_steps: int = 600) -> BarrierRecord:
     """Run one CI-NEB (see the module docstring); never raises for chemistry problems."""
     t0 = time.perf_counter()
     rec = BarrierRecord(reaction.key, "failed", n_images=n_images)
@@ -152,6 +153,38 @@ def neb_barrier(reaction: Reaction, reactant_coords: np.ndarray, product_coords:
         rec.reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
     rec.seconds = round(time.perf_counter() - t0, 3)
     return rec
+
+
+#: a path whose highest image is within this of its higher end has no barrier beyond the
+#: reaction energy (eV)
+FLAT_TOLERANCE = 0.03
+#: extra imaginary modes smaller than this (cm-1) are finite-difference noise or soft rotors at a
+#: climbing image converged to ``fmax``, not a second reaction coordinate (qRRHO raises every
+#: mode below 100 cm-1 to 100 cm-1 anyway)
+NOISE_IMAGINARY_CM = 100.0
+#: a climbing image whose reaction mode is softer than this (cm-1) sits on a plateau, not at a
+#: resolved saddle point
+MIN_REACTION_MODE_CM = 100.0
+#: NEB spring constant (eV/Å^2): stiff enough that images do not slide into the end basins
+SPRING = 1.0
+#: a path whose largest gap between neighbouring images exceeds this multiple of the median gap
+#: has images bunched in the end basins: a light atom jumps between two images unresolved
+MAX_GAP_RATIO = 3.0
+#: an image this far above both ends (eV) has left the electronic ground state (SCF trouble)
+MAX_IMAGE_EXCESS = 4.0
+
+
+def _check_path(energies: np.ndarray, e_start: float, e_end: float, images=None) -> None:
+    """Raise when an image (energies in eV) has left the electronic ground state, or when the
+    images are bunched so that the path between two of them is not resolved."""
+    if images is not None:
+        gaps = np.array([np.linalg.norm(b.get_positions() - a.get_positions()) for a, b in zip(images, images[1:])])
+        if gaps.max() > MAX_GAP_RATIO * np.median(gaps):
+            raise RuntimeError(f"unresolved path: images bunched (largest gap {gaps.max() / np.median(gaps):.1f}x "
+                               "the median)")
+    excess = energies.max() - max(e_start, e_end)
+    if excess > MAX_IMAGE_EXCESS:
+        raise RuntimeError(f"an image is {excess:.1f} eV above both ends (SCF state)")
 
 
 def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_images, fmax, max_steps, rec):
@@ -172,43 +205,61 @@ def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_im
     start = reactant.with_coords(r_coords).to_ase()
     start.calc = calc()
     e_start = float(start.get_potential_energy())
-    end = None
+    end, problems = None, []
     for how, guess in (("stretched", stretched_reactant(reaction, r_coords)),
                        ("aligned products", product_complex(reaction, r_coords, p_coords))):
         trial = start.copy()
         trial.set_positions(guess)
         trial.calc = calc()
-        BFGS(trial, logfile=None).run(fmax=0.02, steps=300)
-        if product_complex_status(reaction, trial.get_positions()) != "rearranged":
+        try:
+            BFGS(trial, logfile=None).run(fmax=0.02, steps=300)
+        except Exception as err:  # noqa: BLE001 - an SCF failure on one guess: try the next
+            problems.append(f"{how}: {type(err).__name__}")
+            continue
+        status = product_complex_status(reaction, trial.get_positions())
+        if status != "rearranged":
             end, rec.data["product_endpoint"] = trial, how
             break
+        problems.append(f"{how}: rearranged")
     if end is None:
-        raise RuntimeError("product complex rearranged from both starting guesses")
+        raise RuntimeError("no product complex: " + "; ".join(problems))
     e_end = float(end.get_potential_energy())
+    rec.dE_reaction = e_end - e_start
 
     images = [start] + [start.copy() for _ in range(n_images)] + [end]
     for im in images[1:-1]:
         im.calc = calc()
-    neb = NEB(images, climb=False, method="improvedtangent", allow_shared_calculator=False)
+    neb = NEB(images, k=SPRING, climb=False, method="improvedtangent", allow_shared_calculator=False)
     neb.interpolate("idpp")
-    FIRE(neb, logfile=None).run(fmax=0.5, steps=max_steps)
+    FIRE(neb, logfile=None).run(fmax=0.3, steps=max_steps)
+    energies = np.array([float(im.get_potential_energy()) for im in images])
+    rec.data.update(image_energies=(energies - e_start).round(4).tolist())
+    _check_path(energies, e_start, e_end, images)
+    top = int(np.argmax(energies))
+    if top in (0, len(images) - 1) or energies[top] - max(e_start, e_end) < FLAT_TOLERANCE:
+        rec.status, rec.dE_act = "barrierless", max(0.0, e_end - e_start)
+        return
     neb.climb = True
     converged = bool(FIRE(neb, logfile=None).run(fmax=fmax, steps=max_steps))
     energies = np.array([float(im.get_potential_energy()) for im in images])
     top = int(np.argmax(energies))
-    rec.data.update(image_energies=(energies - e_start).round(4).tolist(), converged=converged,
-                    e_product_complex=e_end)
+    rec.data.update(image_energies=(energies - e_start).round(4).tolist(), converged=converged)
+    _check_path(energies, e_start, e_end, images)
+    if top in (0, len(images) - 1) or energies[top] - max(e_start, e_end) < FLAT_TOLERANCE:
+        rec.status, rec.dE_act = "barrierless", max(0.0, e_end - e_start)
+        return
     if not converged:
         raise RuntimeError("climbing-image NEB did not converge")
-    if top in (0, len(images) - 1):
-        raise RuntimeError("no interior maximum (barrierless on this path)")
     ts = images[top]
     thermo = free_energy(ts, energies[top], reactant.multiplicity, temperature, transition_state=True)
-    if thermo["n_imaginary"] != 1:
-        raise RuntimeError(f"climbing image has {thermo['n_imaginary']} imaginary modes, not 1")
+    imaginary = sorted(f for f in thermo["frequencies_cm"] if f < 0)
+    rec.data["imaginary_cm"] = imaginary
+    if not imaginary or (len(imaginary) > 1 and abs(imaginary[1]) > NOISE_IMAGINARY_CM):
+        raise RuntimeError(f"climbing image has imaginary modes {imaginary} cm-1, not one")
+    if abs(imaginary[0]) < MIN_REACTION_MODE_CM:
+        raise RuntimeError(f"reaction mode {imaginary[0]:.0f} cm-1 is softer than {MIN_REACTION_MODE_CM:.0f}i: a plateau")
     rec.imaginary_cm = thermo["imaginary_cm"]
     rec.dE_act = float(energies[top] - e_start)
     rec.dG_act = float(thermo["G"] - reactant_G + (reactant_E - e_start))
-    rec.dE_reaction = float(e_end - e_start)
     rec.ts_coords = ts.get_positions().round(6).tolist()
     rec.status = "ok"

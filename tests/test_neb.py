@@ -1,0 +1,67 @@
+"""NEB barriers on the GFN2-xTB surface: one saddle seen from both sides, and refusals."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tblite")
+
+from sei_net.chem.reaction import Reaction  # noqa: E402
+from sei_net.chem.species import Species  # noqa: E402
+from sei_net.energy.gfn2 import GFN2Oracle  # noqa: E402
+from sei_net.energy.neb import neb_barrier  # noqa: E402
+
+
+def _least_change_map(a: Species, *products: Species) -> list[int]:
+    """Product-atom -> reactant-atom map with the fewest bond changes (brute force, tiny species)."""
+    elements, bonds = [], []
+    for p in products:
+        bonds += [(i + len(elements), j + len(elements)) for i, j, _ in p.bonds]
+        elements += p.elements
+    ra = {(min(i, j), max(i, j)) for i, j, _ in a.bonds}
+    best = None
+    for perm in itertools.permutations(range(a.n_atoms)):
+        if any(a.elements[p] != elements[i] for i, p in enumerate(perm)):
+            continue
+        rb = {(min(perm[i], perm[j]), max(perm[i], perm[j])) for i, j in bonds}
+        if best is None or len(ra ^ rb) < best[0]:
+            best = (len(ra ^ rb), list(perm))
+    return best[1]
+
+
+@pytest.fixture(scope="module")
+def methoxy_shift():
+    """CH3O* -> *CH2OH (1,2-H shift) with both species labelled by the oracle."""
+    a, b = Species.from_smiles("C[O]"), Species.from_smiles("[CH2]O")
+    oracle = GFN2Oracle(n_conformers=2)
+    la, lb = oracle.compute(a), oracle.compute(b)
+    assert la.status == lb.status == "ok"
+    return Reaction([a], [b], kind="concerted", atom_map=_least_change_map(a, b)), la, lb
+
+
+def test_forward_and_reverse_neb_find_one_saddle_and_differ_by_the_reaction_energy(methoxy_shift):
+    reaction, la, lb = methoxy_shift
+    fwd = neb_barrier(reaction, np.array(la.coords), [np.array(lb.coords)], la.G, la.E)
+    rev = neb_barrier(reaction.reversed(), np.array(lb.coords), [np.array(la.coords)], lb.G, lb.E)
+    assert fwd.status == rev.status == "ok", (fwd.reason, rev.reason)
+    # an H transfer: one hard imaginary mode, the same from both sides
+    assert fwd.imaginary_cm < -1000 and abs(fwd.imaginary_cm - rev.imaginary_cm) < 20
+    assert len(fwd.data["imaginary_cm"]) == 1
+    # microscopic reversibility: two independent NEBs over one saddle
+    assert fwd.dE_act - rev.dE_act == pytest.approx(fwd.dE_reaction, abs=0.02)
+    assert fwd.dE_reaction == pytest.approx(lb.E - la.E, abs=1e-4)
+    assert fwd.dE_act > max(0.0, fwd.dE_reaction) + 0.5  # a real barrier, not a plateau
+    # the free-energy barrier uses the same treatment as the species: the same saddle's G
+    assert (la.G + fwd.dG_act) == pytest.approx(lb.G + rev.dG_act, abs=0.02)
+
+
+def test_neb_refuses_what_it_cannot_do_with_a_reason():
+    a, b, c = Species.from_smiles("CO"), Species.from_smiles("[CH3]"), Species.from_smiles("[OH]")
+    coords = np.zeros((a.n_atoms, 3))
+    homolysis = Reaction([a], [b, c], kind="fragmentation", atom_map=_least_change_map(a, b, c))
+    rec = neb_barrier(homolysis, coords, [np.zeros((b.n_atoms, 3)), np.zeros((c.n_atoms, 3))], 0.0, 0.0)
+    assert rec.status == "failed" and "spin" in rec.reason
+    no_map = Reaction([a], [a], kind="concerted")
+    rec = neb_barrier(no_map, coords, [coords], 0.0, 0.0)
+    assert rec.status == "failed" and "atom map" in rec.reason
