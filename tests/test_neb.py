@@ -65,3 +65,41 @@ def test_neb_refuses_what_it_cannot_do_with_a_reason():
     no_map = Reaction([a], [a], kind="concerted")
     rec = neb_barrier(no_map, coords, [coords], 0.0, 0.0)
     assert rec.status == "failed" and "atom map" in rec.reason
+
+
+def test_eligible_reactions_one_direction_per_pair_spin_conserving_and_labelled(tmp_path):
+    from sei_net.energy.barrier_labels import NEB_KINDS, BarrierStore, balanced_order, eligible_reactions
+    from sei_net.energy.labels import LabelStore
+    from sei_net.energy.neb import NEB_LEVEL, BarrierRecord
+    from sei_net.energy.record import EnergyRecord
+    from sei_net.generate import build_network
+
+    with build_network("ec_lipf6", tmp_path / "ec.db", max_generations=2) as net:
+        species = list(net.species().values())
+        rng = np.random.default_rng(0)
+        G = {s.key: float(rng.normal(-100, 10)) for s in species}
+        unlabelled = species[0].key
+        with LabelStore(tmp_path / "labels.db") as labels:
+            labels.put([EnergyRecord(k, "L", "ok", E=g, G=g) for k, g in G.items() if k != unlabelled])
+            chosen = eligible_reactions(net.store, labels, "L")
+    assert chosen
+    pairs = [frozenset(s.key for s in r.reactants + r.products) for r, _, _ in chosen]
+    assert len(pairs) == len(set(pairs))  # one direction of each forward/reverse pair
+    for reaction, kind, dG in chosen:
+        assert kind in NEB_KINDS and len(reaction.reactants) == 1 and reaction.electrons == 0
+        assert sum(p.radicals for p in reaction.products) == reaction.reactants[0].radicals
+        assert unlabelled not in {s.key for s in reaction.reactants + reaction.products}
+        assert dG == pytest.approx(sum(G[p.key] for p in reaction.products) - G[reaction.reactants[0].key])
+        if len(reaction.products) == 1:  # both directions are eligible: the exergonic one is run
+            assert dG <= 0
+
+    order = balanced_order(chosen, seed=1)
+    assert sorted(r.key for r, _, _ in order) == sorted(r.key for r, _, _ in chosen)
+    n_kinds = len({k for _, k, _ in chosen})
+    assert len({k for _, k, _ in order[:n_kinds]}) == n_kinds  # every prefix samples every kind
+
+    with BarrierStore(tmp_path / "b.db") as store:
+        store.put(BarrierRecord("r1", "failed", reason="x"), "concerted")
+        store.put(BarrierRecord("r2", "ok", dG_act=0.5), "ring_opening")
+        assert store.done() == {"r1", "r2"} and store.done(retry_failed=True) == {"r2"}
+        assert store.done(NEB_LEVEL + " other") == set()

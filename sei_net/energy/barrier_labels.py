@@ -1,0 +1,163 @@
+"""NEB barrier labels for a network's reactions: which reactions to run, a resumable store, export.
+
+A reaction is eligible when it has one reactant, no electrons, an atom map, keeps the total number
+of unpaired electrons (one GFN2 spin surface), and its reactant and every product have an 'ok'
+species label (a geometry with the species' own bond graph) at the label level of theory. Of a
+forward/reverse pair only one direction is run, the exergonic one (dG from the labels): the same
+transition state gives the other, dG_act(reverse) = dG_act(forward) - dG.
+
+The store is one SQLite file keyed by (reaction key, NEB level of theory); every finished reaction
+is committed at once, so an interrupted run resumes where it stopped. Statuses: 'ok' (a climbing
+image with one imaginary mode), 'barrierless' (no maximum beyond the reaction energy on the
+path), 'failed' (with a reason; retried only on request).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from sei_net.energy.labels import _open_text
+from sei_net.energy.neb import NEB_LEVEL, BarrierRecord
+
+#: the reaction kinds NEB is run for (their reverses are covered by the same transition state)
+NEB_KINDS = ("ring_opening", "ring_closing", "concerted", "fragmentation")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS barriers (
+    key TEXT NOT NULL,               -- reaction key (forward direction as run)
+    level TEXT NOT NULL,             -- NEB level of theory
+    status TEXT NOT NULL,            -- ok | barrierless | failed
+    kind TEXT NOT NULL,              -- reaction kind
+    dG_act REAL,                     -- free-energy barrier, eV (ok only)
+    dE_act REAL,                     -- electronic barrier, eV
+    seconds REAL,
+    record TEXT NOT NULL,            -- the whole BarrierRecord as JSON
+    created REAL NOT NULL,           -- unix time, s
+    PRIMARY KEY (key, level)
+) WITHOUT ROWID;
+"""
+
+
+class BarrierStore:
+    """SQLite file of NEB results keyed by (reaction key, level of theory)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.conn = sqlite3.connect(self.path)
+        self.conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "BarrierStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def put(self, record: BarrierRecord, kind: str) -> None:
+        with self.conn:
+            self.conn.execute("INSERT OR REPLACE INTO barriers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              (record.reaction_key, record.level_of_theory, record.status, kind, record.dG_act,
+                               record.dE_act, record.seconds, json.dumps(record.to_dict()), time.time()))
+
+    def done(self, level: str = NEB_LEVEL, retry_failed: bool = False) -> set[str]:
+        rows = self.conn.execute("SELECT key, status FROM barriers WHERE level = ?", (level,))
+        return {k for k, s in rows if not (retry_failed and s == "failed")}
+
+    def records(self, level: str | None = None) -> list[tuple[str, dict]]:
+        """(kind, record dict) of every stored result, by key."""
+        sql, args = "SELECT kind, record FROM barriers", ()
+        if level is not None:
+            sql, args = sql + " WHERE level = ?", (level,)
+        return [(k, json.loads(r)) for k, r in self.conn.execute(sql + " ORDER BY key", args)]
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT status, COUNT(*) FROM barriers GROUP BY status"))
+
+    def export_jsonl(self, path: str | Path) -> int:
+        """Every record as one JSON object per line ({"kind": ..., **record}); gzip for .gz."""
+        rows = self.records()
+        with _open_text(path, "wt") as fh:
+            for kind, rec in rows:
+                fh.write(json.dumps({"kind": kind, **rec}, separators=(",", ":")) + "\n")
+        return len(rows)
+
+
+def eligible_reactions(store, labels, label_level: str, kinds: Iterable[str] = NEB_KINDS) -> list[tuple]:
+    """(reaction, kind, dG) for every eligible reaction of the network ``store`` (see the module
+    docstring), one direction per pair; dG in eV from the species labels."""
+    ok = {key: G for key, status, _, G, _, _ in labels.usable(label_level) if status == "ok"}
+    species = store.all_species()
+    kinds = tuple(kinds)
+    marks = ",".join("?" * len(kinds))
+    rows = store.conn.execute(
+        f"SELECT id, kind FROM reactions WHERE n_reactants = 1 AND electrons = 0 AND kind IN ({marks}) "
+        "ORDER BY id", kinds).fetchall()
+    chosen: dict[frozenset, tuple] = {}
+    for rid, kind in rows:
+        reaction = store.get_reaction(rid, species)
+        members = reaction.reactants + reaction.products
+        if reaction.atom_map is None or any(s.key not in ok for s in members):
+            continue
+        if sum(p.radicals for p in reaction.products) != reaction.reactants[0].radicals:
+            continue
+        dG = sum(ok[p.key] for p in reaction.products) - ok[reaction.reactants[0].key]
+        pair = frozenset(s.key for s in members)
+        if pair not in chosen or dG < chosen[pair][2]:
+            chosen[pair] = (reaction, kind, dG)
+    return sorted(chosen.values(), key=lambda t: t[0].key)
+
+
+def balanced_order(items: list[tuple], seed: int = 0) -> list[tuple]:
+    """Shuffle within each kind, then interleave the kinds, so any prefix samples them all."""
+    rng = random.Random(seed)
+    by_kind: dict[str, list] = {}
+    for item in items:
+        by_kind.setdefault(item[1], []).append(item)
+    for group in by_kind.values():
+        rng.shuffle(group)
+    out, queues = [], [by_kind[k] for k in sorted(by_kind)]
+    while any(queues):
+        for q in queues:
+            if q:
+                out.append(q.pop())
+    return out
+
+
+def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path, label_level: str,
+                   limit: int | None = None, seed: int = 0, retry_failed: bool = False,
+                   shard: tuple[int, int] = (0, 1), echo: Callable[[str], None] = lambda m: None) -> dict:
+    """Run NEB for the eligible reactions of ``network`` not yet in ``barriers``; resumable.
+    ``shard`` (k, n): take every n-th reaction of the queue from the k-th, so n processes can share
+    one store without running a reaction twice."""
+    import numpy as np
+
+    from sei_net.energy.labels import LabelStore
+    from sei_net.energy.neb import neb_barrier
+    from sei_net.store.db import NetworkStore
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    with NetworkStore.open(network, readonly=True) as net, LabelStore(labels) as lab, \
+            BarrierStore(barriers) as out:
+        todo_done = out.done(retry_failed=retry_failed)
+        queue = [t for t in balanced_order(eligible_reactions(net, lab, label_level), seed)
+                 if t[0].key not in todo_done]
+        eligible = len(queue) + len(todo_done)
+        queue = queue[shard[0]::shard[1]]
+        if limit is not None:
+            queue = queue[:limit]
+        for n, (reaction, kind, _) in enumerate(queue, 1):
+            rec_r = lab.get(reaction.reactants[0].key, label_level)
+            rec_p = [lab.get(p.key, label_level) for p in reaction.products]
+            record = neb_barrier(reaction, np.asarray(rec_r.coords), [np.asarray(p.coords) for p in rec_p],
+                                 rec_r.G, rec_r.E, temperature=rec_r.temperature)
+            out.put(record, kind)
+            echo(f"[{n}/{len(queue)}] {kind} {record.status} {record.reason} ({record.seconds:.1f} s)")
+        return {"eligible": eligible, "run": len(queue), "counts": out.counts()}
