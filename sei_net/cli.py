@@ -373,6 +373,89 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
                    f"{result['energies_written']} energies written ({result['level_of_theory']})")
 
 
+@app.command()
+@user_command
+def neb(network: Path = typer.Argument(..., help="network file (.db)"),
+        labels: Path = typer.Option(..., "--labels", help="label cache (.db) with the species' oracle geometries"),
+        barriers: Optional[Path] = typer.Option(None, help="barrier store (default: barriers.db beside NETWORK)"),
+        limit: Optional[int] = typer.Option(None, help="run at most this many reactions in this call"),
+        seed: int = typer.Option(0, help="order in which the eligible reactions are sampled"),
+        shard: str = typer.Option("0/1", help="K/N: run every N-th reaction from the K-th (N processes)"),
+        retry_failed: bool = typer.Option(False, "--retry-failed", help="rerun failed reactions"),
+        export: Optional[Path] = typer.Option(None, help="then write the barrier dataset (.jsonl.gz)"),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Climbing-image NEB barriers (GFN2-xTB) for the network's unimolecular reactions (resumable)."""
+    from sei_net.energy.barrier_labels import label_barriers
+    from sei_net.energy.gfn2 import GFN2Oracle
+    from sei_net.learn.barrier_data import export_barrier_dataset
+
+    try:
+        k, n = (int(x) for x in shard.split("/"))
+        if not 0 <= k < n:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"--shard {shard!r} is not valid; give K/N with 0 <= K < N, e.g. 0/2") from None
+    barriers = barriers or network.with_name("barriers.db")
+    level = GFN2Oracle().level_of_theory
+    quiet = _quiet(as_json)
+    result = label_barriers(network, labels, barriers, level, limit, seed, retry_failed, (k, n),
+                            echo=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)))
+    if export is not None:
+        result["exported"] = export_barrier_dataset(barriers, network, labels, level, export)
+    if as_json:
+        _emit_json(result)
+    else:
+        typer.echo(f"{barriers}: {result['run']} run of {result['eligible']} eligible; stored {result['counts']}"
+                   + (f"; {result['exported']} written to {export}" if export is not None else ""))
+
+
+@app.command("train-barriers")
+@user_command
+def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier datasets (.jsonl.gz) from sei-net neb"),
+                   out: Path = typer.Option(..., "-o", "--out", help="model file to write (.pt)"),
+                   split: str = typer.Option("random", help="random | hard (test on the largest reactants)"),
+                   members: int = typer.Option(5, help="ensemble members"),
+                   epochs: int = typer.Option(300, help="epochs per member"),
+                   seed: int = typer.Option(0, help="split and first member seed"),
+                   device: str = typer.Option("auto", help="auto | cpu | cuda"),
+                   external: Optional[Path] = typer.Option(None, help="folder with 20211130_ts.json and "
+                                                           "20211130_mol_entries.json: external DFT test"),
+                   force: bool = typer.Option(False, "--force", help="replace an existing model file"),
+                   as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Train, calibrate and test a barrier-surrogate ensemble on NEB labels, against BEP (eV)."""
+    from sei_net.learn.barrier_ensemble import BarrierTrainConfig
+    from sei_net.learn.barrier_fit import SPLITS, fit_barrier_surrogate
+
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; give --force to replace it or choose another -o")
+    if split not in SPLITS:
+        raise ValueError(f"--split {split!r} is not valid; valid splits: {', '.join(SPLITS)}")
+    if members < 1 or epochs < 2:
+        raise ValueError("--members must be >= 1 and --epochs >= 2")
+    externals = ()
+    if external is not None:
+        from sei_net.learn.external_barriers import load_external_barriers
+
+        externals = load_external_barriers(external / "20211130_ts.json", external / "20211130_mol_entries.json")
+    ensemble, report = fit_barrier_surrogate(datasets, split, members, BarrierTrainConfig(epochs=epochs), seed, device,
+                                             externals)
+    ensemble.save(out)
+    if as_json:
+        _emit_json(report)
+        return
+    typer.echo(f"wrote {out}: {members} members, {report['sizes']} ({split} split)")
+    for what, m in report["test"].items():
+        typer.echo(f"test {what} (n={m['n']}): MAE {m['mae']:.3f} eV, RMSE {m['rmse']:.3f} eV"
+                   + (f", miscalibration area {m['miscalibration_area']:.3f}, 95% coverage {m['coverage_95']:.3f}, "
+                      f"Spearman {m['spearman']:.2f}" if "coverage_95" in m else ""))
+    typer.echo(f"MAE reduction vs fitted BEP: {100 * report['mae_reduction_vs_bep']:.0f} %")
+    ext = report.get("external", {})
+    if ext.get("n"):
+        typer.echo(f"external DFT transition states (n={ext['n']}, {ext['n_unmapped']} unmapped): MAE model "
+                   f"{ext['model']['mae']:.3f}, fitted BEP {ext['bep_fitted']['mae']:.3f}, default BEP "
+                   f"{ext['bep_default']['mae']:.3f} eV")
+
+
 @app.command("electrode-scale")
 @user_command
 def electrode_scale(labels: list[Path] = typer.Argument(..., help="label caches (.db) or exports (.jsonl.gz)"),

@@ -1,0 +1,203 @@
+"""Deep ensemble of barrier networks: training, prediction with member-wise dG, persistence.
+
+Member m turns reaction i's dG (eV; member-wise when an energy ensemble of the same size supplies
+them, so the energy and barrier uncertainties travel together) into barrier_im =
+clipped_marcus(dG_im, lambda_im) and an aleatoric variance s2_im. Ensemble mean, epistemic
+(var over members), aleatoric (mean over members) and isotonic recalibration are those of
+``sei_net.learn.ensemble.EnsemblePrediction``.
+
+Training one member: squared error of the barrier (eV), then, after a warm-up, the Gaussian NLL
+of the detached barrier's residuals for the variance head (as for the energy members); AdamW with
+cosine decay; early stopping on the validation squared error.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from sei_net.chem.reaction import Reaction
+from sei_net.learn.barrier_model import BarrierNet, clipped_marcus
+from sei_net.learn.batching import collate
+from sei_net.learn.calibration import IsotonicVarianceMap
+from sei_net.learn.ensemble import EnsemblePrediction, resolve_device
+from sei_net.learn.reaction_graph import ReactionGraph, condensed_graph
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class BarrierTrainConfig:
+    """Hyperparameters of one barrier member."""
+
+    hidden: int = 48
+    layers: int = 3
+    epochs: int = 300
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
+    warmup_fraction: float = 0.3
+    patience: int = 80
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _batch(graphs: Sequence[ReactionGraph], idx, device):
+    chosen = [graphs[i] for i in idx]
+    centre = torch.from_numpy(np.concatenate([g.centre for g in chosen]))
+    return collate(chosen).to(device), centre.to(device)
+
+
+def _predict_member(model: BarrierNet, graphs, dG: np.ndarray, device, batch_size: int = 1024):
+    lam, var = np.empty(len(graphs)), np.empty(len(graphs))
+    with torch.inference_mode():
+        for start in range(0, len(graphs), batch_size):
+            idx = range(start, min(start + batch_size, len(graphs)))
+            l, v = model(*_batch(graphs, idx, device))
+            lam[start:start + len(l)] = l.double().cpu().numpy()
+            var[start:start + len(l)] = v.double().cpu().numpy()
+    barrier = clipped_marcus(torch.from_numpy(np.asarray(dG, float)), torch.from_numpy(lam)).numpy()
+    return barrier, var, lam
+
+
+def train_barrier_member(graphs: Sequence[ReactionGraph], dG: np.ndarray, y: np.ndarray, train: np.ndarray,
+                         val: np.ndarray, seed: int, config: BarrierTrainConfig = BarrierTrainConfig(),
+                         device: str = "cpu") -> tuple[BarrierNet, list[dict]]:
+    """One member trained on the ``train`` indices, early-stopped on ``val`` (eV targets)."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = BarrierNet(config.hidden, config.layers).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    dG_t = torch.as_tensor(np.asarray(dG, np.float32))
+    y_t = torch.as_tensor(np.asarray(y, np.float32))
+    warmup = int(config.warmup_fraction * config.epochs)
+    history, best, best_state, since = [], math.inf, None, 0
+    for epoch in range(config.epochs):
+        with_variance = epoch >= warmup
+        for group in opt.param_groups:
+            group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * epoch / config.epochs))
+        model.train()
+        order = rng.permutation(train)
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start:start + config.batch_size]
+            lam, var = model(*_batch(graphs, idx, device))
+            pred = clipped_marcus(dG_t[idx].to(device), lam)
+            target = y_t[idx].to(device)
+            loss = torch.mean((pred - target) ** 2)
+            if with_variance:
+                loss = loss + torch.nn.functional.gaussian_nll_loss(pred.detach(), target, var, full=True)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        model.eval()
+        pred, _, _ = _predict_member(model, [graphs[i] for i in val], dG[val], device)
+        val_mse = float(np.mean((pred - y[val]) ** 2))
+        improved = with_variance and val_mse < best
+        history.append({"epoch": epoch, "val_mse": val_mse, "kept": improved})
+        if improved:
+            best, best_state, since = val_mse, copy.deepcopy(model.state_dict()), 0
+        elif with_variance:
+            since += 1
+            if since >= config.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return model, history
+
+
+@dataclass
+class BarrierEnsemble:
+    """Trained barrier members, their recalibration map and model card."""
+
+    members: list[BarrierNet]
+    level_of_theory: str
+    calibration: IsotonicVarianceMap | None = None
+    card: dict = field(default_factory=dict)
+    device: str = "cpu"
+
+    @classmethod
+    def train(cls, graphs: Sequence[ReactionGraph], dG: np.ndarray, y: np.ndarray, train: np.ndarray,
+              val: np.ndarray, level_of_theory: str, n_members: int = 5,
+              config: BarrierTrainConfig = BarrierTrainConfig(), seed: int = 0,
+              device: str = "auto") -> "BarrierEnsemble":
+        """``n_members`` members with seeds seed..seed+M-1 (initialisation and data order)."""
+        device = resolve_device(device)
+        members, histories = [], []
+        for m in range(n_members):
+            model, hist = train_barrier_member(graphs, np.asarray(dG, float), np.asarray(y, float), train, val,
+                                               seed + m, config, device)
+            members.append(model)
+            best = next((h for h in reversed(hist) if h["kept"]), hist[-1])
+            histories.append({"epochs": len(hist), "best_epoch": best["epoch"], "val_mse": best["val_mse"]})
+        card = {"train_size": int(len(train)), "val_size": int(len(val)), "config": config.to_dict(),
+                "seed": seed, "members": histories}
+        return cls(members, level_of_theory, None, card, device)
+
+    def predict_graphs(self, graphs: Sequence[ReactionGraph], dG: np.ndarray) -> EnsemblePrediction:
+        """Member barriers (eV) for CGRs; ``dG`` (n,) or member-wise (n, M) reaction free energies."""
+        dG = np.asarray(dG, float)
+        M = len(self.members)
+        if dG.ndim == 2 and dG.shape[1] != M:
+            dG = dG.mean(axis=1)
+        out, var = np.empty((len(graphs), M)), np.empty((len(graphs), M))
+        for m, model in enumerate(self.members):
+            out[:, m], var[:, m], _ = _predict_member(model, graphs, dG[:, m] if dG.ndim == 2 else dG, self.device)
+        return EnsemblePrediction(out, var, self.calibration)
+
+    def predict(self, reactions: Sequence[Reaction], dG: np.ndarray) -> EnsemblePrediction:
+        return self.predict_graphs([condensed_graph(r) for r in reactions], dG)
+
+    def intrinsic(self, reactions: Sequence[Reaction]) -> np.ndarray:
+        """lambda/4 (eV) per reaction and member: the barrier at dG = 0."""
+        graphs = [condensed_graph(r) for r in reactions]
+        return np.stack([_predict_member(m, graphs, np.zeros(len(graphs)), self.device)[2] / 4.0
+                         for m in self.members], axis=1)
+
+    def calibrate(self, prediction: EnsemblePrediction, target: np.ndarray) -> IsotonicVarianceMap:
+        raw = prediction.epistemic + prediction.aleatoric
+        self.calibration = IsotonicVarianceMap.fit(raw, prediction.mean - np.asarray(target))
+        return self.calibration
+
+    def save(self, path: str | Path) -> None:
+        payload = {"format": FORMAT_VERSION, "kind": "barrier", "config": self.members[0].config,
+                   "states": [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in self.members],
+                   "level_of_theory": self.level_of_theory,
+                   "calibration": None if self.calibration is None else self.calibration.to_dict(),
+                   "card": self.card}
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(payload, tmp)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> "BarrierEnsemble":
+        path = Path(path)
+        if not path.exists():
+            raise ValueError(f"barrier model file {str(path)!r} does not exist; give a file written by "
+                             "sei-net train-barriers")
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise ValueError(f"{str(path)!r} is not a sei_net model file ({type(err).__name__})") from None
+        if not isinstance(payload, dict) or payload.get("kind") != "barrier" or payload.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{str(path)!r} is not a sei_net barrier model (format {FORMAT_VERSION})")
+        members = []
+        for state in payload["states"]:
+            model = BarrierNet(**payload["config"])
+            model.load_state_dict(state)
+            model.eval()
+            members.append(model)
+        cal = payload["calibration"]
+        device = resolve_device(device)
+        for model in members:
+            model.to(device)
+        return cls(members, payload["level_of_theory"], None if cal is None else IsotonicVarianceMap.from_dict(cal),
+                   payload["card"], device)

@@ -1,0 +1,60 @@
+"""The barrier surrogate: a graph network on the condensed graph of reaction that predicts an
+intrinsic barrier, turned into an activation free energy through a form that respects physics.
+
+Form (clipped Marcus; energies in eV): with intrinsic barrier b = lambda/4 > 0 and reaction free
+energy dG,
+    dG_act = dG                          if dG >= lambda
+           = (lambda/4) (1 + dG/lambda)^2  if |dG| < lambda
+           = 0                           if dG <= -lambda   (no inverted region for bond changes)
+It is never below max(0, dG), is continuous with a continuous slope, and since the CGR (hence
+lambda) is the same for a reaction and its reverse, forward minus reverse barrier is exactly dG.
+The network reads lambda from the pooled CGR (mean over all atoms, mean over the reaction centre,
+global state) through a softplus, plus a floor of ``MIN_LAMBDA``; a second head gives the
+aleatoric variance of the barrier (eV^2) through a softplus.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sei_net.learn.model import InteractionLayer, _segment_mean, _segment_sum, mlp
+from sei_net.learn.reaction_graph import N_CGR_ATOM_FEATURES, N_CGR_BOND_FEATURES, N_CGR_GLOBAL_FEATURES
+
+#: smallest reorganisation-like energy lambda = 4 x intrinsic barrier (eV)
+MIN_LAMBDA = 1e-3
+#: floor of the predicted variance (eV^2)
+MIN_VARIANCE = 1e-4
+
+
+def clipped_marcus(dG: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    """Activation free energy (eV) from dG and lambda (eV), broadcasting; see the module docstring."""
+    x = torch.clamp(dG / lam, -1.0, 1.0)
+    inside = lam / 4.0 * (1.0 + x) ** 2
+    return torch.where(dG >= lam, dG, inside)
+
+
+class BarrierNet(nn.Module):
+    """CGR batch in; (lambda in eV, aleatoric variance in eV^2) per reaction out."""
+
+    def __init__(self, hidden: int = 48, layers: int = 3):
+        super().__init__()
+        self.config = {"hidden": hidden, "layers": layers}
+        self.atom_embed = mlp(N_CGR_ATOM_FEATURES, hidden, hidden)
+        self.bond_embed = mlp(N_CGR_BOND_FEATURES, hidden, hidden)
+        self.global_embed = mlp(N_CGR_GLOBAL_FEATURES, hidden, hidden)
+        self.layers = nn.ModuleList(InteractionLayer(hidden) for _ in range(layers))
+        self.lambda_readout = mlp(3 * hidden, hidden, 1)
+        self.variance_readout = mlp(3 * hidden, hidden, 1)
+
+    def forward(self, batch, centre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h, e, u = self.atom_embed(batch.x), self.bond_embed(batch.bond_attr), self.global_embed(batch.u)
+        for layer in self.layers:
+            h, e, u = layer(h, e, u, batch.bond_index, batch.atom_graph, batch.bond_graph)
+        n = u.shape[0]
+        at_centre = _segment_sum(h * centre[:, None], batch.atom_graph, n) / \
+            _segment_sum(centre, batch.atom_graph, n).clamp(min=1.0)[:, None]
+        pooled = torch.cat([_segment_mean(h, batch.atom_graph, n), at_centre, u], dim=1)
+        lam = nn.functional.softplus(self.lambda_readout(pooled)[:, 0]) + MIN_LAMBDA
+        variance = nn.functional.softplus(self.variance_readout(pooled)[:, 0]) + MIN_VARIANCE
+        return lam, variance

@@ -1,0 +1,172 @@
+"""Barrier surrogate: the physical form, the condensed graph of reaction, baselines and training."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from sei_net.generate import build_network  # noqa: E402
+from sei_net.learn.barrier_data import (barrier_target, load_barrier_dataset, reaction_from_dict,  # noqa: E402
+                                        reaction_to_dict)
+from sei_net.learn.barrier_ensemble import BarrierEnsemble, BarrierTrainConfig  # noqa: E402
+from sei_net.learn.barrier_fit import barrier_split, fit_bep  # noqa: E402
+from sei_net.learn.barrier_model import BarrierNet, clipped_marcus  # noqa: E402
+from sei_net.learn.reaction_graph import condensed_graph, reaction_class  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def mapped_reactions(tmp_path_factory):
+    """Atom-mapped reactions of a small generated EC network, one direction of each pair."""
+    with build_network("ec_lipf6", tmp_path_factory.mktemp("b") / "ec.db", max_generations=2) as net:
+        reactions = [r for r in net.reactions() if r.atom_map is not None]
+    seen, out = set(), []
+    for r in reactions:
+        pair = frozenset([r.key, r.reversed().key])
+        if pair not in seen:
+            seen.add(pair)
+            out.append(r)
+    return out
+
+
+def test_clipped_marcus_never_below_max_zero_dg_and_obeys_detailed_balance():
+    rng = np.random.default_rng(0)
+    dG = torch.from_numpy(rng.uniform(-4, 4, 5000))
+    lam = torch.from_numpy(rng.uniform(0.01, 5, 5000))
+    fwd, rev = clipped_marcus(dG, lam), clipped_marcus(-dG, lam)
+    assert torch.all(fwd >= torch.clamp(dG, min=0) - 1e-12)
+    assert torch.allclose(fwd - rev, dG, atol=1e-12)  # same TS seen from both sides
+    assert torch.allclose(clipped_marcus(torch.zeros(3, dtype=torch.float64), lam[:3]), lam[:3] / 4)
+    # continuous with a continuous slope where the branches meet (dG = +-lambda)
+    lam1 = torch.tensor(1.3, dtype=torch.float64)
+    for edge, slope in ((1.3, 1.0), (-1.3, 0.0)):
+        x = torch.tensor([edge - 1e-6, edge + 1e-6], dtype=torch.float64, requires_grad=True)
+        y = clipped_marcus(x, lam1)
+        assert abs(float((y[1] - y[0]).detach())) < 1e-5
+        (g,) = torch.autograd.grad(y.sum(), x)
+        assert torch.allclose(g, torch.tensor([slope, slope], dtype=torch.float64), atol=1e-5)
+
+
+def test_condensed_graph_is_the_same_for_a_reaction_and_its_reverse(mapped_reactions):
+    checked = 0
+    for r in mapped_reactions[:200]:
+        g, gr = condensed_graph(r), condensed_graph(r.reversed())
+        assert np.array_equal(np.sort(g.atoms, axis=0), np.sort(gr.atoms, axis=0))
+        assert np.array_equal(np.sort(g.bond_features, axis=0), np.sort(gr.bond_features, axis=0))
+        assert np.array_equal(g.globals, gr.globals)
+        assert g.centre.sum() == gr.centre.sum()
+        if r.kind != "redox":
+            assert g.centre.sum() >= 2  # a bond changes: its two atoms are the centre
+        checked += 1
+    assert checked >= 50
+
+
+def test_barrier_network_gives_forward_minus_reverse_equal_to_dg(mapped_reactions):
+    """Detailed balance of the model itself: one lambda for both directions."""
+    torch.manual_seed(0)
+    ens = BarrierEnsemble([BarrierNet(16, 2).eval(), BarrierNet(16, 2).eval()], "test")
+    sample = mapped_reactions[:60]
+    dG = np.random.default_rng(1).normal(0, 1, len(sample))
+    fwd = ens.predict(sample, dG).members
+    rev = ens.predict([r.reversed() for r in sample], -dG).members
+    assert np.allclose(fwd - rev, dG[:, None], atol=1e-5)
+    assert np.all(fwd >= np.maximum(dG, 0)[:, None] - 1e-6)
+
+
+def test_reaction_round_trips_through_its_dict(mapped_reactions):
+    for r in mapped_reactions[:30]:
+        back = reaction_from_dict(reaction_to_dict(r))
+        assert back.key == r.key and np.array_equal(back.atom_map, r.atom_map)
+
+
+def test_barrier_targets_never_fall_below_the_reaction_free_energy():
+    assert barrier_target("ok", 0.5, 0.3) == 0.5  # TS below the separated products
+    assert barrier_target("ok", -0.5, 0.3) == 0.3
+    assert barrier_target("barrierless", -0.4, None) == 0.0
+    assert barrier_target("barrierless", 0.7, None) == 0.7
+    with pytest.raises(ValueError, match="usable"):
+        barrier_target("failed", 0.1, None)
+
+
+def test_bep_fit_recovers_known_parameters():
+    rng = np.random.default_rng(3)
+    dG = rng.uniform(-2, 2, 400)
+    classes = np.where(np.arange(400) % 2 == 0, "concerted", "ring")
+    truth = {"concerted": (0.8, 0.35), "ring": (0.25, 0.6)}
+    y = np.array([max(0.0, d, truth[c][0] + truth[c][1] * d) for d, c in zip(dG, classes)])
+    fitted = fit_bep(classes, dG, y + rng.normal(0, 0.01, 400))
+    for c, (e0, a) in truth.items():
+        assert abs(fitted[c][0] - e0) <= 0.02 and abs(fitted[c][1] - a) <= 0.05
+
+
+def test_hard_split_tests_on_the_largest_reactants():
+    n_heavy = np.random.default_rng(0).integers(3, 13, 200)
+    parts = barrier_split("hard", n_heavy)
+    assert n_heavy[parts["test"]].min() >= n_heavy[parts["train"]].max()  # no smaller test reactant
+    assert sorted(np.concatenate(list(parts.values()))) == list(range(200))
+    with pytest.raises(ValueError, match="valid splits"):
+        barrier_split("scaffold", n_heavy)
+
+
+def test_tiny_barrier_ensemble_learns_class_dependent_intrinsic_barriers(mapped_reactions):
+    """Synthetic labels from a known lambda per class: the ensemble must beat the best single
+    lambda (what a model blind to the reaction would learn), on reactions it never saw."""
+    sample = [r for r in mapped_reactions if reaction_class(r.kind) in ("ring", "concerted", "fragmentation")][:240]
+    lam_true = {"ring": 1.2, "concerted": 4.0, "fragmentation": 0.3}
+    rng = np.random.default_rng(0)
+    dG = rng.uniform(-1.5, 1.5, len(sample))
+    lam = np.array([lam_true[reaction_class(r.kind)] for r in sample])
+    y = clipped_marcus(torch.from_numpy(dG), torch.from_numpy(lam)).numpy()
+    graphs = [condensed_graph(r) for r in sample]
+    order = rng.permutation(len(sample))
+    test, val, train = order[:50], order[50:80], order[80:]
+    ens = BarrierEnsemble.train(graphs, dG, y, train, val, "synthetic", n_members=2,
+                                config=BarrierTrainConfig(hidden=16, layers=2, epochs=60, patience=60, lr=5e-3), device="cpu")
+    pred = ens.predict_graphs([graphs[i] for i in test], dG[test]).mean
+    best_constant = min(np.abs(clipped_marcus(torch.from_numpy(dG[test]), torch.tensor(c)).numpy() - y[test]).mean()
+                        for c in np.linspace(0.05, 6, 120))
+    assert np.abs(pred - y[test]).mean() < 0.5 * best_constant
+
+
+def test_missing_barrier_dataset_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothere.jsonl.gz"):
+        load_barrier_dataset([tmp_path / "nothere.jsonl.gz"])
+
+
+def _bond_changes(reaction) -> int:
+    """Bonds made or broken under the reaction's atom map."""
+    amap = np.asarray(reaction.atom_map)
+    before, offset = set(), 0
+    for sp in reaction.reactants:
+        before |= {(min(i, j) + offset, max(i, j) + offset) for i, j, _ in sp.bonds}
+        offset += sp.n_atoms
+    after, offset = set(), 0
+    for sp in reaction.products:
+        after |= {tuple(sorted((int(amap[i + offset]), int(amap[j + offset])))) for i, j, _ in sp.bonds}
+        offset += sp.n_atoms
+    return len(before ^ after)
+
+
+def test_least_bond_change_mapper_is_never_worse_than_the_generator(mapped_reactions):
+    """The generator's operators know which bonds they changed; the mapper, given only the two
+    sides, must find a map with no more bond changes."""
+    from sei_net.learn.external_barriers import map_least_bond_changes
+
+    sample = [r for r in mapped_reactions if r.kind != "redox"][:60]
+    for r in sample:
+        mapped = map_least_bond_changes(list(r.reactants), list(r.products))
+        assert mapped is not None and mapped.key == r.key
+        assert _bond_changes(mapped) <= _bond_changes(r)
+
+
+def test_external_dft_transition_states_are_mapped_with_consistent_charges(shared_data):
+    from sei_net.learn.external_barriers import load_external_barriers
+
+    xs = load_external_barriers(shared_data / "rnmc_sei" / "20211130_ts.json",
+                                shared_data / "rnmc_sei" / "20211130_mol_entries.json")
+    assert len(xs) == 29
+    mapped = [x for x in xs if x.reaction is not None]
+    assert len(mapped) >= 15
+    for x in mapped:
+        assert sum(s.charge for s in x.reaction.reactants) == sum(s.charge for s in x.reaction.products)
+        assert 1 <= _bond_changes(x.reaction) <= 6
+    assert all(x.reason for x in xs if x.reaction is None)
