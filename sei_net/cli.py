@@ -592,12 +592,19 @@ def learn(net: Path = typer.Argument(..., help="network file (.db), built by sei
 def score(net: Path = typer.Argument(..., help="network file (.db)"),
           model: str = typer.Option("default", help="model file (.pt) or 'default' (shipped GFN2 surrogate)"),
           labels: list[Path] = _LABELS,
+          barrier_model: Optional[str] = typer.Option(None, "--barrier-model", help="barrier model file (.pt) "
+                                                      "or 'default': also store learned intrinsic barriers"),
           device: str = typer.Option("auto", help="auto | cpu | cuda"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
-    """Predict free energies with uncertainties (eV) for every species of a network and store them."""
-    from sei_net.learn.score import score_file
+    """Predict free energies with uncertainties (eV) for every species of a network and store them;
+    with --barrier-model, intrinsic barriers (eV) for every non-redox reaction too."""
+    from sei_net.learn.score import score_barriers, score_file
+    from sei_net.store import NetworkStore
 
     result, _ = score_file(net, model, labels, device)
+    if barrier_model is not None:
+        with NetworkStore.open(net) as store:
+            result["barriers"] = score_barriers(store, barrier_model, device)
     if as_json:
         _emit_json(result)
     else:
@@ -605,6 +612,9 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
                    f"({result['oracle_labels_kept']} at their oracle labels) "
                    f"in {result['seconds']['total']} s on {result['device']} "
                    f"({result['skipped_unknown_elements']} with unknown elements skipped)")
+        if "barriers" in result:
+            b = result["barriers"]
+            typer.echo(f"intrinsic barriers of {b['reactions']} reactions stored as {b['source']!r} in {b['seconds']} s")
 
 
 @app.command()

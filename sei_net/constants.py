@@ -18,6 +18,9 @@ ELECTRON_FREE_ENERGY_OFFSET = 1.40
 ELECTRON_OFFSETS: dict[str, float] = {"gfn2": 5.83}
 
 
+#: the barrier source of learned intrinsic barriers (``sei_net.learn.score.score_barriers``)
+BARRIER_SOURCE = "neb-surrogate"
+
 #: a surrogate trained on an oracle's labels stores its energies as source ``<oracle>-surrogate``
 SURROGATE_SUFFIX = "-surrogate"
 

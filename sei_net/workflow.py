@@ -33,6 +33,27 @@ def _score_stage(db: Path, labels: Sequence[Path], echo: Callable[[str], None]) 
     result["model_test_metrics_eV"] = {what: {k: m[k] for k in keep}
                                        for what, m in ensemble.card.get("test", {}).items()}
     echo(f"scored {result['scored']} species with the {result['source']} ensemble in {result['seconds']['total']} s")
+    result["barriers"] = _barrier_stage(db, echo)
+    return result
+
+
+def _barrier_stage(db: Path, echo: Callable[[str], None]) -> dict | None:
+    """Learned intrinsic barriers for the non-redox reactions, when a barrier ensemble is shipped
+    (its held-out errors go into the record); None otherwise (BEP defaults are used)."""
+    from sei_net.learn.barrier_ensemble import BarrierEnsemble
+    from sei_net.learn.score import default_barrier_model_path, score_barriers
+    from sei_net.store import NetworkStore
+
+    path = default_barrier_model_path()
+    if not path.exists():
+        return None
+    with NetworkStore.open(db) as store:
+        result = score_barriers(store, path)
+    report = BarrierEnsemble.load(path, "cpu").card.get("report", {})
+    keep = ("n", "mae", "rmse", "coverage_95")
+    result["model_test_metrics_eV"] = {what: {k: m[k] for k in keep if k in m}
+                                       for what, m in report.get("test", {}).items()}
+    echo(f"scored intrinsic barriers of {result['reactions']} reactions in {result['seconds']} s")
     return result
 
 

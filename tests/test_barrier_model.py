@@ -170,3 +170,48 @@ def test_external_dft_transition_states_are_mapped_with_consistent_charges(share
         assert sum(s.charge for s in x.reaction.reactants) == sum(s.charge for s in x.reaction.products)
         assert 1 <= _bond_changes(x.reaction) <= 6
     assert all(x.reason for x in xs if x.reaction is None)
+
+
+def test_numpy_and_torch_clipped_marcus_agree():
+    from sei_net.kinetics.rates import clipped_marcus_barrier
+
+    rng = np.random.default_rng(5)
+    dG, lam = rng.uniform(-3, 3, 1000), rng.uniform(0.01, 4, 1000)
+    assert np.allclose(clipped_marcus_barrier(dG, lam),
+                       clipped_marcus(torch.from_numpy(dG), torch.from_numpy(lam)).numpy(), atol=1e-12)
+
+
+def test_learned_barriers_flow_into_rates_with_detailed_balance(mapped_reactions, tmp_path):
+    """A saved and reloaded barrier ensemble scores a network; the path query then uses its
+    barriers for non-redox steps, and every forward/reverse pair differs by exactly dG."""
+    from sei_net.kinetics.query import PathQuery
+    from sei_net.learn.score import score_barriers
+    from sei_net.store import NetworkStore
+
+    torch.manual_seed(0)
+    BarrierEnsemble([BarrierNet(16, 2).eval() for _ in range(3)], "test").save(tmp_path / "b.pt")
+    with build_network("ec_lipf6", tmp_path / "ec.db", max_generations=2) as net:
+        store = net.store
+        energies = [{"species_id": sid, "source": "test", "level_of_theory": "random", "G": g}
+                    for sid, g in zip(net.species(), np.random.default_rng(2).normal(-50, 3, len(net.species())))]
+        store.set_energies(energies)
+        result = score_barriers(store, tmp_path / "b.pt", device="cpu")
+        assert result["reactions"] > 100
+        q = PathQuery.prepare(store, source="test")
+    g = q.graph
+    learned = np.isfinite(q.rate_model.intrinsic[:, 0])
+    assert learned.sum() == result["reactions"] and not learned[g.electrons != 0].any()
+    with NetworkStore.open(tmp_path / "ec.db", readonly=True) as store:
+        species = store.all_species()
+        reactions = [store.get_reaction(int(rid), species) for rid in g.reaction_id]
+    index = {r.key: i for i, r in enumerate(reactions)}
+    pairs = 0
+    for i, r in enumerate(reactions):
+        rev = index.get(r.reversed().key)
+        if not learned[i] or rev is None:
+            continue
+        assert q.scores.barrier[i] - q.scores.barrier[rev] == pytest.approx(q.scores.dG[i], abs=1e-6)
+        assert q.scores.barrier[i] >= max(0.0, q.scores.dG[i]) - 1e-9
+        pairs += 1
+    assert pairs > 50
+    assert "learned intrinsic barriers" in q.rate_model.describe()

@@ -18,7 +18,7 @@ from sei_net.chem.known import known_species_keys, species_label
 from sei_net.chem.size import effective_radius
 from sei_net.chem.species import Species
 from sei_net.constants import electron_free_energy as electron_free_energy_at
-from sei_net.constants import electron_offset_for
+from sei_net.constants import BARRIER_SOURCE, electron_offset_for
 from sei_net.kinetics.costs import get_cost, reaction_costs
 from sei_net.kinetics.hypergraph import HyperGraph, SpeciesEnergies, species_energies
 from sei_net.kinetics.paths import HyperPath, UnreachableError, k_best_paths
@@ -49,6 +49,20 @@ def score_reactions(graph: HyperGraph, G: np.ndarray, g_e: float, rate_model: Ra
     rate[np.isnan(dG)] = np.nan
     c = reaction_costs(cost, dG, barrier, rate, rate_model.temperature)
     return Scores(dG, barrier, rate, c)
+
+
+def stored_intrinsic(store, graph: HyperGraph) -> np.ndarray | None:
+    """Learned lambda (eV, (R, M) members, NaN for reactions without one) in graph order, from the
+    store's ``BARRIER_SOURCE`` barriers (lambda/4 each); None when the store has none."""
+    rows = store.barriers(BARRIER_SOURCE)
+    if not rows:
+        return None
+    n_members = max(len(r["members"]) if r["members"] is not None else 1 for r in rows.values())
+    lam = np.full((graph.n_reactions, n_members), np.nan)
+    index = {int(rid): i for i, rid in enumerate(graph.reaction_id)}
+    for rid, row in rows.items():
+        lam[index[rid]] = 4.0 * (row["members"] if row["members"] is not None else row["value"])
+    return lam
 
 
 @dataclass
@@ -82,11 +96,14 @@ class PathQuery:
             temperature = float(store.get_meta("temperature", "298.15"))
         if potential is None:
             potential = float(store.get_meta("potential", "0.0"))
-        rate_model = rate_model or RateModel(temperature=temperature)
+        graph = HyperGraph.from_store(store)
+        if rate_model is None:
+            intrinsic = stored_intrinsic(store, graph)
+            rate_model = RateModel(temperature=temperature, intrinsic=intrinsic,
+                                   intrinsic_source="" if intrinsic is None else BARRIER_SOURCE)
         if rate_model.temperature != temperature:
             raise ValueError(f"rate model temperature {rate_model.temperature} K differs from the "
                              f"query temperature {temperature} K")
-        graph = HyperGraph.from_store(store)
         energies = species_energies(store, graph.n_species, source)
         if electron_free_energy is None:
             electron_free_energy = electron_free_energy_at(potential, electron_offset_for(energies.source))

@@ -19,6 +19,9 @@ Barrier models
   0.266 eV at dG = 0 as in RNMC, but with alpha = 1/2 rather than RNMC's constant, so that forward
   and reverse barriers differ by exactly dG (detailed balance; a constant barrier breaks it for
   |dG| < 0.266 eV). These are coarse, documented defaults until a barrier model is trained.
+- A learned intrinsic barrier per reaction (``RateModel.intrinsic``, lambda from the barrier
+  surrogate, ``sei_net.learn.barrier_model``) through the clipped Marcus form
+  ``clipped_marcus_barrier``; reactions without one keep their BEP barrier.
 - Marcus for electron transfer: dG_act = (lambda/4) (1 + dG/lambda)^2, lambda = inner + outer;
   outer from the Born/Marcus two-sphere (or sphere-electrode image) formula with the solvent's
   static dielectric constant and refractive index (defaults 18.5 and 1.415, the EC/EMC values used
@@ -75,6 +78,15 @@ def marcus_barrier(dG, reorganisation) -> np.ndarray:
     return lam / 4.0 * (1.0 + dG / lam) ** 2
 
 
+def clipped_marcus_barrier(dG, lam) -> np.ndarray:
+    """(lambda/4)(1 + dG/lambda)^2 for |dG| < lambda, dG above, 0 below (no inverted region for
+    bond changes); eV. Never below max(0, dG); forward minus reverse barrier is exactly dG."""
+    dG = np.asarray(dG, dtype=float)
+    lam = np.asarray(lam, dtype=float)
+    inside = lam / 4.0 * (1.0 + np.clip(dG / lam, -1.0, 1.0)) ** 2
+    return np.where(dG >= lam, dG, inside)
+
+
 def outer_reorganisation(radius: float, partner_radius: float | None = None,
                          distance: float | None = None, dielectric: float = 18.5,
                          refractive_index: float = 1.415) -> float:
@@ -109,7 +121,10 @@ class RateModel:
     ``bep``: (E0, alpha) per non-redox kind. Redox steps use Marcus with reorganisation energy
     ``outer_reorganisation(radius of the reduced species) + inner_reorganisation`` (eV), unless
     ``redox_reorganisation`` fixes lambda for all of them. ``beta`` (1/Å) and ``film_thickness`` (Å)
-    give the tunnelling factor of electrode steps."""
+    give the tunnelling factor of electrode steps. ``intrinsic``: learned lambda (eV) per reaction,
+    shape (R,) or (R, M) for barrier-ensemble members, NaN where there is none; non-redox reactions
+    with one use ``clipped_marcus_barrier`` instead of BEP (member-wise when dG has M members too).
+    ``intrinsic_source`` names where it came from, for reports."""
 
     temperature: float = 298.15
     bep: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BEP))
@@ -119,13 +134,20 @@ class RateModel:
     refractive_index: float = 1.415
     beta: float = 1.0
     film_thickness: float = 0.0
+    intrinsic: np.ndarray | None = field(default=None, compare=False)
+    intrinsic_source: str = ""
 
     def describe(self) -> str:
         """One line for reports: the models and their parameters."""
         lam = (f"lambda={self.redox_reorganisation} eV" if self.redox_reorganisation is not None
                else f"lambda=outer(eps={self.dielectric}, n={self.refractive_index})"
                     f"+{self.inner_reorganisation} eV")
-        return (f"Eyring TST at {self.temperature} K; BEP per kind {self.bep}; Marcus for "
+        learned = ""
+        if self.intrinsic is not None:
+            n = int(np.isfinite(np.asarray(self.intrinsic).reshape(len(self.intrinsic), -1)[:, 0]).sum())
+            learned = (f"learned intrinsic barriers (clipped Marcus) for {n} reactions from "
+                       f"{self.intrinsic_source or 'a barrier model'}, else ")
+        return (f"Eyring TST at {self.temperature} K; {learned}BEP per kind {self.bep}; Marcus for "
                 f"electron transfer ({lam}); kappa=exp(-{self.beta}/Å*{self.film_thickness} Å)")
 
     def barriers(self, dG: np.ndarray, kinds: np.ndarray, electrons: np.ndarray,
@@ -145,12 +167,26 @@ class RateModel:
             sel = (~redox) & (kinds == kind)
             e0, alpha = self.bep[kind]
             out[sel] = bep_barrier(dG[sel], e0, alpha)
+        if self.intrinsic is not None:
+            self._learned(dG, out, redox)
         if redox.any():
             lam = self.reorganisation(radius, redox)
             if dG.ndim == 2:
                 lam = lam[:, None]
             out[redox] = marcus_barrier(dG[redox], lam)
         return out
+
+    def _learned(self, dG: np.ndarray, out: np.ndarray, redox: np.ndarray) -> None:
+        """Overwrite ``out`` with clipped-Marcus barriers where a learned lambda exists."""
+        lam = np.asarray(self.intrinsic, dtype=float)
+        if lam.shape[0] != dG.shape[0]:
+            raise ValueError(f"intrinsic barriers for {lam.shape[0]} reactions, but {dG.shape[0]} reactions scored")
+        if lam.ndim == 2 and (dG.ndim == 1 or lam.shape[1] != dG.shape[1]):
+            lam = lam.mean(axis=1)          # no member pairing: the ensemble's mean lambda
+        if lam.ndim == 1 and dG.ndim == 2:
+            lam = lam[:, None]
+        rows = ~redox & np.isfinite(lam.reshape(len(lam), -1)[:, 0])
+        out[rows] = clipped_marcus_barrier(dG[rows], lam[rows])
 
     def reorganisation(self, radius: np.ndarray | None, redox: np.ndarray) -> np.ndarray:
         """Marcus lambda (eV) for the redox reactions selected by the mask ``redox``."""

@@ -155,10 +155,11 @@ class BarrierEnsemble:
     def predict(self, reactions: Sequence[Reaction], dG: np.ndarray) -> EnsemblePrediction:
         return self.predict_graphs([condensed_graph(r) for r in reactions], dG)
 
-    def intrinsic(self, reactions: Sequence[Reaction]) -> np.ndarray:
-        """lambda/4 (eV) per reaction and member: the barrier at dG = 0."""
-        graphs = [condensed_graph(r) for r in reactions]
-        return np.stack([_predict_member(m, graphs, np.zeros(len(graphs)), self.device)[2] / 4.0
+    def lambdas(self, reactions: Sequence[Reaction]) -> np.ndarray:
+        """lambda (eV) per reaction and member, shape (n, M); lambda/4 is the barrier at dG = 0."""
+        cache: dict = {}
+        graphs = [condensed_graph(r, cache) for r in reactions]
+        return np.stack([_predict_member(m, graphs, np.zeros(len(graphs)), self.device)[2]
                          for m in self.members], axis=1)
 
     def calibrate(self, prediction: EnsemblePrediction, target: np.ndarray) -> IsotonicVarianceMap:

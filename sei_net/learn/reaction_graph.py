@@ -49,11 +49,14 @@ class ReactionGraph:
     centre: np.ndarray
 
 
-def _side(species) -> tuple[np.ndarray, dict, np.ndarray]:
+def _side(species, cache: dict | None) -> tuple[np.ndarray, dict, np.ndarray]:
     """Concatenated atom features, {(i, j): bond features} in side order, summed globals."""
     atoms, bonds, glob, offset = [], {}, np.zeros(N_GLOBAL_FEATURES, np.float32), 0
     for sp in species:
-        g = featurise(sp)
+        if cache is None:
+            g = featurise(sp)
+        elif (g := cache.get(sp.key)) is None:
+            g = cache[sp.key] = featurise(sp)
         atoms.append(g.atoms)
         for (i, j), feats in zip(g.bonds, g.bond_features):
             bonds[(int(i) + offset, int(j) + offset)] = feats
@@ -62,13 +65,14 @@ def _side(species) -> tuple[np.ndarray, dict, np.ndarray]:
     return np.concatenate(atoms), bonds, glob
 
 
-def condensed_graph(reaction: Reaction) -> ReactionGraph:
-    """The CGR of ``reaction`` (needs its atom map; raises ValueError without one)."""
+def condensed_graph(reaction: Reaction, cache: dict | None = None) -> ReactionGraph:
+    """The CGR of ``reaction`` (needs its atom map; raises ValueError without one). ``cache``: a
+    dict kept across calls of species key -> featurised species (a network's species recur)."""
     if reaction.atom_map is None:
         raise ValueError(f"reaction {reaction.key} has no atom map: the barrier model needs one")
     amap = np.asarray(reaction.atom_map)
-    r_atoms, r_bonds, r_glob = _side(reaction.reactants)
-    p_atoms_p, p_bonds_p, p_glob = _side(reaction.products)
+    r_atoms, r_bonds, r_glob = _side(reaction.reactants, cache)
+    p_atoms_p, p_bonds_p, p_glob = _side(reaction.products, cache)
     p_atoms = np.empty_like(p_atoms_p)
     p_atoms[amap] = p_atoms_p  # product atom k sits on reactant atom amap[k]
     p_bonds = {}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sei_net.constants import SURROGATE_SUFFIX
+from sei_net.constants import BARRIER_SOURCE, SURROGATE_SUFFIX
 from sei_net.learn.ensemble import EnergyEnsemble
 from sei_net.learn.features import featurise
 
@@ -98,3 +98,37 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
             "skipped_unknown_elements": int(len(ids) - len(rows)), "device": ensemble.device,
             "seconds": {"featurise": round(t_feat, 3), "predict": round(t_pred, 3),
                         "total": round(time.perf_counter() - start, 3)}}
+
+
+def default_barrier_model_path() -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("sei_net") / "data" / "models" / "barrier_gfn2_neb.pt"))
+
+
+def score_barriers(store, model: str | Path = DEFAULT_MODEL, device: str = "auto") -> dict:
+    """Intrinsic barriers lambda/4 (eV, the barrier at dG = 0) of every non-redox reaction with an
+    atom map, from a barrier ensemble (the shipped one for 'default'), written to the store as
+    source ``BARRIER_SOURCE`` (value: mean lambda/4; members: each member's lambda/4). Rates then
+    use the clipped Marcus form with these (``kinetics.rates.RateModel.intrinsic``)."""
+    from sei_net.learn.barrier_ensemble import BarrierEnsemble
+
+    start = time.perf_counter()
+    ensemble = BarrierEnsemble.load(default_barrier_model_path() if str(model) == DEFAULT_MODEL else Path(model),
+                                    device)
+    species = store.all_species()
+    table = store.reaction_table()
+    ids, chosen = [], []
+    for rid in table["id"][table["electrons"] == 0]:
+        reaction = store.get_reaction(int(rid), species)
+        if reaction.atom_map is not None:
+            ids.append(int(rid))
+            chosen.append(reaction)
+    quarter = ensemble.lambdas(chosen) / 4.0 if chosen else np.zeros((0, len(ensemble.members)))
+    level = f"barrier surrogate ensemble of {len(ensemble.members)} on {ensemble.level_of_theory}"
+    store.set_barriers({"reaction_id": rid, "source": BARRIER_SOURCE, "level_of_theory": level,
+                        "value": float(q.mean()), "sigma": float(q.std()), "members": q,
+                        "data": {"meaning": "intrinsic barrier lambda/4 at dG = 0, eV; barrier = clipped "
+                                            "Marcus(dG, lambda)"}} for rid, q in zip(ids, quarter))
+    return {"source": BARRIER_SOURCE, "level_of_theory": level, "reactions": len(chosen),
+            "seconds": round(time.perf_counter() - start, 3)}

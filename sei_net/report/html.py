@@ -66,12 +66,22 @@ Stages: {_e(', '.join(s['stages_done']))}.</p>
 <ul>
 <li><b>Electron</b>: free energy {settings['electron_free_energy_eV']:+.2f} eV at {settings['potential_V_vs_Li']:g} V vs Li/Li+
 (the oracle's electron constant; <code>docs/energy.md</code>).</li>
-<li><b>Rates</b>: {_e(settings['rate_model'])}. Barriers are these model defaults, not computed transition states.</li>
+<li><b>Rates</b>: {_e(settings['rate_model'])}. {_barrier_note(e.get('barriers'))}</li>
 <li><b>Uncertainty</b>: {_e(settings['uncertainty'])}; probabilities below are frequencies over these members.
 The surrogate's errors against its oracle are listed above; the oracle's own errors against experiment are not
 included and are usually larger.</li>
 {f'<li><b>Left out</b> (outside the oracle&#39;s domain; their reactions are not used):<ul>{left_html}</ul></li>' if left_html else ''}
 </ul>"""
+
+
+def _barrier_note(barriers: dict | None) -> str:
+    """One sentence on where the barriers come from and how good they are (eV)."""
+    if not barriers:
+        return "Barriers are these model defaults, not computed transition states."
+    m = barriers.get("model_test_metrics_eV", {})
+    errors = "; ".join(f"{what}: MAE {v['mae']:.2f} eV (n={v['n']})" for what, v in m.items() if "mae" in v)
+    return (f"Non-redox barriers of {barriers['reactions']} reactions: {_e(barriers['level_of_theory'])}; "
+            f"held-out errors against GFN2 CI-NEB barriers: {_e(errors)}. Other barriers are the model defaults.")
 
 
 def _answer(s: dict) -> str:

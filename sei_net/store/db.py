@@ -406,6 +406,26 @@ class NetworkStore:
                         "temperature": temp, "data": None if data is None else json.loads(data)})
         return out
 
+    def set_barriers(self, rows: Iterable[dict]) -> int:
+        """Upsert reaction barriers. Each row: reaction_id, source, level_of_theory, value (eV) and
+        optionally sigma (eV), members (eV array), data (dict: what ``value`` means, units)."""
+        vals = [(int(r["reaction_id"]), r["source"], r["level_of_theory"], float(r["value"]), r.get("sigma"),
+                 _pack(r.get("members"), np.float64), json.dumps(r["data"]) if r.get("data") is not None else None)
+                for r in rows]
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO barriers(reaction_id, source, level_of_theory, value, sigma, members, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", vals)
+        return len(vals)
+
+    def barriers(self, source: str) -> dict[int, dict]:
+        """reaction id -> {value, sigma, members (array or None), level_of_theory, data} for one source."""
+        return {rid: {"value": v, "sigma": sg, "members": None if m is None else np.frombuffer(m, np.float64),
+                      "level_of_theory": lot, "data": None if d is None else json.loads(d)}
+                for rid, lot, v, sg, m, d in self.conn.execute(
+                    "SELECT reaction_id, level_of_theory, value, sigma, members, data FROM barriers "
+                    "WHERE source = ? ORDER BY reaction_id", (source,))}
+
     def set_rates(self, rows: Iterable[dict]) -> int:
         """Upsert reaction rate constants: reaction_id, source, rate, and optionally dG (eV),
         barrier (eV), temperature (K), potential (V vs Li/Li+), data (dict, with 'units')."""
