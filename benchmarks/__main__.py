@@ -7,7 +7,7 @@ import importlib
 import sys
 from pathlib import Path
 
-ALL = ["acceleration", "cli_startup", "generation", "growth", "kinetics", "labelling", "paths", "store_io", "surrogate"]
+ALL = ["acceleration", "barrier", "cli_startup", "generation", "growth", "kinetics", "labelling", "paths", "store_io", "surrogate"]
 
 
 def main(names: list[str]) -> None:

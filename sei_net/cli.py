@@ -373,6 +373,16 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
                    f"{result['energies_written']} energies written ({result['level_of_theory']})")
 
 
+def _check_training(out: Path, force: bool, split: str, splits: tuple, members: int, epochs: int) -> None:
+    """One clear error for a training command's bad arguments, before any work."""
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; give --force to replace it or choose another -o")
+    if split not in splits:
+        raise ValueError(f"--split {split!r} is not valid; valid splits: {', '.join(splits)}")
+    if members < 1 or epochs < 2:
+        raise ValueError("--members must be >= 1 and --epochs >= 2")
+
+
 @app.command()
 @user_command
 def neb(network: Path = typer.Argument(..., help="network file (.db)"),
@@ -426,12 +436,7 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
     from sei_net.learn.barrier_ensemble import BarrierTrainConfig
     from sei_net.learn.barrier_fit import SPLITS, fit_barrier_surrogate
 
-    if out.exists() and not force:
-        raise FileExistsError(f"{out} exists; give --force to replace it or choose another -o")
-    if split not in SPLITS:
-        raise ValueError(f"--split {split!r} is not valid; valid splits: {', '.join(SPLITS)}")
-    if members < 1 or epochs < 2:
-        raise ValueError("--members must be >= 1 and --epochs >= 2")
+    _check_training(out, force, split, SPLITS, members, epochs)
     externals = ()
     if external is not None:
         from sei_net.learn.external_barriers import load_external_barriers
@@ -524,12 +529,9 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
     from sei_net.learn.fit import SPLITS, fit_energy_surrogate
     from sei_net.learn.train import TrainConfig
 
-    if out.exists() and not force:
-        raise FileExistsError(f"{out} exists; give --force to replace it or choose another -o")
-    if split not in SPLITS:
-        raise ValueError(f"--split {split!r} is not valid; valid splits: {', '.join(SPLITS)}")
-    if members < 1 or epochs < 2 or hidden < 1 or layers < 1:
-        raise ValueError("--members, --hidden and --layers must be >= 1 and --epochs >= 2")
+    _check_training(out, force, split, SPLITS, members, epochs)
+    if hidden < 1 or layers < 1:
+        raise ValueError("--hidden and --layers must be >= 1")
     quiet = _quiet(as_json)
 
     def progress(member: int, rec: dict) -> None:

@@ -85,3 +85,16 @@ def test_score_keeps_oracle_labels_where_present(trained):
         assert r["G"] == oracle[species[r["species_id"]].key] and r["sigma"] == 0.0
         assert np.all(r["members"] == r["G"]) and r["data"]["origin"] == "oracle"
     assert all(r["sigma"] > 0 for r in rows if species[r["species_id"]].key not in oracle)
+
+
+def test_barrier_commands_name_their_bad_arguments(trained, tmp_path):
+    net, _, _ = trained
+    res = runner.invoke(app, ["neb", str(net), "--labels", str(tmp_path / "l.db"), "--shard", "2/2"])
+    assert res.exit_code == 2 and "--shard" in res.output and res.output.count("\n") == 1
+    res = runner.invoke(app, ["train-barriers", str(tmp_path / "none.jsonl.gz"), "-o", str(tmp_path / "b.pt"),
+                              "--split", "scaffold"])
+    assert res.exit_code == 2 and "valid splits" in res.output
+    res = runner.invoke(app, ["train-barriers", str(tmp_path / "none.jsonl.gz"), "-o", str(tmp_path / "b.pt")])
+    assert res.exit_code == 2 and "none.jsonl.gz" in res.output and res.output.count("\n") == 1
+    res = runner.invoke(app, ["score", str(net), "--barrier-model", str(tmp_path / "none.pt")])
+    assert res.exit_code == 2 and "does not exist" in res.output

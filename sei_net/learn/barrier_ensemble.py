@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -26,27 +26,20 @@ from sei_net.chem.reaction import Reaction
 from sei_net.learn.barrier_model import BarrierNet, clipped_marcus
 from sei_net.learn.batching import collate
 from sei_net.learn.calibration import IsotonicVarianceMap
-from sei_net.learn.ensemble import EnsemblePrediction, resolve_device
+from sei_net.learn.ensemble import EnsemblePrediction, read_model_file, resolve_device, write_model_file
 from sei_net.learn.reaction_graph import ReactionGraph, condensed_graph
+from sei_net.learn.train import TrainConfig
 
 FORMAT_VERSION = 1
 
 
 @dataclass
-class BarrierTrainConfig:
-    """Hyperparameters of one barrier member."""
+class BarrierTrainConfig(TrainConfig):
+    """``TrainConfig`` with the barrier network's defaults (smaller: a few hundred labels)."""
 
     hidden: int = 48
     layers: int = 3
-    epochs: int = 300
     batch_size: int = 32
-    lr: float = 2e-3
-    weight_decay: float = 1e-2
-    warmup_fraction: float = 0.3
-    patience: int = 80
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _batch(graphs: Sequence[ReactionGraph], idx, device):
@@ -173,23 +166,11 @@ class BarrierEnsemble:
                    "level_of_theory": self.level_of_theory,
                    "calibration": None if self.calibration is None else self.calibration.to_dict(),
                    "card": self.card}
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(payload, tmp)
-        tmp.replace(path)
+        write_model_file(path, payload)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> "BarrierEnsemble":
-        path = Path(path)
-        if not path.exists():
-            raise ValueError(f"barrier model file {str(path)!r} does not exist; give a file written by "
-                             "sei-net train-barriers")
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:
-            raise ValueError(f"{str(path)!r} is not a sei_net model file ({type(err).__name__})") from None
-        if not isinstance(payload, dict) or payload.get("kind") != "barrier" or payload.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{str(path)!r} is not a sei_net barrier model (format {FORMAT_VERSION})")
+        payload = read_model_file(path, "barrier", FORMAT_VERSION, "sei-net train-barriers")
         members = []
         for state in payload["states"]:
             model = BarrierNet(**payload["config"])

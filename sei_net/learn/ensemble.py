@@ -42,6 +42,28 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
+def write_model_file(path: str | Path, payload: dict) -> None:
+    """Save a model payload (plain types and tensors) atomically: a killed save leaves the old file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def read_model_file(path: str | Path, kind: str, version: int, made_by: str) -> dict:
+    """A model payload of ``kind`` and format ``version`` (weights_only load); one clear error otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"model file {str(path)!r} does not exist; give a file written by {made_by} or 'default'")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{str(path)!r} is not a sei_net model file ({type(err).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("kind") != kind or payload.get("format") != version:
+        raise ValueError(f"{str(path)!r} is not a sei_net {kind} model (format {version})")
+    return payload
+
+
 @dataclass
 class EnsemblePrediction:
     """Member outputs for n species: ``members`` (n, M) free energies in eV, ``member_variance``
@@ -195,23 +217,11 @@ class EnergyEnsemble:
             "calibration": {k: v.to_dict() for k, v in self.calibration.items()},
             "card": self.card,
         }
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(payload, tmp)
-        tmp.replace(path)
+        write_model_file(path, payload)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> "EnergyEnsemble":
-        path = Path(path)
-        if not path.exists():
-            raise ValueError(f"model file {str(path)!r} does not exist; give a file written by sei-net train "
-                             "or 'default'")
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:
-            raise ValueError(f"{str(path)!r} is not a sei_net model file ({type(err).__name__})") from None
-        if not isinstance(payload, dict) or payload.get("kind") != "energy" or payload.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{str(path)!r} is not a sei_net energy model (format {FORMAT_VERSION})")
+        payload = read_model_file(path, "energy", FORMAT_VERSION, "sei-net train")
         members = []
         for state in payload["states"]:
             model = EnergyNet(**payload["config"])
