@@ -430,6 +430,7 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
                    device: str = typer.Option("auto", help="auto | cpu | cuda"),
                    external: Optional[Path] = typer.Option(None, help="folder with 20211130_ts.json and "
                                                            "20211130_mol_entries.json: external DFT test"),
+                   cv: int = typer.Option(0, "--cv", help="also K-fold cross-validate (K >= 2; 0: no)"),
                    force: bool = typer.Option(False, "--force", help="replace an existing model file"),
                    as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Train, calibrate and test a barrier-surrogate ensemble on NEB labels, against BEP (eV)."""
@@ -442,8 +443,10 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
         from sei_net.learn.external_barriers import load_external_barriers
 
         externals = load_external_barriers(external / "20211130_ts.json", external / "20211130_mol_entries.json")
+    if cv == 1 or cv < 0:
+        raise ValueError(f"--cv {cv} is not valid; give 0 (none) or a number of folds >= 2")
     ensemble, report = fit_barrier_surrogate(datasets, split, members, BarrierTrainConfig(epochs=epochs), seed, device,
-                                             externals)
+                                             externals, cv)
     ensemble.save(out)
     if as_json:
         _emit_json(report)
@@ -459,6 +462,9 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
         typer.echo(f"external DFT transition states (n={ext['n']}, {ext['n_unmapped']} unmapped): MAE model "
                    f"{ext['model']['mae']:.3f}, fitted BEP {ext['bep_fitted']['mae']:.3f}, default BEP "
                    f"{ext['bep_default']['mae']:.3f} eV")
+    for group, m in report.get("cross_validation", {}).get("mae", {}).items():
+        typer.echo(f"{report['cross_validation']['folds']}-fold CV MAE, {group} (n={m['n']}): model {m['model']:.3f}, "
+                   f"fitted BEP {m['bep_fitted']:.3f}, default BEP {m['bep_default']:.3f} eV")
 
 
 @app.command("electrode-scale")

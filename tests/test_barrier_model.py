@@ -201,6 +201,8 @@ def test_learned_barriers_flow_into_rates_with_detailed_balance(mapped_reactions
     g = q.graph
     learned = np.isfinite(q.rate_model.intrinsic[:, 0])
     assert learned.sum() == result["reactions"] and not learned[g.electrons != 0].any()
+    bimolecular_both_sides = (np.diff(g.r_ptr) > 1) & (np.diff(g.p_ptr) > 1)
+    assert bimolecular_both_sides.any() and not learned[bimolecular_both_sides].any()  # outside the NEB domain
     with NetworkStore.open(tmp_path / "ec.db", readonly=True) as store:
         species = store.all_species()
         reactions = [store.get_reaction(int(rid), species) for rid in g.reaction_id]

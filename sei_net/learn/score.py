@@ -106,11 +106,23 @@ def default_barrier_model_path() -> Path:
     return Path(str(files("sei_net") / "data" / "models" / "barrier_gfn2_neb.pt"))
 
 
+def in_barrier_domain(reaction, trained_classes: set[str] | None) -> bool:
+    """Whether a barrier model trained on unimolecular NEB labels of ``trained_classes`` speaks for
+    ``reaction``: non-redox, atom-mapped, one species on at least one side (a unimolecular step or
+    the reverse of one: the same saddle), and of a class it was trained on (all when None)."""
+    from sei_net.learn.reaction_graph import reaction_class
+
+    return (reaction.electrons == 0 and reaction.atom_map is not None
+            and min(len(reaction.reactants), len(reaction.products)) == 1
+            and (trained_classes is None or reaction_class(reaction.kind) in trained_classes))
+
+
 def score_barriers(store, model: str | Path = DEFAULT_MODEL, device: str = "auto") -> dict:
-    """Intrinsic barriers lambda/4 (eV, the barrier at dG = 0) of every non-redox reaction with an
-    atom map, from a barrier ensemble (the shipped one for 'default'), written to the store as
-    source ``BARRIER_SOURCE`` (value: mean lambda/4; members: each member's lambda/4). Rates then
-    use the clipped Marcus form with these (``kinetics.rates.RateModel.intrinsic``)."""
+    """Intrinsic barriers lambda/4 (eV, the barrier at dG = 0) of every reaction in the barrier
+    model's domain (``in_barrier_domain``), from a barrier ensemble (the shipped one for
+    'default'), written to the store as source ``BARRIER_SOURCE`` (value: mean lambda/4; members:
+    each member's lambda/4). Rates then use the clipped Marcus form with these
+    (``kinetics.rates.RateModel.intrinsic``); every other reaction keeps its BEP or Marcus barrier."""
     from sei_net.learn.barrier_ensemble import BarrierEnsemble
 
     start = time.perf_counter()
@@ -118,10 +130,12 @@ def score_barriers(store, model: str | Path = DEFAULT_MODEL, device: str = "auto
                                     device)
     species = store.all_species()
     table = store.reaction_table()
+    trained = ensemble.card.get("trained_classes")
+    trained = set(trained) if trained is not None else None
     ids, chosen = [], []
     for rid in table["id"][table["electrons"] == 0]:
         reaction = store.get_reaction(int(rid), species)
-        if reaction.atom_map is not None:
+        if in_barrier_domain(reaction, trained):
             ids.append(int(rid))
             chosen.append(reaction)
     quarter = ensemble.lambdas(chosen) / 4.0 if chosen else np.zeros((0, len(ensemble.members)))
