@@ -13,7 +13,6 @@ cosine decay; early stopping on the validation squared error.
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +25,10 @@ from sei_net.chem.reaction import Reaction
 from sei_net.learn.barrier_model import BarrierNet, clipped_marcus
 from sei_net.learn.batching import collate
 from sei_net.learn.calibration import IsotonicVarianceMap
-from sei_net.learn.ensemble import EnsemblePrediction, read_model_file, resolve_device, write_model_file
+from sei_net.learn.ensemble import (EnsemblePrediction, load_members, read_model_file, resolve_device,
+                                    write_model_file)
 from sei_net.learn.reaction_graph import ReactionGraph, condensed_graph
-from sei_net.learn.train import TrainConfig
+from sei_net.learn.train import EarlyStopping, TrainConfig
 
 FORMAT_VERSION = 1
 
@@ -71,7 +71,7 @@ def train_barrier_member(graphs: Sequence[ReactionGraph], dG: np.ndarray, y: np.
     dG_t = torch.as_tensor(np.asarray(dG, np.float32))
     y_t = torch.as_tensor(np.asarray(y, np.float32))
     warmup = int(config.warmup_fraction * config.epochs)
-    history, best, best_state, since = [], math.inf, None, 0
+    history, stopper = [], EarlyStopping(config.patience)
     for epoch in range(config.epochs):
         with_variance = epoch >= warmup
         for group in opt.param_groups:
@@ -92,17 +92,11 @@ def train_barrier_member(graphs: Sequence[ReactionGraph], dG: np.ndarray, y: np.
         model.eval()
         pred, _, _ = _predict_member(model, [graphs[i] for i in val], dG[val], device)
         val_mse = float(np.mean((pred - y[val]) ** 2))
-        improved = with_variance and val_mse < best
-        history.append({"epoch": epoch, "val_mse": val_mse, "kept": improved})
-        if improved:
-            best, best_state, since = val_mse, copy.deepcopy(model.state_dict()), 0
-        elif with_variance:
-            since += 1
-            if since >= config.patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
+        kept, stop = stopper.update(model, val_mse, with_variance)
+        history.append({"epoch": epoch, "val_mse": val_mse, "kept": kept})
+        if stop:
+            break
+    stopper.restore(model)
     return model, history
 
 
@@ -171,12 +165,7 @@ class BarrierEnsemble:
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> "BarrierEnsemble":
         payload = read_model_file(path, "barrier", FORMAT_VERSION, "sei-net train-barriers")
-        members = []
-        for state in payload["states"]:
-            model = BarrierNet(**payload["config"])
-            model.load_state_dict(state)
-            model.eval()
-            members.append(model)
+        members = load_members(BarrierNet, payload)
         cal = payload["calibration"]
         device = resolve_device(device)
         for model in members:

@@ -64,6 +64,17 @@ def read_model_file(path: str | Path, kind: str, version: int, made_by: str) -> 
     return payload
 
 
+def load_members(net_class, payload: dict) -> list:
+    """The member networks of a model payload, in evaluation mode (on the CPU)."""
+    members = []
+    for state in payload["states"]:
+        model = net_class(**payload["config"])
+        model.load_state_dict(state)
+        model.eval()
+        members.append(model)
+    return members
+
+
 @dataclass
 class EnsemblePrediction:
     """Member outputs for n species: ``members`` (n, M) free energies in eV, ``member_variance``
@@ -222,12 +233,7 @@ class EnergyEnsemble:
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> "EnergyEnsemble":
         payload = read_model_file(path, "energy", FORMAT_VERSION, "sei-net train")
-        members = []
-        for state in payload["states"]:
-            model = EnergyNet(**payload["config"])
-            model.load_state_dict(state)
-            model.eval()
-            members.append(model)
+        members = load_members(EnergyNet, payload)
         baseline = ElementBaseline(np.asarray(payload["baseline"]["coef"]), tuple(payload["baseline"]["elements"]))
         calibration = {k: IsotonicVarianceMap.from_dict(v) for k, v in payload["calibration"].items()}
         return cls(members, baseline, payload["y_mean"], payload["y_std"], payload["level_of_theory"],

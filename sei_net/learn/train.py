@@ -40,6 +40,30 @@ class TrainConfig:
         return asdict(self)
 
 
+class EarlyStopping:
+    """Keeps the model state with the lowest validation squared error once the variance head
+    trains (after the warm-up), and says when ``patience`` epochs have passed without a better one."""
+
+    def __init__(self, patience: int):
+        self.patience, self.best, self.state, self.since = patience, math.inf, None, 0
+
+    def update(self, model: torch.nn.Module, val_mse: float, with_variance: bool) -> tuple[bool, bool]:
+        """(this epoch's state was kept, training should stop)."""
+        if not with_variance:
+            return False, False
+        if val_mse < self.best:
+            self.best, self.state, self.since = val_mse, copy.deepcopy(model.state_dict()), 0
+            return True, False
+        self.since += 1
+        return False, self.since >= self.patience
+
+    def restore(self, model: torch.nn.Module) -> None:
+        """Load the kept state (if any) and switch the model to evaluation mode."""
+        if self.state is not None:
+            model.load_state_dict(self.state)
+        model.eval()
+
+
 def _batches(graphs: Sequence[SpeciesGraph], y: np.ndarray, order: np.ndarray, size: int):
     for start in range(0, len(order), size):
         idx = order[start:start + size]
@@ -83,7 +107,7 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
     warmup = int(config.warmup_fraction * config.epochs)
     val_batches = list(_batches(val_graphs, val_y, np.arange(len(val_y)), 1024))
     history: list[dict] = []
-    best, best_state, since_best = math.inf, None, 0
+    stopper = EarlyStopping(config.patience)
     for epoch in range(config.epochs):
         with_variance = epoch >= warmup
         for group in optimiser.param_groups:
@@ -99,19 +123,13 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
             total_se += float(mse.detach()) * len(y)
             total_nll += float(nll.detach()) * len(y)
         val_mse, val_nll = _evaluate(model, val_batches, device)
-        improved = with_variance and val_mse < best
+        kept, stop = stopper.update(model, val_mse, with_variance)
         record = {"epoch": epoch, "train_mse": total_se / len(train_y), "train_nll": total_nll / len(train_y),
-                  "val_mse": val_mse, "val_nll": val_nll, "kept": improved}
+                  "val_mse": val_mse, "val_nll": val_nll, "kept": kept}
         history.append(record)
         if log is not None:
             log(record)
-        if improved:
-            best, best_state, since_best = val_mse, copy.deepcopy(model.state_dict()), 0
-        elif with_variance:
-            since_best += 1
-            if since_best >= config.patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
+        if stop:
+            break
+    stopper.restore(model)
     return model, history
