@@ -373,6 +373,14 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
                    f"{result['energies_written']} energies written ({result['level_of_theory']})")
 
 
+def _echo_test_metrics(test: dict) -> None:
+    """One line per test set: MAE and RMSE (eV), and the uncertainty metrics where there are some."""
+    for what, m in test.items():
+        typer.echo(f"test {what} (n={m['n']}): MAE {m['mae']:.3f} eV, RMSE {m['rmse']:.3f} eV"
+                   + (f", miscalibration area {m['miscalibration_area']:.3f}, 95% coverage {m['coverage_95']:.3f}, "
+                      f"Spearman {m['spearman']:.2f}" if "coverage_95" in m else ""))
+
+
 def _check_training(out: Path, force: bool, split: str, splits: tuple, members: int, epochs: int) -> None:
     """One clear error for a training command's bad arguments, before any work."""
     if out.exists() and not force:
@@ -438,13 +446,13 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
     from sei_net.learn.barrier_fit import SPLITS, fit_barrier_surrogate
 
     _check_training(out, force, split, SPLITS, members, epochs)
+    if cv == 1 or cv < 0:
+        raise ValueError(f"--cv {cv} is not valid; give 0 (none) or a number of folds >= 2")
     externals = ()
     if external is not None:
         from sei_net.learn.external_barriers import load_external_barriers
 
         externals = load_external_barriers(external / "20211130_ts.json", external / "20211130_mol_entries.json")
-    if cv == 1 or cv < 0:
-        raise ValueError(f"--cv {cv} is not valid; give 0 (none) or a number of folds >= 2")
     ensemble, report = fit_barrier_surrogate(datasets, split, members, BarrierTrainConfig(epochs=epochs), seed, device,
                                              externals, cv)
     ensemble.save(out)
@@ -452,10 +460,7 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
         _emit_json(report)
         return
     typer.echo(f"wrote {out}: {members} members, {report['sizes']} ({split} split)")
-    for what, m in report["test"].items():
-        typer.echo(f"test {what} (n={m['n']}): MAE {m['mae']:.3f} eV, RMSE {m['rmse']:.3f} eV"
-                   + (f", miscalibration area {m['miscalibration_area']:.3f}, 95% coverage {m['coverage_95']:.3f}, "
-                      f"Spearman {m['spearman']:.2f}" if "coverage_95" in m else ""))
+    _echo_test_metrics(report["test"])
     typer.echo(f"MAE reduction vs fitted BEP: {100 * report['mae_reduction_vs_bep']:.0f} %")
     ext = report.get("external", {})
     if ext.get("n"):
@@ -553,10 +558,7 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
         _emit_json(report)
         return
     typer.echo(f"wrote {out}: {members} members, {report['sizes']} ({split} split), {report['level_of_theory']}")
-    for what, m in report["test"].items():
-        typer.echo(f"test {what} (n={m['n']}): MAE {m['mae']:.3f} eV, RMSE {m['rmse']:.3f} eV, "
-                   f"miscalibration area {m['miscalibration_area']:.3f}, 95% coverage {m['coverage_95']:.3f}, "
-                   f"Spearman {m['spearman']:.2f}")
+    _echo_test_metrics(report["test"])
 
 
 @app.command()
@@ -606,13 +608,14 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Predict free energies with uncertainties (eV) for every species of a network and store them;
     with --barrier-model, intrinsic barriers (eV) for every non-redox reaction too."""
-    from sei_net.learn.score import score_barriers, score_file
+    from sei_net.learn.score import load_barrier_model, score_barriers, score_file
     from sei_net.store import NetworkStore
 
+    barrier_ensemble = None if barrier_model is None else load_barrier_model(barrier_model, device)
     result, _ = score_file(net, model, labels, device)
-    if barrier_model is not None:
+    if barrier_ensemble is not None:
         with NetworkStore.open(net) as store:
-            result["barriers"] = score_barriers(store, barrier_model, device)
+            result["barriers"] = score_barriers(store, barrier_ensemble)
     if as_json:
         _emit_json(result)
     else:

@@ -29,30 +29,30 @@ def _score_stage(db: Path, labels: Sequence[Path], echo: Callable[[str], None]) 
     from sei_net.learn.score import score_file
 
     result, ensemble = score_file(db, "default", labels, "auto")
-    keep = ("n", "mae", "rmse", "coverage_95", "miscalibration_area")
-    result["model_test_metrics_eV"] = {what: {k: m[k] for k in keep}
-                                       for what, m in ensemble.card.get("test", {}).items()}
+    result["model_test_metrics_eV"] = _test_metrics(ensemble.card.get("test", {}))
     echo(f"scored {result['scored']} species with the {result['source']} ensemble in {result['seconds']['total']} s")
     result["barriers"] = _barrier_stage(db, echo)
     return result
 
 
+def _test_metrics(test: dict) -> dict:
+    """The headline held-out metrics (eV) of a model card's test sets, for the summary."""
+    keep = ("n", "mae", "rmse", "coverage_95", "miscalibration_area")
+    return {what: {k: m[k] for k in keep if k in m} for what, m in test.items()}
+
+
 def _barrier_stage(db: Path, echo: Callable[[str], None]) -> dict | None:
     """Learned intrinsic barriers for the non-redox reactions, when a barrier ensemble is shipped
     (its held-out errors go into the record); None otherwise (BEP defaults are used)."""
-    from sei_net.learn.barrier_ensemble import BarrierEnsemble
-    from sei_net.learn.score import default_barrier_model_path, score_barriers
+    from sei_net.learn.score import default_barrier_model_path, load_barrier_model, score_barriers
     from sei_net.store import NetworkStore
 
-    path = default_barrier_model_path()
-    if not path.exists():
+    if not default_barrier_model_path().exists():
         return None
+    ensemble = load_barrier_model()
     with NetworkStore.open(db) as store:
-        result = score_barriers(store, path)
-    report = BarrierEnsemble.load(path, "cpu").card.get("report", {})
-    keep = ("n", "mae", "rmse", "coverage_95")
-    result["model_test_metrics_eV"] = {what: {k: m[k] for k in keep if k in m}
-                                       for what, m in report.get("test", {}).items()}
+        result = score_barriers(store, ensemble)
+    result["model_test_metrics_eV"] = _test_metrics(ensemble.card.get("report", {}).get("test", {}))
     echo(f"scored intrinsic barriers of {result['reactions']} reactions in {result['seconds']} s")
     return result
 

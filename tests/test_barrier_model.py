@@ -185,7 +185,7 @@ def test_learned_barriers_flow_into_rates_with_detailed_balance(mapped_reactions
     """A saved and reloaded barrier ensemble scores a network; the path query then uses its
     barriers for non-redox steps, and every forward/reverse pair differs by exactly dG."""
     from sei_net.kinetics.query import PathQuery
-    from sei_net.learn.score import score_barriers
+    from sei_net.learn.score import load_barrier_model, score_barriers
     from sei_net.store import NetworkStore
 
     torch.manual_seed(0)
@@ -195,7 +195,7 @@ def test_learned_barriers_flow_into_rates_with_detailed_balance(mapped_reactions
         energies = [{"species_id": sid, "source": "test", "level_of_theory": "random", "G": g}
                     for sid, g in zip(net.species(), np.random.default_rng(2).normal(-50, 3, len(net.species())))]
         store.set_energies(energies)
-        result = score_barriers(store, tmp_path / "b.pt", device="cpu")
+        result = score_barriers(store, load_barrier_model(tmp_path / "b.pt", "cpu"))
         assert result["reactions"] > 100
         q = PathQuery.prepare(store, source="test")
     g = q.graph

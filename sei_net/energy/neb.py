@@ -87,15 +87,21 @@ def product_complex(reaction: Reaction, reactant_coords: np.ndarray, product_coo
     return out
 
 
+def mapped_product_bonds(reaction: Reaction) -> list[tuple[int, int, int]]:
+    """Every product bond (i, j, kind) in reactant atom numbering, through the atom map."""
+    amap = np.asarray(reaction.atom_map)
+    bonds, start = [], 0
+    for sp in reaction.products:
+        for i, j, kind in sp.bonds:
+            a, b = int(amap[start + i]), int(amap[start + j])
+            bonds.append((min(a, b), max(a, b), kind))
+        start += sp.n_atoms
+    return sorted(bonds)
+
+
 def broken_bonds(reaction: Reaction) -> list[tuple[int, int]]:
     """Reactant bonds (atom pairs, reactant order) that no product keeps."""
-    amap = np.asarray(reaction.atom_map)
-    kept, start = set(), 0
-    for sp in reaction.products:
-        for i, j, _ in sp.bonds:
-            a, b = int(amap[start + i]), int(amap[start + j])
-            kept.add((min(a, b), max(a, b)))
-        start += sp.n_atoms
+    kept = {(a, b) for a, b, _ in mapped_product_bonds(reaction)}
     return [(i, j) for i, j, _ in reaction.reactants[0].bonds if (i, j) not in kept]
 
 
@@ -128,14 +134,7 @@ def product_complex_status(reaction: Reaction, coords_reactant_order: np.ndarray
 
     from sei_net.energy.geometry import graph_check
 
-    amap = np.asarray(reaction.atom_map)
-    bonds, start = [], 0
-    for sp in reaction.products:
-        for i, j, kind in sp.bonds:
-            a, b = int(amap[start + i]), int(amap[start + j])
-            bonds.append((min(a, b), max(a, b), kind))
-        start += sp.n_atoms
-    union = SimpleNamespace(elements=reaction.reactants[0].elements, bonds=sorted(bonds))
+    union = SimpleNamespace(elements=reaction.reactants[0].elements, bonds=mapped_product_bonds(reaction))
     return graph_check(union, coords_reactant_order)[0]
 
 

@@ -97,16 +97,22 @@ def external_test(ensemble: BarrierEnsemble, bep: dict[str, tuple[float, float]]
                       "sigma": float(sg)} for x, k, d, t, m, sg in zip(mapped, kinds, dG, y, pred.mean, pred.sigma)]}
 
 
+def _arrays(examples: Sequence[BarrierExample]) -> tuple[list, np.ndarray, np.ndarray, list[str], list[str]]:
+    """(condensed graphs, dG, target, kinds, classes) of the examples (eV)."""
+    kinds = [e.reaction.kind for e in examples]
+    return ([condensed_graph(e.reaction) for e in examples], np.array([e.dG for e in examples]),
+            np.array([e.target for e in examples]), kinds, [reaction_class(k) for k in kinds])
+
+
 def cross_validate(examples: Sequence[BarrierExample], folds: int = 5, n_members: int = 3,
-                   config: BarrierTrainConfig = BarrierTrainConfig(), seed: int = 0, device: str = "auto") -> dict:
+                   config: BarrierTrainConfig = BarrierTrainConfig(), seed: int = 0, device: str = "auto",
+                   arrays: tuple | None = None) -> dict:
     """K-fold cross-validated MAE (eV) of the model and both baselines over every example, overall,
     per class and on the 'ok' (transition state) examples alone: with a few hundred labels a single
-    15 % test part is too small to rank methods. A fifth of each training part early-stops."""
-    graphs = [condensed_graph(e.reaction) for e in examples]
-    dG = np.array([e.dG for e in examples])
-    y = np.array([e.target for e in examples])
-    kinds = [e.reaction.kind for e in examples]
-    classes = np.array([reaction_class(k) for k in kinds])
+    15 % test part is too small to rank methods. A fifth of each training part early-stops.
+    ``arrays``: ``_arrays(examples)`` when the caller has them already."""
+    graphs, dG, y, kinds, classes = arrays or _arrays(examples)
+    classes = np.asarray(classes)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(examples))
     pred = {"model": np.zeros(len(y)), "bep_fitted": np.zeros(len(y)), "bep_default": default_bep_predict(kinds, dG)}
@@ -131,11 +137,8 @@ def fit_barrier_surrogate(dataset_paths: Sequence[str | Path], split: str = "ran
     """Train, calibrate and test a barrier ensemble; returns it and its report (eV). With
     ``cv_folds`` > 1 the report also holds ``cross_validate`` over all examples (3 members)."""
     examples: list[BarrierExample] = load_barrier_dataset(dataset_paths)
-    graphs = [condensed_graph(e.reaction) for e in examples]
-    dG = np.array([e.dG for e in examples])
-    y = np.array([e.target for e in examples])
-    kinds = [e.reaction.kind for e in examples]
-    classes = [reaction_class(k) for k in kinds]
+    arrays = _arrays(examples)
+    graphs, dG, y, kinds, classes = arrays
     n_heavy = np.array([e.reaction.reactants[0].n_heavy for e in examples])
     parts = barrier_split(split, n_heavy, seed)
     levels = sorted({e.record.get("level_of_theory", "") for e in examples})
@@ -167,7 +170,7 @@ def fit_barrier_surrogate(dataset_paths: Sequence[str | Path], split: str = "ran
     if externals:
         report["external"] = external_test(ensemble, bep, externals)
     if cv_folds > 1:
-        report["cross_validation"] = cross_validate(examples, cv_folds, 3, config, seed, device)
+        report["cross_validation"] = cross_validate(examples, cv_folds, 3, config, seed, device, arrays)
     ensemble.card.update(report=report, datasets=[str(p) for p in dataset_paths],
                          trained_classes=sorted(set(classes)))
     return ensemble, report

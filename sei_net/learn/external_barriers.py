@@ -66,16 +66,11 @@ def map_least_bond_changes(reactants: list[Species], products: list[Species], ma
     side): bonds are cut on both sides until the two sides fall into the same fragments (graph
     isomorphism of the skeletons, charges free), and the map pairs the fragments' canonical atoms.
     Kind from ``io.rnmc.classify``. None when no such map exists within ``max_cuts``."""
+    from sei_net.generate.operators import _combined
     from sei_net.io.rnmc import classify
 
-    def combined(side):
-        elements, bonds = [], []
-        for sp in side:
-            bonds += [(i + len(elements), j + len(elements), k) for i, j, k in sp.bonds]
-            elements += sp.elements
-        return tuple(elements), bonds
-
-    (er, br), (ep, bp) = combined(reactants), combined(products)
+    (er, br), (ep, bp) = _combined(reactants), _combined(products)
+    er, ep = tuple(er), tuple(ep)
     if sorted(er) != sorted(ep):
         return None
     for total in range(0, 2 * max_cuts + 1):

@@ -106,6 +106,13 @@ def default_barrier_model_path() -> Path:
     return Path(str(files("sei_net") / "data" / "models" / "barrier_gfn2_neb.pt"))
 
 
+def load_barrier_model(model: str | Path = DEFAULT_MODEL, device: str = "auto"):
+    """A barrier ensemble by path, or the shipped one for 'default'."""
+    from sei_net.learn.barrier_ensemble import BarrierEnsemble
+
+    return BarrierEnsemble.load(default_barrier_model_path() if str(model) == DEFAULT_MODEL else Path(model), device)
+
+
 def in_barrier_domain(reaction, trained_classes: set[str] | None) -> bool:
     """Whether a barrier model trained on unimolecular NEB labels of ``trained_classes`` speaks for
     ``reaction``: non-redox, atom-mapped, one species on at least one side (a unimolecular step or
@@ -117,17 +124,12 @@ def in_barrier_domain(reaction, trained_classes: set[str] | None) -> bool:
             and (trained_classes is None or reaction_class(reaction.kind) in trained_classes))
 
 
-def score_barriers(store, model: str | Path = DEFAULT_MODEL, device: str = "auto") -> dict:
+def score_barriers(store, ensemble) -> dict:
     """Intrinsic barriers lambda/4 (eV, the barrier at dG = 0) of every reaction in the barrier
-    model's domain (``in_barrier_domain``), from a barrier ensemble (the shipped one for
-    'default'), written to the store as source ``BARRIER_SOURCE`` (value: mean lambda/4; members:
+    model's domain (``in_barrier_domain``), from a barrier ensemble (``load_barrier_model``), written to the store as source ``BARRIER_SOURCE`` (value: mean lambda/4; members:
     each member's lambda/4). Rates then use the clipped Marcus form with these
     (``kinetics.rates.RateModel.intrinsic``); every other reaction keeps its BEP or Marcus barrier."""
-    from sei_net.learn.barrier_ensemble import BarrierEnsemble
-
     start = time.perf_counter()
-    ensemble = BarrierEnsemble.load(default_barrier_model_path() if str(model) == DEFAULT_MODEL else Path(model),
-                                    device)
     species = store.all_species()
     table = store.reaction_table()
     trained = ensemble.card.get("trained_classes")
