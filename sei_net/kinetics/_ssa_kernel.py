@@ -61,39 +61,93 @@ def propensity(j, counts, c, r_ptr, r_sp, r_coef) -> float:
     return c[j] * prod if prod > 0.0 else 0.0
 
 
-@njit(cache=True, inline="always")
-def tree_set(tree, leaf0, j, value):
-    """Set leaf j of the sum tree (leaves start at ``leaf0``) and recompute its ancestors."""
-    i = leaf0 + j
-    tree[i] = value
-    i >>= 1
-    while i >= 1:
-        tree[i] = tree[2 * i] + tree[2 * i + 1]
-        i >>= 1
+#: children per node of the propensity sum tree
+FANOUT = 32
 
 
 @njit(cache=True)
-def tree_build(tree, leaf0, values, leaf):
-    """Sum tree over ``values``; value j sits at leaf ``leaf[j]``."""
-    tree[:] = 0.0
-    for j in range(len(values)):
-        tree[leaf0 + leaf[j]] = values[j]
-    for i in range(leaf0 - 1, 0, -1):
-        tree[i] = tree[2 * i] + tree[2 * i + 1]
+def tree_layout(n_leaves):
+    """Level offsets of a FANOUT-ary sum tree over ``n_leaves`` values, stored level by level in one
+    flat array: level l holds tree[off[l]:off[l + 1]], each level but the root padded with zeros to
+    whole nodes. Returns ``off`` (its last entry is the array length); the root is tree[off[-2]]."""
+    sizes = [max(-(-max(n_leaves, 1) // FANOUT), 1) * FANOUT]
+    while sizes[-1] > 1:
+        parents = sizes[-1] // FANOUT
+        sizes.append(parents if parents == 1 else -(-parents // FANOUT) * FANOUT)
+    off = np.zeros(len(sizes) + 1, dtype=np.int64)
+    for l in range(len(sizes)):
+        off[l + 1] = off[l] + sizes[l]
+    return off
 
 
 @njit(cache=True, inline="always")
-def tree_pick(tree, leaf0, u) -> int:
-    """Leaf whose cumulative interval holds ``u`` in [0, total)."""
-    i = 1
-    while i < leaf0:
-        left = tree[2 * i]
-        if u < left or tree[2 * i + 1] <= 0.0:
-            i = 2 * i
-        else:
-            u -= left
-            i = 2 * i + 1
-    return i - leaf0
+def _node_sum(tree, start):
+    """Sum of the FANOUT children starting at ``start``: four interleaved partial sums (the same
+    bits on every call, and four independent add chains instead of one)."""
+    s0 = s1 = s2 = s3 = 0.0
+    for i in range(start, start + FANOUT, 4):
+        s0 += tree[i]
+        s1 += tree[i + 1]
+        s2 += tree[i + 2]
+        s3 += tree[i + 3]
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True, inline="always")
+def tree_set(tree, off, q, value):
+    """Set leaf q of the sum tree and recompute its ancestors."""
+    tree[q] = value
+    for l in range(1, len(off) - 1):
+        q //= FANOUT
+        tree[off[l] + q] = _node_sum(tree, off[l - 1] + q * FANOUT)
+
+
+@njit(cache=True)
+def tree_build(tree, off, values, leaf):
+    """Sum tree over ``values``; value j sits at leaf ``leaf[j]``."""
+    tree[:] = 0.0
+    for j in range(len(values)):
+        tree[leaf[j]] = values[j]
+    for l in range(1, len(off) - 1):
+        for k in range((off[l] - off[l - 1]) // FANOUT):      # nodes past these are padding: 0
+            tree[off[l] + k] = _node_sum(tree, off[l - 1] + k * FANOUT)
+
+
+@njit(cache=True, inline="always")
+def tree_pick(tree, off, u) -> int:
+    """Leaf whose cumulative interval holds ``u`` in [0, total). Round-off that carries ``u`` past a
+    node's last child lands on its last non-zero child."""
+    k = 0
+    for l in range(len(off) - 2, 0, -1):
+        base = off[l - 1] + k * FANOUT
+        chosen = -1
+        last = 0
+        for i in range(FANOUT):
+            v = tree[base + i]
+            if v > 0.0:
+                if u < v:
+                    chosen = i
+                    break
+                u -= v
+                last = i
+        k = k * FANOUT + (chosen if chosen >= 0 else last)
+    return k
+
+
+@njit(cache=True, inline="always")
+def tree_refresh(tree, off, dirty, n_dirty, mark, tick):
+    """Recompute the ancestors of the changed leaves level by level, each node once. ``dirty[:n_dirty]``
+    holds the changed leaves' level-1 parents; ``mark`` (len(tree)) the tick that last did a node."""
+    for l in range(1, len(off) - 1):
+        n_next = 0
+        for i in range(n_dirty):
+            node = off[l] + dirty[i]
+            if mark[node] != tick:
+                mark[node] = tick
+                tree[node] = _node_sum(tree, off[l - 1] + dirty[i] * FANOUT)
+                dirty[n_next] = dirty[i] // FANOUT
+                n_next += 1
+        n_dirty = n_next
 
 
 @njit(cache=True, inline="always")
@@ -191,16 +245,15 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
     events (kinetics.acceleration); ``alpha_out`` (T, R) gets each trajectory's final factors.
     Propensities use c / alpha; with window 0 alpha stays 1 and nothing else changes."""
     n_rx = len(c)
-    leaf0 = 1
-    while leaf0 < max(n_rx, 1):
-        leaf0 *= 2
-    tree = np.zeros(2 * leaf0)
+    off = tree_layout(n_rx)
+    root = off[-2]
+    tree = np.zeros(off[-1])
     leaf = np.empty(n_rx, dtype=np.int64)            # reaction -> its leaf
     for q in range(n_rx):
         leaf[leaf_rx[q]] = q
     a0 = np.empty(n_rx)
     counts = np.empty_like(counts0)
-    mark = np.zeros(2 * leaf0, dtype=np.int64)       # last event that recomputed a tree node
+    mark = np.zeros(off[-1], dtype=np.int64)        # last event that recomputed a tree node
     dirty = np.empty(max(len(cons_rx), 1), dtype=np.int64)
     slot = np.empty_like(base_slot)                   # entry at each position
     where = np.empty_like(base_slot)                  # position of each entry
@@ -225,7 +278,7 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
         win_t0 = 0.0
         for j in range(n_rx):
             a0[j] = propensity(j, counts, ceff, r_ptr, r_sp, r_coef)
-        tree_build(tree, leaf0, a0, leaf)
+        tree_build(tree, off, a0, leaf)
         slot[:] = base_slot
         for k in range(len(slot)):
             where[slot[k]] = k
@@ -243,14 +296,14 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
             if max_steps >= 0 and step >= max_steps:
                 by_steps = True
                 break
-            total = tree[1]
+            total = tree[root]
             if total <= 0.0:
                 break
             dt = -np.log(1.0 - uniform(s)) / total
             if t + dt > t_end:
                 break
-            j = leaf_rx[tree_pick(tree, leaf0, uniform(s) * total)]
-            if tree[leaf0 + leaf[j]] <= 0.0:          # round-off at a boundary: draw again
+            j = leaf_rx[tree_pick(tree, off, uniform(s) * total)]
+            if tree[leaf[j]] <= 0.0:          # round-off at a boundary: draw again
                 continue
             # grid points passed before this event hold the current state
             while g < n_grid and ((grid[g] <= t + dt) if grid_in_time else (grid[g] <= step)):
@@ -284,10 +337,10 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
                     elif not present and pos < act_end[other]:
                         act_end[other] -= 1
                         _swap(slot, where, pos, act_end[other])
-                        node = leaf0 + leaf[cons_rx[m]]   # sp is gone: this A + B reaction stops
+                        node = leaf[cons_rx[m]]   # sp is gone: this A + B reaction stops
                         if tree[node] != 0.0:
                             tree[node] = 0.0
-                            dirty[n_dirty] = node >> 1
+                            dirty[n_dirty] = node // FANOUT
                             n_dirty += 1
             # a reaction with two changed reactants is recomputed twice; the second finds no change
             for q in range(d_ptr[j], d_ptr[j + 1]):
@@ -307,23 +360,13 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
                         v = ceff[r] * prod if prod > 0.0 else 0.0
                     else:
                         v = propensity(r, counts, ceff, r_ptr, r_sp, r_coef)
-                    node = leaf0 + leaf[r]
+                    node = leaf[r]
                     if v != tree[node]:
                         tree[node] = v
-                        dirty[n_dirty] = node >> 1
+                        dirty[n_dirty] = node // FANOUT
                         n_dirty += 1
-            # recompute the ancestors of the changed leaves level by level, each node once
             tick += 1
-            while n_dirty > 0 and dirty[0] >= 1:
-                n_next = 0
-                for i in range(n_dirty):
-                    node = dirty[i]
-                    if mark[node] != tick:
-                        mark[node] = tick
-                        tree[node] = tree[2 * node] + tree[2 * node + 1]
-                        dirty[n_next] = node >> 1
-                        n_next += 1
-                n_dirty = n_next
+            tree_refresh(tree, off, dirty, n_dirty, mark, tick)
             if window > 0:
                 if fired[j] == 0:
                     touched[n_touched] = j
@@ -335,7 +378,7 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
                                                t - win_t0, accel, changed)
                     for i in range(n_changed):
                         r = changed[i]
-                        tree_set(tree, leaf0, leaf[r], propensity(r, counts, ceff, r_ptr, r_sp, r_coef))
+                        tree_set(tree, off, leaf[r], propensity(r, counts, ceff, r_ptr, r_sp, r_coef))
                     for i in range(n_touched):
                         fired[touched[i]] = 0
                     n_touched = 0
