@@ -725,6 +725,8 @@ def kmc(net: Path = typer.Argument(..., help="network file (.db)"),
         accelerate: bool = typer.Option(False, "--accelerate", help="slow fast quasi-equilibrated reversible "
                                         "pairs at constant K (approximate; docs/kinetics.md)"),
         separation: float = _SEPARATION,
+        kernel: str = typer.Option("auto", "--kernel", help="auto, tree (sum tree, any network) or dense "
+                                   "(species-factorised, few species); both exact (docs/kinetics.md)"),
         out: Optional[Path] = typer.Option(None, "-o", "--out", help="folder for Parquet tables"),
         plot: Optional[Path] = typer.Option(None, "--plot", help="PNG of mean counts against time"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
@@ -739,13 +741,14 @@ def kmc(net: Path = typer.Argument(..., help="network file (.db)"),
         summary = run_kmc(store, init=init, trajectories=trajectories, steps=steps, time=time, seed=seed,
                           rnmc=rnmc, volume=volume, rates=rates, energy_source=source, potential=potential,
                           workers=workers, scheduler=scheduler, members=members, record_events=events,
-                          out=out, plot=plot, accelerate=scaling)
+                          out=out, plot=plot, accelerate=scaling, kernel=kernel)
     if as_json:
         _emit_json(summary)
         return
     typer.echo(f"{summary['trajectories']} trajectories, {summary['events']} events in "
-               f"{summary['wall_seconds']:.2f} s ({summary['events_per_second']:.3g} events/s); "
-               f"{summary['settings']['mode']} mode, rates {summary['settings']['rates']}")
+               f"{summary['wall_seconds']:.2f} s ({summary['events_per_second']:.3g} events/s, "
+               f"{summary['kernel']} kernel); {summary['settings']['mode']} mode, rates "
+               f"{summary['settings']['rates']}")
     _print_counts("final counts (mean, std over trajectories):", summary["final_counts"])
     if "member_spread" in summary:
         _print_counts(f"spread over {summary['settings']['members']} energy members (mean, std of the "

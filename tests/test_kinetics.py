@@ -35,27 +35,32 @@ def test_first_order_decay_is_binomial_in_physical_time(log_grid):
     assert np.all(res.end_time == t_end)
 
 
+KERNELS = ["tree", "dense"]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("mode", ["physical", "rnmc"])
-def test_identical_reactant_combinatorics(mode):
+def test_identical_reactant_combinatorics(mode, kernel):
     # two molecules: A + A -> P fires at c*n(n-1) = 2c (physical: c = k/(N_A V)); A + B -> P at c
     V, k, trajectories = 1e-21, 3.0e8, 4000
     c = k / (AVOGADRO * V) if mode == "physical" else k
     expected = {"A+A": 1 / (2 * c) if mode == "physical" else 1 / (2 * 0.5 * c), "A+B": 1 / c}
     for case, init, mech in [("A+A", {0: 2}, mechanism([[0, 0]], [[1]], [k])),
                              ("A+B", {0: 1, 2: 1}, mechanism([[0, 2]], [[1]], [k]))]:
-        res = simulate(mech, init, trajectories, steps=1, seed=3, mode=mode, volume=V)
-        assert np.all(res.steps == 1)
+        res = simulate(mech, init, trajectories, steps=1, seed=3, mode=mode, volume=V, kernel=kernel)
+        assert np.all(res.steps == 1) and res.params["kernel"] == kernel
         waits = res.end_time
         # exponential waiting time: mean 1/a, standard error 1/(a sqrt(T))
         assert abs(waits.mean() - expected[case]) < 4 * expected[case] / np.sqrt(trajectories)
 
 
-def test_event_selection_follows_propensities():
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_event_selection_follows_propensities(kernel):
     # 40 channels A -> B_i with rates 1..40: the first event picks channel i with probability k_i / sum k
     n = 40
     k = np.arange(1, n + 1, dtype=float)
     mech = mechanism([[0]] * n, [[i + 1] for i in range(n)], k)
-    res = simulate(mech, {0: 5}, 20000, steps=1, seed=11, volume=1e-18)
+    res = simulate(mech, {0: 5}, 20000, steps=1, seed=11, volume=1e-18, kernel=kernel)
     expected = res.n_trajectories * k / k.sum()
     chi2 = float(((res.firings - expected) ** 2 / expected).sum())
     assert chi2 < 39 + 5 * np.sqrt(2 * 39)            # 39 dof: mean 39, sd 8.8
@@ -100,6 +105,52 @@ def test_stochastic_mean_approaches_mass_action_at_high_counts():
     assert np.all(np.abs(ssa.grid_mean[:, :4] - counts[:, :4]) <= 5 * se[:, :4] + 3.0)
 
 
+def test_dense_and_tree_kernels_draw_the_same_distribution():
+    # a random network of all three two-reactant forms, with shared reactant pairs: the two exact
+    # kernels draw different trajectories from the same seeds, so compare their final-count means
+    # (two-sample z on the standard errors) and the total events of each reaction
+    rng = np.random.default_rng(12)
+    n_sp, reactants, products = 10, [], []
+    for _ in range(30):
+        a, b, p, q = rng.choice(n_sp, 4, replace=False)
+        shape = rng.integers(3)
+        rs, ps = [[a, b], [a], [a, a]][shape], [[p], [p, q], [p, q]][shape]
+        reactants += [rs, ps, rs]
+        products += [ps, rs, [q]]                     # reverse, and a second channel on rs
+    mech = mechanism(reactants, products, rng.uniform(0.5, 2.0, len(reactants)), n_species=n_sp)
+    init = {0: 40, 1: 30, 2: 30, 3: 20}
+    kw = dict(steps=300, seed=8, mode="rnmc")
+    tree = simulate(mech, init, 1500, kernel="tree", **kw)
+    dense = simulate(mech, init, 1500, kernel="dense", **kw)
+    assert not np.array_equal(tree.final, dense.final)
+    se = np.sqrt((tree.final_std() ** 2 + dense.final_std() ** 2) / 1500)
+    assert np.all(np.abs(tree.final_mean() - dense.final_mean()) <= 4.5 * se + 1e-9)
+    fired = tree.firings + dense.firings
+    busy = fired > 400
+    assert busy.sum() >= 10
+    # each reaction's share of events is binomial-like: compare the two counts against their sum
+    share = dense.firings[busy] / fired[busy]
+    assert np.all(np.abs(share - 0.5) <= 4.5 * np.sqrt(0.25 / fired[busy]) + 0.02)
+
+
+def test_kernel_choice_and_its_limits():
+    from sei_net.kinetics.acceleration import Acceleration
+    from sei_net.kinetics.ssa import DENSE_MAX_SPECIES, choose_kernel
+
+    small = mechanism([[0, 1], [2]], [[2], [0, 1]], [1.0, 1.0])
+    assert choose_kernel(small, "auto", None) == "dense"
+    assert choose_kernel(small, "auto", Acceleration()) == "tree"
+    big = mechanism([[i] for i in range(DENSE_MAX_SPECIES)], [[i + 1] for i in range(DENSE_MAX_SPECIES)],
+                    np.ones(DENSE_MAX_SPECIES))
+    assert big.n_species == DENSE_MAX_SPECIES + 1 and choose_kernel(big, "auto", None) == "tree"
+    three = mechanism([[0, 1, 2]], [[3]], [1.0])                # three reactants: only the sum tree
+    assert choose_kernel(three, "auto", None) == "tree"
+    with pytest.raises(ValueError, match="kernel 'dense' runs only"):
+        simulate(three, {0: 1, 1: 1, 2: 1}, 2, steps=1, volume=1e-18, kernel="dense")
+    with pytest.raises(ValueError, match="kernel 'gpu' is not valid"):
+        simulate(small, {0: 1, 1: 1}, 2, steps=1, mode="rnmc", kernel="gpu")
+
+
 def test_absorbing_state_and_bad_inputs():
     mech = mechanism([[0]], [[1]], [1.0])
     res = simulate(mech, {0: 3}, 5, steps=100, seed=0, volume=1e-18)
@@ -134,11 +185,13 @@ def rnmc_store(shared_data, tmp_path_factory):
     store.close()
 
 
-def test_rnmc_mode_reproduces_rnmc_gmc(rnmc_store):
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_rnmc_mode_reproduces_rnmc_gmc(rnmc_store, kernel):
     from sei_net.kinetics.mechanism import mechanism_from_rates
 
     mech = mechanism_from_rates(rnmc_store, "rnmc")
-    res = simulate(mech, rnmc_store.initial_state("rnmc"), 1000, steps=5000, seed=1000, mode="rnmc", workers=2)
+    res = simulate(mech, rnmc_store.initial_state("rnmc"), 1000, steps=5000, seed=1000, mode="rnmc", workers=2,
+                   kernel=kernel)
     mean, std = res.final_mean(), res.final_std()
     index = {name: i for i, name in enumerate(mech.names)}
     z = 3.5                                      # ~0.5 % two-sided per species, 9 species
@@ -220,6 +273,7 @@ def test_kmc_and_ode_cli(rnmc_store, tmp_path):
     assert out["trajectories"] == 20 and out["steps"] == 200 and out["events"] == 4000
     total = sum(v["mean"] for v in out["final_counts"].values())
     assert set(out) >= {"final_counts", "wall_seconds", "events_per_second"} and total > 0
+    assert out["kernel"] == "dense"                  # 62 species, one or two reactants: auto takes dense
     with sqlite3.connect(db) as conn:                # the run is recorded in the network's runs table
         status, results = conn.execute("SELECT status, results FROM runs WHERE id = ?", (out["run_id"],)).fetchone()
     assert status == "done" and json.loads(results)["events"] == 4000
@@ -230,6 +284,12 @@ def test_kmc_and_ode_cli(rnmc_store, tmp_path):
                               "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["acceleration"]["separation"] == 100
+    assert json.loads(res.output)["kernel"] == "tree"   # acceleration runs on the sum tree only
+    res = runner.invoke(app, ["kmc", str(db), "--trajectories", "4", "--steps", "100", "--rnmc", "--json",
+                              "--kernel", "tree"])
+    assert res.exit_code == 0 and json.loads(res.output)["kernel"] == "tree"
+    bad = runner.invoke(app, ["kmc", str(db), "--steps", "10", "--rnmc", "--kernel", "fast"])
+    assert bad.exit_code == 2 and "kernel 'fast' is not valid" in bad.output
     bad = runner.invoke(app, ["kmc", str(db), "--steps", "10", "--accelerate", "--separation", "1"])
     assert bad.exit_code == 2 and "acceleration separation 1.0 is not valid" in bad.output
     bad = runner.invoke(app, ["kmc", str(db), "--steps", "10", "--init", "LEDC=abc"])
@@ -246,10 +306,14 @@ def test_kmc_and_ode_cli(rnmc_store, tmp_path):
     assert len(doc["reactions"]) == 959 and len(doc["phases"][0]["species"]) == 62
 
 
-def test_every_waiting_time_uses_the_exact_total_propensity():
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_every_waiting_time_uses_the_exact_total_propensity(kernel):
     # replay recorded events on a small, sparse-count network where reactants often appear and
     # vanish together (A + B <-> C): each waiting time must be E/a0 with a0 recomputed from scratch,
-    # so a stale propensity left in the sum tree shows up; and every fired reaction must be possible
+    # so a stale propensity left in the sum tree (or a drifting partial sum in the dense kernel)
+    # shows up; and every fired reaction must be possible. E = -ln(1 - u) takes the next draw of
+    # the trajectory's stream after the previous event's selection draws: one (tree), or one plus
+    # one more when the fired reaction shares its reactants with others (dense: the channel draw)
     from numba import njit
 
     from sei_net.kinetics._ssa_kernel import rng_state, uniform
@@ -274,18 +338,27 @@ def test_every_waiting_time_uses_the_exact_total_propensity():
     mech = mechanism(reactants, products, k, n_species=n_sp)
     c = mech.propensity_constants("rnmc")
     steps = 400
-    res = simulate(mech, {0: 2, 1: 1, 2: 1, 3: 2}, 6, steps=steps, seed=50, mode="rnmc", record_events=True)
+    res = simulate(mech, {0: 2, 1: 1, 2: 1, 3: 2}, 6, steps=steps, seed=50, mode="rnmc", record_events=True,
+                   kernel=kernel)
     g = mech.graph
+    same_reactants = {}
+    for j in range(g.n_reactions):
+        key = tuple(sorted(g.reactants(j)))
+        same_reactants[key] = same_reactants.get(key, 0) + 1
+    extra = [int(kernel == "dense" and same_reactants[tuple(sorted(g.reactants(j)))] > 1)
+             for j in range(g.n_reactions)]
+    assert sum(extra) > 0 or kernel == "tree"          # the dense case exercises the channel draw
     for t in range(res.n_trajectories):
-        u = draws(int(res.seeds[t]), 2 * steps)
+        u = draws(int(res.seeds[t]), 3 * steps + 1)
         counts = np.array([2, 1, 1, 2, 0, 0, 0, 0], dtype=float)
-        previous = 0.0
+        previous, draw = 0.0, 0
         for step in range(int(res.steps[t])):
             a = np.array([c[j] * np.prod([np.prod(counts[s] - np.arange(n)) for s, n in g.reactants(j)])
                           for j in range(g.n_reactions)])
             j, time = res.events[t, step], res.event_times[t, step]
             assert a[j] > 0
-            assert time - previous == pytest.approx(-np.log(1 - u[2 * step]) / a.sum(), rel=1e-9, abs=1e-12)
+            assert time - previous == pytest.approx(-np.log(1 - u[draw]) / a.sum(), rel=1e-9, abs=1e-12)
+            draw += 2 + extra[j]
             previous = time
             for s, n in g.reactants(j):
                 counts[s] -= n

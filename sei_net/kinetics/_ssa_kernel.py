@@ -1,5 +1,5 @@
-"""Compiled kernels of the Gillespie direct method (numba): a counter-based random stream, a binary
-sum tree over reaction propensities, and the trajectory loop.
+"""Compiled kernels of the Gillespie direct method (numba): a counter-based random stream, a sum
+tree over reaction propensities (FANOUT children per node), and the trajectory loop.
 
 Propensity of reaction j: a_j = c_j * prod_i n_i (n_i - 1) ... (n_i - nu_ij + 1) (falling factorial of
 each reactant count over its coefficient); c_j holds the rate constant and the mode's factors

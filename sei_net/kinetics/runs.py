@@ -45,9 +45,10 @@ def kmc(store, *, init: list[str] | None = None, trajectories: int = 100, steps:
         rates: str | None = None, energy_source: str | None = None, potential: float | None = None,
         workers: int = 1, scheduler: str | None = None, members: bool = False,
         record_events: bool = False, out: Path | None = None, plot: Path | None = None,
-        accelerate: Acceleration | None = None) -> dict:
+        accelerate: Acceleration | None = None, kernel: str = "auto") -> dict:
     """Stochastic kinetics (kinetics.ssa) on ``store`` (opened writable: the run is recorded);
-    ``accelerate`` (kinetics.acceleration.Acceleration) slows fast equilibrated pairs."""
+    ``accelerate`` (kinetics.acceleration.Acceleration) slows fast equilibrated pairs; ``kernel``
+    as in kinetics.ssa.simulate."""
     mode = "rnmc" if rnmc else "physical"
     mech, query = load_mechanism(store, rates, energy_source, potential)
     counts, volume, origin = initial_state(store, init, volume)
@@ -56,18 +57,19 @@ def kmc(store, *, init: list[str] | None = None, trajectories: int = 100, steps:
                          "unscaled propensities")
     params = {"trajectories": trajectories, "steps": steps, "time": time, "seed": seed, "mode": mode,
               "volume_L": volume, "initial": {mech.names[s]: int(n) for s, n in counts.items()},
-              "acceleration": None if accelerate is None else accelerate.describe()}
+              "acceleration": None if accelerate is None else accelerate.describe(), "kernel": kernel}
     with _recorded(store, "kmc", params) as summary:
         result = simulate(mech, counts, trajectories, steps=steps, time=time, seed=seed, mode=mode,
                           volume=volume, record_events=record_events, workers=workers, scheduler=scheduler,
-                          accelerate=accelerate)
+                          accelerate=accelerate, kernel=kernel)
         summary.update(result.summary(mech.names, min_mean=0.0))
         summary["settings"] = _settings(mech, query, origin, volume, mode)
         if members:
             finals = []
             for m in member_mechanisms(query):
                 r = simulate(m, counts, trajectories, steps=steps, time=time, seed=seed, mode=mode,
-                             volume=volume, workers=workers, scheduler=scheduler, accelerate=accelerate)
+                             volume=volume, workers=workers, scheduler=scheduler, accelerate=accelerate,
+                             kernel=kernel)
                 finals.append(r.final_mean())
             summary["member_spread"] = member_spread(np.array(finals), mech.names)
             summary["settings"]["members"] = len(finals)
