@@ -217,17 +217,32 @@ def test_resuming_gives_the_same_network_as_one_build(tmp_path, ec_net):
 
 
 def test_discarded_candidates_are_explained(ec_net):
+    from sei_net.cli import explain
+    from sei_net.generate import operators as op
+    from sei_net.generate.rules import load_rules
+    from sei_net.resources import find_resource
+
     rows = ec_net.store.conn.execute(
         "SELECT reason FROM decisions WHERE kind = 'species' AND kept = 0").fetchall()
     reasons = " | ".join(r[0] for r in rows)
-    assert "charge" in reasons and rows
+    assert rows and "Lewis" in reasons                 # structure-based rejections have decision rows
+    # a metal-free cation from a heterolytic split of EC is rejected from its composition before it
+    # is built: no row, and --why gives the filter's reason
+    rule = next(r for r in load_rules(find_resource("reactions", "default")).rules if r.cls == "bond_breaking")
+    cations = {p.key for c in op.bond_breaking(Species.from_smiles("O=C1OCCO1"), rule) for p in c.products
+               if p.charge > 0 and "Li" not in p.elements}
+    assert cations
+    for key in cations:
+        record = explain(ec_net.store, key)
+        assert record["kept"] is False and "without a metal" in record["reason"] and record["generation"] is None
 
 
 def test_adducts_rejected_on_composition_are_skipped_without_changing_the_network(tmp_path, ec_net,
                                                                                 monkeypatch):
     """The generator skips Li+ coordination and recombination pairs whose adduct the filters reject
-    on composition alone; building every such product instead gives the same network, and the
-    skipped species are still explained, with the reason the full filter gives."""
+    on composition alone, and any candidate with such a product (operators.product_prefilter);
+    building every such product instead gives the same network, and the skipped species are still
+    explained, with the reason the full filter gives."""
     from sei_net.cli import explain
     from sei_net.generate import operators as op
     from sei_net.generate.filters import SpeciesFilter
@@ -235,6 +250,7 @@ def test_adducts_rejected_on_composition_are_skipped_without_changing_the_networ
     from sei_net.resources import find_resource
 
     monkeypatch.setattr(SpeciesFilter, "adduct_reason", lambda self, a, b: None)
+    monkeypatch.setattr(SpeciesFilter, "composition_ok", lambda self, elements, charge: True)
     with build_network("ec_lipf6", tmp_path / "all.db", max_generations=2) as every:
         assert keyset(every) == keyset(ec_net)
         reaction_keys = "SELECT key FROM reactions ORDER BY key"

@@ -145,9 +145,18 @@ def expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int],
 
     ``progress`` gets one line per finished generation; ``tick`` gets live counts (generation,
     candidates, new_species, new_reactions) every few thousand candidates, for a progress display.
+    Candidates with a product the filters reject from composition and charge alone are dropped
+    before their products are built (operators.product_prefilter; no decision row for them).
     """
-    state = json.loads(store.get_meta("build_state") or "{}") or {"generation_done": 0, "finished": False}
     flt = species_filter(rules, limits)
+    with op.product_prefilter(flt.composition_ok):
+        return _expand(store, rules, limits, flt, progress, tick)
+
+
+def _expand(store: NetworkStore, rules: RuleSet, limits: dict[str, int], flt: SpeciesFilter,
+            progress: Callable[[str], None] | None, tick: Callable[[dict], None] | None) -> dict:
+    """``expand`` with its species filter."""
+    state = json.loads(store.get_meta("build_state") or "{}") or {"generation_done": 0, "finished": False}
 
     def adduct_ok(a: Species, b: Species) -> bool:
         # an adduct the filters reject on composition alone is never built, so it has no row in

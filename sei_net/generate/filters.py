@@ -8,6 +8,10 @@ from sei_net.chem.species import Species
 from sei_net.generate.rules import Filters
 
 
+#: entries of SpeciesFilter.composition_ok's cache before it starts over
+COMPOSITION_CACHE_SIZE = 200_000
+
+
 class SpeciesFilter:
     """Decide whether a candidate species may enter the network; remembers every decision.
 
@@ -20,6 +24,7 @@ class SpeciesFilter:
         self._exempt = {Species.from_smiles(s).key for s in filters.exempt_from_lewis_penalty}
         self.decisions: dict[str, str | None] = {}
         self._summary: dict[str, tuple[frozenset[str], int, int, bool]] = {}
+        self._composition_ok: dict[tuple, bool] = {}
 
     def reason(self, sp: Species) -> str | None:
         if sp.key in self.decisions:
@@ -69,6 +74,20 @@ class SpeciesFilter:
         ea, ha, la, ma = self._network_composition(a)
         eb, hb, lb, mb = self._network_composition(b)
         return self.composition_reason(ea | eb, ha + hb, la + lb, ma or mb, a.charge + b.charge)
+
+    def composition_ok(self, elements: tuple[str, ...], charge: int) -> bool:
+        """False when every species with these atoms and charge is rejected from composition alone
+        (``composition_reason`` without multiplicity); cached by (elements, charge), bounded."""
+        ok = self._composition_ok.get((elements, charge))
+        if ok is None:
+            present = frozenset(elements)
+            n_heavy = len(elements) - elements.count("H")
+            ok = self.composition_reason(present, n_heavy, elements.count("Li"),
+                                         bool(present & COORDINATING_METALS), charge) is None
+            if len(self._composition_ok) >= COMPOSITION_CACHE_SIZE:
+                self._composition_ok.clear()
+            self._composition_ok[(elements, charge)] = ok
+        return ok
 
     def _check(self, sp: Species) -> str | None:
         f = self.filters

@@ -9,9 +9,11 @@ reactant atom, so the generator always knows which bonds changed.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -74,8 +76,31 @@ def _product(elements, bonds, subset: list[int], charge: int) -> tuple[Species, 
     return sp, to_combined
 
 
+#: (product elements, charge) -> False when the build's filters reject every species of that
+#: composition and charge; set for the duration of a build by ``product_prefilter``
+_PREFILTER: ContextVar[Callable[[tuple[str, ...], int], bool] | None] = ContextVar("product_prefilter",
+                                                                                  default=None)
+
+
+@contextmanager
+def product_prefilter(keep: Callable[[tuple[str, ...], int], bool]):
+    """Within the block, candidates with a product that ``keep(elements, charge)`` refuses are
+    dropped before any product is built (canonicalised): the species filters reject such products
+    from composition and charge alone (e.g. a metal-free cation from a heterolytic split under
+    reducing conditions), so the network is the same, without their decision rows."""
+    token = _PREFILTER.set(keep)
+    try:
+        yield
+    finally:
+        _PREFILTER.reset(token)
+
+
 def _candidate(reactants, elements, bonds, parts: list[tuple[list[int], int]], electrons, kind, rule):
-    """Build a Candidate from product atom subsets with charges; None if a product is impossible."""
+    """Build a Candidate from product atom subsets with charges; None if a product is impossible
+    (or refused by the product pre-filter)."""
+    keep = _PREFILTER.get()
+    if keep is not None and not all(keep(tuple(elements[a] for a in subset), charge) for subset, charge in parts):
+        return None
     products, maps = [], []
     for subset, charge in parts:
         try:
