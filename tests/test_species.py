@@ -206,3 +206,17 @@ def test_coordinates_follow_canonical_order():
     d = [np.linalg.norm(again.coords[i] - again.coords[j]) for i, j, _ in again.bonds]
     assert max(d) < 1.6 and min(d) > 0.9
     assert again.elements == sp.elements
+
+
+@pytest.mark.parametrize("smiles", SEI_SMILES)
+def test_with_charge_equals_canonicalising_the_same_graph_with_that_charge(smiles):
+    sp = Species.from_smiles(smiles)
+    n_electrons = sum({"H": 1, "Li": 3, "C": 6, "O": 8, "F": 9, "P": 15}[e] for e in sp.elements)
+    for charge in (sp.charge - 1, sp.charge + 1, sp.charge - 2):
+        fast = sp.with_charge(charge)
+        slow = Species.from_graph(sp.elements, sp.bonds, charge)   # canonicalised from scratch
+        assert (fast.key, fast.elements, fast.bonds, fast.multiplicity) == \
+               (slow.key, slow.elements, slow.bonds, slow.multiplicity)
+        assert fast.multiplicity == 1 + (n_electrons - charge) % 2
+    with pytest.raises(ValueError, match="negative electron count"):
+        sp.with_charge(n_electrons + 1)

@@ -275,6 +275,20 @@ class Species:
         object.__setattr__(new, "name", name)
         return new
 
+    def with_charge(self, charge: int, where: str = "species") -> "Species":
+        """The same graph in the same (canonical) atom order with another charge and the lowest
+        multiplicity its electron count allows; no name or coordinates. Equal to ``from_graph`` of
+        this graph with that charge (the canonical form does not depend on the charge), without
+        canonicalising again."""
+        charge = int(charge)
+        n_electrons = sum(ATOMIC_NUMBER[e] for e in self.elements) - charge
+        if n_electrons < 0:
+            raise ValueError(f"{where}: charge {charge:+d} leaves a negative electron count")
+        multiplicity = 1 + n_electrons % 2
+        skeleton = self.key.rsplit("|", 2)[0]
+        return Species._from_canonical(self.elements, self.bonds, charge, multiplicity,
+                                       f"{skeleton}|{charge}|{multiplicity}")
+
     def with_coords(self, coords: np.ndarray | None) -> "Species":
         """Same species with coordinates (Å, canonical atom order)."""
         new = self.with_name(self.name)

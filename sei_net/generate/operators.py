@@ -184,12 +184,15 @@ def redox(sp: Species, rule: Rule, exclude: set[str]) -> Iterator[Candidate]:
     if sp.key in exclude:
         return
     reduction = rule.options.get("direction", "reduction") == "reduction"
-    elements, bonds = _combined([sp])
     charge = sp.charge - 1 if reduction else sp.charge + 1
-    cand = _candidate([sp], elements, bonds, [(list(range(sp.n_atoms)), charge)],
-                      1 if reduction else -1, "redox", rule.name)
-    if cand is not None:
-        yield cand
+    keep = _PREFILTER.get()
+    if keep is not None and not keep(sp.elements, charge):
+        return
+    try:
+        product = sp.with_charge(charge, where="candidate")   # same canonical graph: no new canonical form
+    except ValueError:
+        return
+    yield Candidate([sp], [product], 1 if reduction else -1, "redox", np.arange(sp.n_atoms), rule.name)
 
 
 def bond_breaking(sp: Species, rule: Rule) -> Iterator[Candidate]:
