@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sei_net.kinetics._ssa_kernel import _accumulate, rng_state, uniform
+from sei_net.kinetics._ssa_kernel import finish_trajectory, record_grid, rng_state, uniform
 
 #: events between exact recomputations of v = M n (the increments' round-off stays ~1e-16 relative)
 REFRESH = 1024
@@ -140,7 +140,6 @@ def run_batch_dense(seeds, counts0, U, D, M, uni_ch, self_ch, pair_ch, ch_ptr, c
     nf = np.empty(S)
     v = np.empty(S)
     G = np.empty(S)
-    n_grid = len(grid)
     record_events = ev_rx.shape[1] > 0
     for tr in range(len(seeds)):
         s = rng_state(seeds[tr])
@@ -177,9 +176,7 @@ def run_batch_dense(seeds, counts0, U, D, M, uni_ch, self_ch, pair_ch, ch_ptr, c
                 j = _pick_reaction(s, ch_ptr, ch_rx, ch_cum, self_ch[a])
             else:
                 j = _pick_reaction(s, ch_ptr, ch_rx, ch_cum, pair_ch[a * S + code])
-            while g < n_grid and ((grid[g] <= t + dt) if grid_in_time else (grid[g] <= step)):
-                _accumulate(grid_sum, grid_sq, g, counts)
-                g += 1
+            g = record_grid(grid, grid_in_time, g, t + dt, step, counts, grid_sum, grid_sq)
             t += dt
             if record_events and step < ev_rx.shape[1]:
                 ev_rx[tr, step] = j
@@ -195,10 +192,5 @@ def run_batch_dense(seeds, counts0, U, D, M, uni_ch, self_ch, pair_ch, ch_ptr, c
                 fd = float(delta)
                 for b in range(S):
                     v[b] += fd * M[k, b]
-        while g < n_grid:
-            _accumulate(grid_sum, grid_sq, g, counts)
-            g += 1
-        final[tr, :] = counts
-        steps_done[tr] = step
-        t_final[tr] = t if (by_steps or not np.isfinite(t_end)) else t_end
+        finish_trajectory(tr, g, counts, step, t, t_end, by_steps, grid_sum, grid_sq, final, steps_done, t_final)
     return 0

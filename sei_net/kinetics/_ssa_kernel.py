@@ -159,6 +159,28 @@ def _accumulate(grid_sum, grid_sq, g, counts):
 
 
 @njit(cache=True, inline="always")
+def record_grid(grid, grid_in_time, g, t_next, step, counts, grid_sum, grid_sq) -> int:
+    """Accumulate the current counts at every grid point passed before the next event (at time
+    ``t_next``, or step ``step``); returns the next grid index."""
+    while g < len(grid) and ((grid[g] <= t_next) if grid_in_time else (grid[g] <= step)):
+        _accumulate(grid_sum, grid_sq, g, counts)
+        g += 1
+    return g
+
+
+@njit(cache=True, inline="always")
+def finish_trajectory(tr, g, counts, step, t, t_end, by_steps, grid_sum, grid_sq, final, steps_done, t_final):
+    """Fill the grid points after the last event, and the trajectory's final counts, steps and end
+    time (a time-limited run holds its last state until t_end, also when nothing can fire)."""
+    while g < grid_sum.shape[0]:
+        _accumulate(grid_sum, grid_sq, g, counts)
+        g += 1
+    final[tr, :] = counts
+    steps_done[tr] = step
+    t_final[tr] = t if (by_steps or not np.isfinite(t_end)) else t_end
+
+
+@njit(cache=True, inline="always")
 def _swap(slot, where, a, b):
     ea, eb = slot[a], slot[b]
     slot[a], slot[b] = eb, ea
@@ -260,7 +282,6 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
     act_end = np.empty(len(counts0), dtype=np.int64)  # end of each species' active part
     crossed = np.empty(len(counts0), dtype=np.int64)
     tick = 0
-    n_grid = len(grid)
     record_events = ev_rx.shape[1] > 0
     window = int(accel[0])
     ceff = np.empty(n_rx)                            # c / alpha
@@ -306,9 +327,7 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
             if tree[leaf[j]] <= 0.0:          # round-off at a boundary: draw again
                 continue
             # grid points passed before this event hold the current state
-            while g < n_grid and ((grid[g] <= t + dt) if grid_in_time else (grid[g] <= step)):
-                _accumulate(grid_sum, grid_sq, g, counts)
-                g += 1
+            g = record_grid(grid, grid_in_time, g, t + dt, step, counts, grid_sum, grid_sq)
             t += dt
             if record_events and step < ev_rx.shape[1]:
                 ev_rx[tr, step] = j
@@ -384,16 +403,10 @@ def run_batch(seeds, counts0, c, r_ptr, r_sp, r_coef, d_ptr, d_sp, d_val, cons_p
                     n_touched = 0
                     win_events = 0
                     win_t0 = t
-        while g < n_grid:
-            _accumulate(grid_sum, grid_sq, g, counts)
-            g += 1
-        final[tr, :] = counts
+        finish_trajectory(tr, g, counts, step, t, t_end, by_steps, grid_sum, grid_sq, final, steps_done, t_final)
         if alpha_out.shape[1] > 0:
             alpha_out[tr, :] = alpha
         if window > 0:
             for i in range(n_touched):
                 fired[touched[i]] = 0
-        steps_done[tr] = step
-        # a time-limited run holds its last state until t_end (also when nothing can fire)
-        t_final[tr] = t if (by_steps or not np.isfinite(t_end)) else t_end
     return 0
