@@ -29,7 +29,7 @@ DEFAULT_GRID_POINTS = 51
 
 #: the most species for which kernel 'auto' takes the species-factorised (dense) kernel, whose
 #: event costs O(S) where the sum-tree kernel's costs O(d log R). On random networks of 15
-#: reactions per species (benchmarks/kinetics.py) dense was 2.1x faster at 256 species and 1.1x
+#: reactions per species (benchmarks/kinetics.py) dense was 1.9x faster at 256 species and 1.2x
 #: at 512; networks with most species at zero count favour the tree, hence the margin.
 DENSE_MAX_SPECIES = 256
 
