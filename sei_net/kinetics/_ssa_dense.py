@@ -2,7 +2,7 @@
 by species, in the spirit of the partial-propensity direct method (Ramaswamy, González-Segredo and
 Sbalzarini, J. Chem. Phys. 130, 244104 (2009)), with dense per-species vectors that SIMD handles.
 
-Every reaction has one of three forms (kinetics.ssa.kernel_arrays kinds 0-2): A -> ..., A + A -> ...,
+Every reaction has one of three forms (kinetics.ssa.reactant_forms kinds 0-2): A -> ..., A + A -> ...,
 A + B -> .... Channels collect the reactions with the same reactants; their constants add up:
 U[A] (A -> ...), D[A] (A + A -> ...) and the symmetric matrix M with M[A, B] = M[B, A] = half the
 summed constants of A + B -> ... (A != B). With n the counts and v = M n, the propensity of species

@@ -91,8 +91,8 @@ class SSAResult:
             out["time"] = float(self.params["time"])
         if self.params.get("acceleration"):
             out["acceleration"] = self.params["acceleration"]
-        out.update({"mode": self.mode, "kernel": self.params.get("kernel"), "final_counts": finals, "events": self.n_events,
-                    "wall_seconds": self.wall_seconds,
+        out.update({"mode": self.mode, "kernel": self.params.get("kernel"), "final_counts": finals,
+                    "events": self.n_events, "wall_seconds": self.wall_seconds,
                     "events_per_second": self.n_events / self.wall_seconds if self.wall_seconds else None})
         return out
 
