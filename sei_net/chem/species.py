@@ -97,6 +97,14 @@ def _canonicalise(elements: tuple[str, ...], bonds: list[tuple[int, int, int]]):
     return smiles, perm
 
 
+def _electron_count(elements: tuple[str, ...], charge: int, where: str) -> int:
+    """Electrons of a species of these atoms and charge; a clear error when negative."""
+    n_electrons = sum(ATOMIC_NUMBER[e] for e in elements) - charge
+    if n_electrons < 0:
+        raise ValueError(f"{where}: charge {charge:+d} leaves a negative electron count")
+    return n_electrons
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _canonical_cached(elements: tuple[str, ...], bonds: tuple[tuple[int, int, int], ...]):
     """``_canonicalise`` memoised on the exact input graph: network generation meets the same
@@ -159,9 +167,7 @@ class Species:
         if not elements:
             raise ValueError(f"{where}: a species needs at least one atom")
         charge = int(charge)
-        n_electrons = sum(ATOMIC_NUMBER[e] for e in elements) - charge
-        if n_electrons < 0:
-            raise ValueError(f"{where}: charge {charge:+d} leaves a negative electron count")
+        n_electrons = _electron_count(elements, charge, where)
         if multiplicity is None:
             multiplicity = 1 + n_electrons % 2
         multiplicity = int(multiplicity)
@@ -281,13 +287,9 @@ class Species:
         this graph with that charge (the canonical form does not depend on the charge), without
         canonicalising again."""
         charge = int(charge)
-        n_electrons = sum(ATOMIC_NUMBER[e] for e in self.elements) - charge
-        if n_electrons < 0:
-            raise ValueError(f"{where}: charge {charge:+d} leaves a negative electron count")
-        multiplicity = 1 + n_electrons % 2
-        skeleton = self.key.rsplit("|", 2)[0]
+        multiplicity = 1 + _electron_count(self.elements, charge, where) % 2
         return Species._from_canonical(self.elements, self.bonds, charge, multiplicity,
-                                       f"{skeleton}|{charge}|{multiplicity}")
+                                       f"{self.skeleton}|{charge}|{multiplicity}")
 
     def with_coords(self, coords: np.ndarray | None) -> "Species":
         """Same species with coordinates (Å, canonical atom order)."""

@@ -34,16 +34,17 @@ class SpeciesFilter:
         return why
 
     @staticmethod
-    def _composition(sp: Species) -> tuple[frozenset[str], int, int, bool]:
-        """(elements, heavy atoms, Li atoms, has a coordinating metal) of ``sp``."""
-        elements = frozenset(sp.elements)
-        return elements, sp.n_heavy, sp.elements.count("Li"), bool(elements & COORDINATING_METALS)
+    def _composition(elements: tuple[str, ...]) -> tuple[frozenset[str], int, int, bool]:
+        """(elements present, heavy atoms, Li atoms, has a coordinating metal) of an atom list."""
+        present = frozenset(elements)
+        return (present, len(elements) - elements.count("H"), elements.count("Li"),
+                bool(present & COORDINATING_METALS))
 
     def _network_composition(self, sp: Species) -> tuple[frozenset[str], int, int, bool]:
         """``_composition`` of a network species (a reactant), cached by key."""
         got = self._summary.get(sp.key)
         if got is None:
-            got = self._summary[sp.key] = self._composition(sp)
+            got = self._summary[sp.key] = self._composition(sp.elements)
         return got
 
     def composition_reason(self, elements: frozenset[str], n_heavy: int, n_li: int, has_metal: bool,
@@ -80,10 +81,7 @@ class SpeciesFilter:
         (``composition_reason`` without multiplicity); cached by (elements, charge), bounded."""
         ok = self._composition_ok.get((elements, charge))
         if ok is None:
-            present = frozenset(elements)
-            n_heavy = len(elements) - elements.count("H")
-            ok = self.composition_reason(present, n_heavy, elements.count("Li"),
-                                         bool(present & COORDINATING_METALS), charge) is None
+            ok = self.composition_reason(*self._composition(elements), charge) is None
             if len(self._composition_ok) >= COMPOSITION_CACHE_SIZE:
                 self._composition_ok.clear()
             self._composition_ok[(elements, charge)] = ok
@@ -91,7 +89,7 @@ class SpeciesFilter:
 
     def _check(self, sp: Species) -> str | None:
         f = self.filters
-        why = self.composition_reason(*self._composition(sp), sp.charge, sp.multiplicity)
+        why = self.composition_reason(*self._composition(sp.elements), sp.charge, sp.multiplicity)
         if why:
             return why
         if sp.n_atoms == 1 and sp.elements[0] in COORDINATING_METALS and sp.charge < 0:

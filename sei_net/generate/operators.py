@@ -36,7 +36,8 @@ class Candidate:
     rule: str
 
 
-def _combined(species: list[Species]) -> tuple[list[str], list[Bond]]:
+def combined_graph(species: list[Species]) -> tuple[list[str], list[Bond]]:
+    """Elements and bonds of ``species`` concatenated in order (the "combined" atom indices)."""
     elements: list[str] = []
     bonds: list[Bond] = []
     for sp in species:
@@ -52,11 +53,11 @@ _PRODUCT_CACHE: dict[tuple, tuple[Species, np.ndarray] | str] = {}
 PRODUCT_CACHE_SIZE = 500_000
 
 
-def _product(elements, bonds, subset: list[int], charge: int) -> tuple[Species, np.ndarray]:
-    """Species on ``subset`` of the combined atoms and its canonical -> combined atom index map."""
+def _product(sub_elements: tuple[str, ...], bonds, subset: list[int], charge: int) -> tuple[Species, np.ndarray]:
+    """Species on ``subset`` of the combined atoms (``sub_elements`` its elements) and its
+    canonical -> combined atom index map."""
     local = {a: t for t, a in enumerate(subset)}
     sub = tuple(sorted((local[i], local[j], k) for i, j, k in bonds if i in local and j in local))
-    sub_elements = tuple(elements[a] for a in subset)
     cache_key = (sub_elements, sub, charge)
     hit = _PRODUCT_CACHE.get(cache_key)
     if hit is None:
@@ -95,16 +96,22 @@ def product_prefilter(keep: Callable[[tuple[str, ...], int], bool]):
         _PREFILTER.reset(token)
 
 
+def _refused(elements: tuple[str, ...], charge: int) -> bool:
+    """Whether the build's product pre-filter (if any) refuses a product of this composition."""
+    keep = _PREFILTER.get()
+    return keep is not None and not keep(elements, charge)
+
+
 def _candidate(reactants, elements, bonds, parts: list[tuple[list[int], int]], electrons, kind, rule):
     """Build a Candidate from product atom subsets with charges; None if a product is impossible
     (or refused by the product pre-filter)."""
-    keep = _PREFILTER.get()
-    if keep is not None and not all(keep(tuple(elements[a] for a in subset), charge) for subset, charge in parts):
+    part_elements = [tuple(elements[a] for a in subset) for subset, _ in parts]
+    if any(_refused(el, charge) for el, (_, charge) in zip(part_elements, parts)):
         return None
     products, maps = [], []
-    for subset, charge in parts:
+    for sub_elements, (subset, charge) in zip(part_elements, parts):
         try:
-            sp, m = _product(elements, bonds, subset, charge)
+            sp, m = _product(sub_elements, bonds, subset, charge)
         except ValueError:  # impossible charge for the electron count, unsupported element, ...
             return None
         products.append(sp)
@@ -185,8 +192,7 @@ def redox(sp: Species, rule: Rule, exclude: set[str]) -> Iterator[Candidate]:
         return
     reduction = rule.options.get("direction", "reduction") == "reduction"
     charge = sp.charge - 1 if reduction else sp.charge + 1
-    keep = _PREFILTER.get()
-    if keep is not None and not keep(sp.elements, charge):
+    if _refused(sp.elements, charge):
         return
     try:
         product = sp.with_charge(charge, where="candidate")   # same canonical graph: no new canonical form
@@ -201,7 +207,7 @@ def bond_breaking(sp: Species, rule: Rule) -> Iterator[Candidate]:
     pairs = rule.options["pairs"]
     heterolytic = rule.options.get("heterolytic", True)
     ring_mode = rule.options.get("ring_opening", "open_shell")
-    elements, bonds = _combined([sp])
+    elements, bonds = combined_graph([sp])
     reps = set(_symmetry_classes(sp))
     done_bonds: set[tuple[int, int]] = set()
     q = sp.charge
@@ -242,7 +248,7 @@ def decoordination(sp: Species, rule: Rule) -> Iterator[Candidate]:
     metal = rule.options.get("metal", "Li")
     if sp.n_atoms == 1:
         return
-    elements, bonds = _combined([sp])
+    elements, bonds = combined_graph([sp])
     for m in _symmetry_classes(sp):
         if elements[m] != metal:
             continue
@@ -264,7 +270,7 @@ def coordination(sp: Species, cation: Species, rule: Rule) -> Iterator[Candidate
     donors = rule.options.get("donors", frozenset({"O", "F"}))
     if not is_metal_cation(cation, metal) or sp.elements == (metal,):
         return
-    elements, bonds = _combined([sp, cation])
+    elements, bonds = combined_graph([sp, cation])
     m = sp.n_atoms
     coordinated = {a for i, j, k in sp.bonds if k == COORDINATION for a in (i, j)}
     for d in _symmetry_classes(sp):
@@ -298,7 +304,7 @@ def group_transfer(a: Species, b: Species, rule: Rule) -> Iterator[Candidate]:
     sites = radical_sites(a)
     if not sites:
         return
-    elements, bonds = _combined([a, b])
+    elements, bonds = combined_graph([a, b])
     off = a.n_atoms
     b_sites = set(radical_sites(b)) if b.multiplicity > 1 else set()
     b_degree = [0] * b.n_atoms
@@ -344,7 +350,7 @@ def _addition(a: Species, b: Species, sites_a: list[int], targets_b: list[int], 
     ``reduce_symmetry``, one target per symmetry class of B)."""
     if not sites_a or not targets_b:
         return
-    elements, bonds = _combined([a, b])
+    elements, bonds = combined_graph([a, b])
     off = a.n_atoms
     reps_b = set(_symmetry_classes(b)) if reduce_symmetry else set(targets_b)
     for s in sites_a:
@@ -385,7 +391,7 @@ def intramolecular_transfer(sp: Species, rule: Rule) -> Iterator[Candidate]:
     sites = radical_sites(sp)
     if not sites:
         return
-    elements, bonds = _combined([sp])
+    elements, bonds = combined_graph([sp])
     nbrs: list[list[int]] = [[] for _ in elements]
     for i, j, k in bonds:
         if k == COVALENT:

@@ -66,10 +66,10 @@ def map_least_bond_changes(reactants: list[Species], products: list[Species], ma
     side): bonds are cut on both sides until the two sides fall into the same fragments (graph
     isomorphism of the skeletons, charges free), and the map pairs the fragments' canonical atoms.
     Kind from ``io.rnmc.classify``. None when no such map exists within ``max_cuts``."""
-    from sei_net.generate.operators import _combined
+    from sei_net.generate.operators import combined_graph
     from sei_net.io.rnmc import classify
 
-    (er, br), (ep, bp) = _combined(reactants), _combined(products)
+    (er, br), (ep, bp) = combined_graph(reactants), combined_graph(products)
     er, ep = tuple(er), tuple(ep)
     if sorted(er) != sorted(ep):
         return None
