@@ -76,3 +76,30 @@ def graph_check(species: Species, coords: np.ndarray) -> tuple[str, list[tuple[i
                   if is_metal[i] or is_metal[j]}
     want_coord = {(i, j) for i, j, k in species.bonds if k == COORDINATION}
     return ("ok" if have_coord == want_coord else "coordination_changed"), []
+
+
+def relaxed_species(species: Species, coords: np.ndarray) -> Species | None:
+    """The species a relaxed structure actually is: the covalent bonds of ``species`` with the metal
+    coordination found in ``coords`` (Å, the species' atom order; bonds_from_coords' cutoffs, the
+    same graph_check reads). For a ``coordination_changed`` record this is the graph whose minimum
+    the oracle found. None when the structure fell apart (a metal cation left the molecule, or
+    the molecules it bridged drifted apart): an ion pair, not one species."""
+    elements = species.elements
+    xyz = np.asarray(coords, dtype=float)
+    covalent = [(i, j) for i, j, k in species.bonds if k == COVALENT]
+    coordination = [(i, j) for i, j in bonds_from_coords(elements, xyz)
+                    if elements[i] in COORDINATING_METALS or elements[j] in COORDINATING_METALS]
+    bonds = covalent + coordination
+    if _n_fragments(len(elements), bonds) > 1:
+        return None
+    return Species.from_graph(elements, bonds, species.charge, species.multiplicity, coords=xyz,
+                              where=species.key)
+
+
+def _n_fragments(n_atoms: int, bonds: list[tuple[int, int]]) -> int:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    pairs = np.array(bonds, dtype=np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n_atoms, n_atoms))
+    return int(connected_components(graph, directed=False)[0])

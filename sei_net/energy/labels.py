@@ -80,6 +80,12 @@ class LabelStore:
             "FROM labels WHERE level = ? AND status != 'failed' AND G IS NOT NULL ORDER BY key",
             (level,)).fetchall()
 
+    def geometries(self, level: str, status: str) -> list[tuple[str, float, list]]:
+        """(key, G in eV, optimised coordinates in Å) of the records of one status at ``level``."""
+        return [(k, G, json.loads(xyz)) for k, G, xyz in self.conn.execute(
+            "SELECT key, G, json_extract(record, '$.coords') FROM labels "
+            "WHERE level = ? AND status = ? AND G IS NOT NULL ORDER BY key", (level, status))]
+
     def todo(self, keys: Iterable[str], level: str, retry_failed: bool = False) -> list[str]:
         """The keys with no record at ``level`` (and the failed ones with ``retry_failed``)."""
         done = {k: s for k, s in self.conn.execute("SELECT key, status FROM labels WHERE level = ?", (level,))}

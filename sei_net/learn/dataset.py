@@ -5,12 +5,16 @@ Labels come from label caches (``LabelStore`` SQLite files) or their JSON-lines 
 record's temperature); records that ``failed`` carry no energy and are skipped. The
 ``coordination_changed`` records keep the species' covalent graph with Li on other donors: they are
 what the network uses as that species' oracle energy, so they are targets too unless excluded.
+With ``coordination="rekey"`` they are instead moved to the graph they relaxed to (the oracle found
+a minimum of that graph, not of the species it started from), and where several records land on
+one graph the lowest G is kept; records whose structure fell apart are dropped.
 """
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -21,6 +25,9 @@ from sei_net.energy.labels import LabelStore
 from sei_net.learn.features import ELEMENTS
 
 USABLE_STATUSES = ("ok", "coordination_changed")
+#: what training does with coordination_changed records: keep them on the species they started
+#: from, move them to the graph they relaxed to, or leave them out
+COORDINATION_MODES = ("keep", "rekey", "drop")
 
 
 @dataclass
@@ -31,6 +38,7 @@ class LabelledSpecies:
     G: np.ndarray
     status: list[str]
     level_of_theory: str
+    counts: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.species)
@@ -45,8 +53,9 @@ class LabelledSpecies:
                                [self.status[i] for i in index], self.level_of_theory)
 
 
-def _rows(path: Path, level: str | None) -> tuple[list[tuple], set[str]]:
-    """The usable rows of one label file at ``level`` (or its only level), and all its levels."""
+def _rows(path: Path, level: str | None, geometries: bool = False) -> tuple[list[tuple], set[str]]:
+    """The usable rows of one label file at ``level`` (or its only level), and all its levels. With
+    ``geometries``, rows are (key, G, coords) of the coordination_changed records instead."""
     with tempfile.TemporaryDirectory() as tmp:
         if path.suffix == ".db":
             store = LabelStore(path)
@@ -56,7 +65,11 @@ def _rows(path: Path, level: str | None) -> tuple[list[tuple], set[str]]:
         try:
             levels = store.levels()
             chosen = level if level is not None else (next(iter(levels)) if len(levels) == 1 else None)
-            return (store.usable(chosen) if chosen else []), levels
+            if not chosen:
+                return [], levels
+            if geometries:
+                return store.geometries(chosen, "coordination_changed"), levels
+            return store.usable(chosen), levels
         finally:
             store.close()
 
@@ -85,13 +98,48 @@ def label_energies(paths: Sequence[str | Path], level: str | None = None,
     return seen, level if level is not None else next(iter(all_levels))
 
 
+def relaxed_coordination_energies(paths: Sequence[str | Path], level: str) -> tuple[dict[str, float], dict]:
+    """Graph key -> lowest G (eV) of the coordination_changed records at ``level``, each moved to the
+    graph it relaxed to (``relaxed_species``), and counts: records read, re-keyed, fallen apart,
+    distinct graphs."""
+    from sei_net.energy.geometry import relaxed_species
+
+    best: dict[str, float] = {}
+    counts = {"coordination_changed": 0, "fell_apart": 0}
+    for p in map(Path, paths):
+        for key, G, coords in _rows(p, level, geometries=True)[0]:
+            counts["coordination_changed"] += 1
+            relaxed = relaxed_species(Species.from_key(key), coords)
+            if relaxed is None:
+                counts["fell_apart"] += 1
+            elif G < best.get(relaxed.key, np.inf):
+                best[relaxed.key] = G
+    counts["graphs"] = len(best)
+    return best, counts
+
+
 def load_labels(paths: Sequence[str | Path], level: str | None = None,
-                statuses: Sequence[str] = USABLE_STATUSES) -> LabelledSpecies:
-    """``label_energies`` as species (sorted by key) with their G (eV) and status."""
+                statuses: Sequence[str] = USABLE_STATUSES, coordination: str = "keep") -> LabelledSpecies:
+    """``label_energies`` as species (sorted by key) with their G (eV) and status.
+
+    ``coordination`` (one of COORDINATION_MODES) says what happens to coordination_changed records:
+    'rekey' moves them to the graph they relaxed to (status 'rekeyed'; a graph that also has a
+    record of its own keeps the lower G), 'drop' leaves them out."""
+    if coordination not in COORDINATION_MODES:
+        raise ValueError(f"coordination {coordination!r} is not known; valid: {', '.join(COORDINATION_MODES)}")
+    if coordination != "keep":
+        statuses = [s for s in statuses if s != "coordination_changed"]
     seen, chosen = label_energies(paths, level, statuses)
+    counts = {}
+    if coordination == "rekey":
+        relaxed, counts["rekey"] = relaxed_coordination_energies(paths, chosen)
+        for key, G in relaxed.items():
+            if G < seen.get(key, ("", np.inf))[1]:
+                seen[key] = ("rekeyed", G)
     keys = sorted(seen)
+    counts.update(Counter(seen[k][0] for k in keys))
     return LabelledSpecies([Species.from_key(k) for k in keys], np.array([seen[k][1] for k in keys]),
-                           [seen[k][0] for k in keys], chosen)
+                           [seen[k][0] for k in keys], chosen, counts)
 
 
 @dataclass

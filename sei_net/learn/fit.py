@@ -44,12 +44,14 @@ def oracle_name(level_of_theory: str) -> str:
 def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Sequence[str | Path] = (),
                          split: str = "random", n_members: int = 5, config: TrainConfig = TrainConfig(),
                          seed: int = 0, device: str = "auto", level: str | None = None,
-                         log: Callable[[int, dict], None] | None = None) -> tuple[EnergyEnsemble, dict]:
+                         log: Callable[[int, dict], None] | None = None,
+                         coordination: str = "keep") -> tuple[EnergyEnsemble, dict]:
     """Train, calibrate and test an energy ensemble; returns it and its report (also its card).
 
     ``network_paths``: networks whose labelled reactions give the reaction-level calibration and
-    metrics (without them, only species are calibrated and measured)."""
-    data = load_labels(label_paths, level)
+    metrics (without them, only species are calibrated and measured). ``coordination``: what to do
+    with coordination_changed labels (``sei_net.learn.dataset.COORDINATION_MODES``)."""
+    data = load_labels(label_paths, level, coordination=coordination)
     parts = make_split(split, np.array([s.n_heavy for s in data.species]), seed)
     stoich = labelled_reactions(network_paths, data.keys) if network_paths else None  # before hours of training
     ensemble = EnergyEnsemble.train(data.subset(parts["train"]), data.subset(parts["val"]), n_members,
@@ -58,7 +60,7 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
     report.update({
         "oracle": oracle_name(data.level_of_theory),
         "labels": [str(p) for p in label_paths], "networks": [str(p) for p in network_paths],
-        "split": split, "seed": seed,
+        "split": split, "seed": seed, "coordination": coordination, "label_counts": data.counts,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     })
     ensemble.card.update(report)
