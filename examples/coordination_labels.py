@@ -30,8 +30,7 @@ import numpy as np
 import torch
 
 from sei_net.chem.species import Species
-from sei_net.energy.geometry import relaxed_species
-from sei_net.learn.dataset import _rows, label_energies, load_labels, random_split, size_split
+from sei_net.learn.dataset import label_energies, load_labels, random_split, relaxed_graphs, size_split
 from sei_net.learn.ensemble import EnergyEnsemble, reaction_uncertainty
 from sei_net.learn.evaluate import labelled_reactions, labels_kept, reactions_touching
 from sei_net.learn.train import TrainConfig
@@ -55,24 +54,13 @@ def common_test(split: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     return keys, G, test
 
 
-def relaxed_targets() -> dict[str, str]:
-    """coordination_changed record key -> the graph key it relaxed to (absent if it fell apart)."""
-    level = label_energies(LABELS)[1]
-    out = {}
-    for path in LABELS:
-        for key, _G, coords in _rows(Path(path), level, geometries=True)[0]:
-            relaxed = relaxed_species(Species.from_key(key), coords)
-            if relaxed is not None:
-                out[key] = relaxed.key
-    return out
-
-
 def run(variant: str, split: str) -> None:
     torch.set_num_threads(1)
     keys, G_ok, test = common_test(split)
     test_keys = {keys[i] for i in test}
     data = load_labels(LABELS, coordination=variant)
-    moved = relaxed_targets() if variant == "keep" else {}
+    moved = ({start: relaxed for start, relaxed, _ in relaxed_graphs(LABELS, data.level_of_theory)}
+             if variant == "keep" else {})   # a start graph's record whose structure is a test graph
     train_rows = [i for i, k in enumerate(data.keys) if k not in test_keys and moved.get(k) not in test_keys]
     pool = data.subset(train_rows)
     parts = random_split(len(pool), {"train": 0.9, "val": 0.1}, SEED)

@@ -98,24 +98,29 @@ def label_energies(paths: Sequence[str | Path], level: str | None = None,
     return seen, level if level is not None else next(iter(all_levels))
 
 
-def relaxed_coordination_energies(paths: Sequence[str | Path], level: str) -> tuple[dict[str, float], dict]:
-    """Graph key -> lowest G (eV) of the coordination_changed records at ``level``, each moved to the
-    graph it relaxed to (``relaxed_species``), and counts: records read, re-keyed, fallen apart,
-    distinct graphs."""
+def relaxed_graphs(paths: Sequence[str | Path], level: str) -> list[tuple[str, str | None, float]]:
+    """(start key, key of the graph it relaxed to or None when the structure fell apart, G in eV)
+    of every coordination_changed record at ``level`` (``relaxed_species``)."""
     from sei_net.energy.geometry import relaxed_species
 
-    best: dict[str, float] = {}
-    counts = {"coordination_changed": 0, "fell_apart": 0}
+    out = []
     for p in map(Path, paths):
         for key, G, coords in _rows(p, level, geometries=True)[0]:
-            counts["coordination_changed"] += 1
             relaxed = relaxed_species(Species.from_key(key), coords)
-            if relaxed is None:
-                counts["fell_apart"] += 1
-            elif G < best.get(relaxed.key, np.inf):
-                best[relaxed.key] = G
-    counts["graphs"] = len(best)
-    return best, counts
+            out.append((key, None if relaxed is None else relaxed.key, G))
+    return out
+
+
+def relaxed_coordination_energies(paths: Sequence[str | Path], level: str) -> tuple[dict[str, float], dict]:
+    """Graph key -> lowest G (eV) of the coordination_changed records at ``level`` moved to the
+    graphs they relaxed to, and counts: records read, fallen apart, distinct graphs."""
+    moved = relaxed_graphs(paths, level)
+    best: dict[str, float] = {}
+    for _start, key, G in moved:
+        if key is not None and G < best.get(key, np.inf):
+            best[key] = G
+    return best, {"coordination_changed": len(moved), "fell_apart": sum(k is None for _, k, _ in moved),
+                  "graphs": len(best)}
 
 
 def load_labels(paths: Sequence[str | Path], level: str | None = None,
