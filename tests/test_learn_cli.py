@@ -66,6 +66,9 @@ def test_bad_model_and_split_are_one_line_errors(trained, tmp_path):
     assert res.exit_code == 2 and "does not exist" in res.output and res.output.count("\n") == 1
     res = runner.invoke(app, ["train", str(LABELS), "-o", str(tmp_path / "x.pt"), "--split", "bogus"])
     assert res.exit_code == 2 and "valid splits" in res.output
+    res = runner.invoke(app, ["train", str(LABELS), "-o", str(tmp_path / "x.pt"), "--coordination", "move"])
+    assert res.exit_code == 2 and "valid: keep, rekey, drop" in res.output and res.output.count("\n") == 1
+    assert not (tmp_path / "x.pt").exists()
 
 
 def test_score_keeps_oracle_labels_where_present(trained):
