@@ -534,8 +534,8 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
           seed: int = typer.Option(0, help="split and first member seed"),
           device: str = typer.Option("auto", help="auto | cpu | cuda"),
           level: Optional[str] = typer.Option(None, help="level of theory, when the labels hold several"),
-          coordination: str = typer.Option("keep", help="coordination_changed labels: keep (on the species "
-                                           "they started from) | rekey (on the graph they relaxed to) | drop"),
+          coordination: str = typer.Option("rekey", help="coordination_changed labels: rekey (on the graph "
+                                           "they relaxed to) | keep (on the species they started from) | drop"),
           force: bool = typer.Option(False, "--force", help="replace an existing model file"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Train, calibrate and test an energy-surrogate ensemble on oracle labels (eV)."""

@@ -40,6 +40,10 @@ def test_train_reports_held_out_metrics(trained):
     assert species["mae"] > 0 and 0 <= species["coverage_95"] <= 1
     assert report["n_labelled_reactions"] > 0
     assert report["oracle"] == "gfn2"
+    # by default coordination_changed labels train on the graph they relaxed to, none on their start graph
+    counts = report["label_counts"]
+    assert report["coordination"] == "rekey" and counts["rekey"]["coordination_changed"] > 0
+    assert "coordination_changed" not in counts and counts["ok"] + counts.get("rekeyed", 0) == sum(sizes.values())
 
 
 def test_score_writes_every_species_with_uncertainty(trained):

@@ -28,6 +28,9 @@ def card_markdown(card: dict, title: str) -> str:
              f"- Labels: {', '.join(card.get('labels', []))}; reactions for calibration and testing from "
              f"{', '.join(card.get('networks', [])) or 'no network'} ({card.get('n_labelled_reactions', 0):,} "
              "labelled reactions).",
+             f"- coordination_changed labels: `{card.get('coordination', 'keep')}` "
+             "(rekey: on the graph the structure relaxed to; keep: on the species it started from); "
+             f"label counts {card.get('label_counts', 'not recorded')}.",
              f"- Split `{card.get('split')}` (seed {card.get('seed')}): "
              + ", ".join(f"{k} {v:,}" for k, v in card.get("sizes", {}).items()) + ".",
              f"- Ensemble: {len(card.get('members', []))} members, {cfg.get('hidden')} wide, {cfg.get('layers')} "
