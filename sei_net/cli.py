@@ -343,7 +343,8 @@ def build(recipe: str = typer.Argument(..., help="recipe file or shipped recipe 
 @app.command()
 @user_command
 def label(network: Path = typer.Argument(..., help="network file (.db)"),
-          oracle: str = typer.Option("gfn2", help="energy oracle: gfn2"),
+          oracle: str = typer.Option("gfn2", help="energy oracle: gfn2 | pyscf (DFT single points on the "
+                                     "GFN2 geometry; the dft extra)"),
           labels: Optional[Path] = typer.Option(None, help="label cache (default: labels.db beside NETWORK)"),
           workers: int = typer.Option(1, help="Dask LocalCluster worker processes (1: no Dask)"),
           scheduler: Optional[str] = typer.Option(None, help="existing Dask scheduler, tcp://HOST:PORT"),

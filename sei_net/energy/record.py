@@ -45,7 +45,15 @@ def make_oracle(name: str, **settings) -> "Oracle":
         from sei_net.energy.gfn2 import GFN2Oracle
 
         return GFN2Oracle(**settings)
-    raise ValueError(f"unknown oracle {name!r}; valid oracles: gfn2")
+    if name == "pyscf":
+        import importlib.util
+
+        from sei_net.energy.dft import PySCFOracle
+
+        if importlib.util.find_spec("pyscf") is None:
+            raise ValueError("oracle 'pyscf' needs PySCF: pip install 'sei_net[dft]'")
+        return PySCFOracle(**settings)
+    raise ValueError(f"unknown oracle {name!r}; valid oracles: gfn2, pyscf")
 
 
 class Oracle(Protocol):
