@@ -35,7 +35,7 @@ from sei_net.learn.ensemble import EnergyEnsemble, reaction_uncertainty
 from sei_net.learn.evaluate import labelled_reactions, labels_kept, reactions_touching
 from sei_net.learn.train import TrainConfig
 
-LABELS = sorted(glob.glob("data/labels/*.jsonl.gz"))
+LABELS = sorted(glob.glob("data/labels/gfn2_*.jsonl.gz"))
 NETWORKS = ["out/labelling/ec_lipf6.db", "out/labelling/ec_fec_lipf6.db"]
 MEMBERS, CONFIG, SEED = 3, TrainConfig(epochs=int(os.environ.get("EPOCHS", 150))), 0
 OUT = Path("out/coordination_labels")
