@@ -34,9 +34,13 @@ class PySCFOracle:
                  xc: str = "b3lyp", basis: str = "def2-svp", max_scf_cycles: int = MAX_SCF_CYCLES):
         self.geometry_oracle = GFN2Oracle(n_conformers=n_conformers, temperature=temperature, seed=seed)
         self.xc, self.basis, self.max_scf_cycles = xc, basis, int(max_scf_cycles)
-        self.temperature = self.geometry_oracle.temperature
         self.level_of_theory = (f"{xc.upper()}/{basis}/IEF-PCM(eps={DIELECTRIC})//"
                                 f"{self.geometry_oracle.level_of_theory}; G = E + [G - E](GFN2)")
+
+    @property
+    def temperature(self) -> float:
+        """K, the GFN2 thermal correction's."""
+        return self.geometry_oracle.temperature
 
     def settings(self) -> dict:
         geo = self.geometry_oracle.settings()

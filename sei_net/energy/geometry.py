@@ -7,6 +7,7 @@ import numpy as np
 
 from sei_net.chem.convert import bonds_from_coords
 from sei_net.chem.elements import COORDINATING_METALS, COVALENT_RADIUS
+from sei_net.chem.graph import connected_components
 from sei_net.chem.lewis import COORDINATION, COVALENT
 from sei_net.chem.species import Species
 
@@ -72,8 +73,7 @@ def graph_check(species: Species, coords: np.ndarray) -> tuple[str, list[tuple[i
                 changed.append((i, j))
     if changed:
         return "rearranged", sorted(changed)
-    have_coord = {(min(i, j), max(i, j)) for i, j in bonds_from_coords(elements, xyz)
-                  if is_metal[i] or is_metal[j]}
+    have_coord = set(_metal_contacts(elements, xyz))
     want_coord = {(i, j) for i, j, k in species.bonds if k == COORDINATION}
     return ("ok" if have_coord == want_coord else "coordination_changed"), []
 
@@ -86,20 +86,14 @@ def relaxed_species(species: Species, coords: np.ndarray) -> Species | None:
     the molecules it bridged drifted apart): an ion pair, not one species."""
     elements = species.elements
     xyz = np.asarray(coords, dtype=float)
-    covalent = [(i, j) for i, j, k in species.bonds if k == COVALENT]
-    coordination = [(i, j) for i, j in bonds_from_coords(elements, xyz)
-                    if elements[i] in COORDINATING_METALS or elements[j] in COORDINATING_METALS]
-    bonds = covalent + coordination
-    if _n_fragments(len(elements), bonds) > 1:
+    bonds = [(i, j) for i, j, k in species.bonds if k == COVALENT] + _metal_contacts(elements, xyz)
+    if len(connected_components(len(elements), bonds)) > 1:
         return None
     return Species.from_graph(elements, bonds, species.charge, species.multiplicity, coords=xyz,
                               where=species.key)
 
 
-def _n_fragments(n_atoms: int, bonds: list[tuple[int, int]]) -> int:
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    pairs = np.array(bonds, dtype=np.int64).reshape(-1, 2)
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n_atoms, n_atoms))
-    return int(connected_components(graph, directed=False)[0])
+def _metal_contacts(elements: tuple[str, ...], xyz: np.ndarray) -> list[tuple[int, int]]:
+    """(i, j), i < j, of the metal-donor pairs within bonds_from_coords' metal cutoffs."""
+    return [(i, j) for i, j in bonds_from_coords(elements, xyz)
+            if elements[i] in COORDINATING_METALS or elements[j] in COORDINATING_METALS]

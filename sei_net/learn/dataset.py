@@ -53,9 +53,9 @@ class LabelledSpecies:
                                [self.status[i] for i in index], self.level_of_theory)
 
 
-def _rows(path: Path, level: str | None, geometries: bool = False) -> tuple[list[tuple], set[str]]:
-    """The usable rows of one label file at ``level`` (or its only level), and all its levels. With
-    ``geometries``, rows are (key, G, coords) of the coordination_changed records instead."""
+def _rows(path: Path, level: str | None, geometries: bool = False) -> tuple[list[tuple], list[tuple], set[str]]:
+    """One label file at ``level`` (or its only level), opened once: its usable rows, with
+    ``geometries`` also the (key, G, coords) of its coordination_changed records, and all its levels."""
     with tempfile.TemporaryDirectory() as tmp:
         if path.suffix == ".db":
             store = LabelStore(path)
@@ -66,12 +66,42 @@ def _rows(path: Path, level: str | None, geometries: bool = False) -> tuple[list
             levels = store.levels()
             chosen = level if level is not None else (next(iter(levels)) if len(levels) == 1 else None)
             if not chosen:
-                return [], levels
-            if geometries:
-                return store.geometries(chosen, "coordination_changed"), levels
-            return store.usable(chosen), levels
+                return [], [], levels
+            moved = store.geometries(chosen, "coordination_changed") if geometries else []
+            return store.usable(chosen), moved, levels
         finally:
             store.close()
+
+
+def _read(paths: Sequence[str | Path], level: str | None,
+          geometries: bool = False) -> tuple[list[tuple], list[tuple], str | None]:
+    """``_rows`` of every file in order, and the level of theory they share. Raises ValueError for
+    a missing file, or when the files hold several levels and ``level`` does not pick one."""
+    rows: list[tuple] = []
+    moved: list[tuple] = []
+    all_levels: set[str] = set()
+    for p in map(Path, paths):
+        if not p.exists():
+            raise ValueError(f"label file {str(p)!r} does not exist; give a label cache (.db) or an export (.jsonl.gz)")
+        file_rows, file_moved, levels = _rows(p, level, geometries)
+        all_levels |= levels
+        if level is None and len(all_levels) > 1:
+            raise ValueError(f"labels hold several levels of theory; pick one with level=: {sorted(all_levels)}")
+        rows += file_rows
+        moved += file_moved
+    return rows, moved, level if level is not None else next(iter(all_levels), None)
+
+
+def _first_records(rows: list[tuple], statuses: Sequence[str], paths, level: str | None) -> dict[str, tuple[str, float]]:
+    """key -> (status, G) of the first usable row of each key with one of ``statuses``."""
+    seen: dict[str, tuple[str, float]] = {}
+    for key, status, _E, G, _T, _nimag in rows:
+        if status in statuses and key not in seen:
+            seen[key] = (status, G)
+    if not seen:
+        raise ValueError(f"no usable labels ({', '.join(statuses)}) in {', '.join(map(str, paths))}"
+                         + (f" at level {level!r}" if level else ""))
+    return seen
 
 
 def label_energies(paths: Sequence[str | Path], level: str | None = None,
@@ -80,41 +110,30 @@ def label_energies(paths: Sequence[str | Path], level: str | None = None,
     (.jsonl[.gz]), and their level of theory. A species labelled in several files keeps its first
     record. Raises ValueError when the files hold several levels and ``level`` does not pick one,
     or when nothing usable is found."""
-    seen: dict[str, tuple[str, float]] = {}
-    all_levels: set[str] = set()
-    for p in map(Path, paths):
-        if not p.exists():
-            raise ValueError(f"label file {str(p)!r} does not exist; give a label cache (.db) or an export (.jsonl.gz)")
-        rows, levels = _rows(p, level)
-        all_levels |= levels
-        if level is None and len(all_levels) > 1:
-            raise ValueError(f"labels hold several levels of theory; pick one with level=: {sorted(all_levels)}")
-        for key, status, _E, G, _T, _nimag in rows:
-            if status in statuses and key not in seen:
-                seen[key] = (status, G)
-    if not seen:
-        raise ValueError(f"no usable labels ({', '.join(statuses)}) in {', '.join(map(str, paths))}"
-                         + (f" at level {level!r}" if level else ""))
-    return seen, level if level is not None else next(iter(all_levels))
+    rows, _, chosen = _read(paths, level)
+    return _first_records(rows, statuses, paths, level), chosen
+
+
+def _relax(moved: list[tuple]) -> list[tuple[str, str | None, float]]:
+    """(start key, relaxed graph key or None, G) of (key, G, coords) coordination_changed rows."""
+    from sei_net.energy.geometry import relaxed_species
+
+    out = []
+    for key, G, coords in moved:
+        relaxed = relaxed_species(Species.from_key(key), coords)
+        out.append((key, None if relaxed is None else relaxed.key, G))
+    return out
 
 
 def relaxed_graphs(paths: Sequence[str | Path], level: str) -> list[tuple[str, str | None, float]]:
     """(start key, key of the graph it relaxed to or None when the structure fell apart, G in eV)
     of every coordination_changed record at ``level`` (``relaxed_species``)."""
-    from sei_net.energy.geometry import relaxed_species
-
-    out = []
-    for p in map(Path, paths):
-        for key, G, coords in _rows(p, level, geometries=True)[0]:
-            relaxed = relaxed_species(Species.from_key(key), coords)
-            out.append((key, None if relaxed is None else relaxed.key, G))
-    return out
+    return _relax(_read(paths, level, geometries=True)[1])
 
 
-def relaxed_coordination_energies(paths: Sequence[str | Path], level: str) -> tuple[dict[str, float], dict]:
-    """Graph key -> lowest G (eV) of the coordination_changed records at ``level`` moved to the
-    graphs they relaxed to, and counts: records read, fallen apart, distinct graphs."""
-    moved = relaxed_graphs(paths, level)
+def _lowest_per_graph(moved: list[tuple[str, str | None, float]]) -> tuple[dict[str, float], dict]:
+    """Graph key -> lowest G (eV) of re-keyed records, and counts: records read, fallen apart,
+    distinct graphs."""
     best: dict[str, float] = {}
     for _start, key, G in moved:
         if key is not None and G < best.get(key, np.inf):
@@ -134,10 +153,11 @@ def load_labels(paths: Sequence[str | Path], level: str | None = None,
         raise ValueError(f"coordination {coordination!r} is not known; valid: {', '.join(COORDINATION_MODES)}")
     if coordination != "keep":
         statuses = [s for s in statuses if s != "coordination_changed"]
-    seen, chosen = label_energies(paths, level, statuses)
+    rows, moved, chosen = _read(paths, level, geometries=coordination == "rekey")
+    seen = _first_records(rows, statuses, paths, level)
     counts = {}
     if coordination == "rekey":
-        relaxed, counts["rekey"] = relaxed_coordination_energies(paths, chosen)
+        relaxed, counts["rekey"] = _lowest_per_graph(_relax(moved))
         for key, G in relaxed.items():
             if G < seen.get(key, ("", np.inf))[1]:
                 seen[key] = ("rekeyed", G)
