@@ -537,9 +537,14 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
           level: Optional[str] = typer.Option(None, help="level of theory, when the labels hold several"),
           coordination: str = typer.Option("rekey", help="coordination_changed labels: rekey (on the graph "
                                            "they relaxed to) | keep (on the species they started from) | drop"),
+          checkpoint: Optional[Path] = typer.Option(None, help="folder for finished members, so that a killed "
+                                                    "run resumes there (default: OUT with suffix .members; "
+                                                    "removed once OUT is written)"),
           force: bool = typer.Option(False, "--force", help="replace an existing model file"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
-    """Train, calibrate and test an energy-surrogate ensemble on oracle labels (eV)."""
+    """Train, calibrate and test an energy-surrogate ensemble on oracle labels (eV); rerun the same
+    command after an interruption and it goes on from the last finished member."""
+    from sei_net.learn.checkpoint import remove_checkpoints
     from sei_net.learn.fit import SPLITS, fit_energy_surrogate
     from sei_net.learn.train import TrainConfig
 
@@ -547,6 +552,7 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
     if hidden < 1 or layers < 1:
         raise ValueError("--hidden and --layers must be >= 1")
     quiet = _quiet(as_json)
+    checkpoint = checkpoint or out.with_suffix(".members")
 
     def progress(member: int, rec: dict) -> None:
         if not quiet and rec["epoch"] % 10 == 0:
@@ -555,8 +561,9 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
 
     ensemble, report = fit_energy_surrogate(labels, network, split, members,
                                             TrainConfig(epochs=epochs, hidden=hidden, layers=layers), seed,
-                                            device, level, progress, coordination)
+                                            device, level, progress, coordination, checkpoint)
     ensemble.save(out)
+    remove_checkpoints(checkpoint)
     if as_json:
         _emit_json(report)
         return

@@ -33,6 +33,7 @@ def trained(tmp_path_factory, shared_data):
 def test_train_reports_held_out_metrics(trained):
     _, model, report = trained
     assert model.exists()
+    assert not model.with_suffix(".members").exists()   # member checkpoints go once the model is written
     sizes = report["sizes"]
     assert sum(sizes.values()) >= 50 and sizes["test"] >= 5
     species = report["test"]["species"]

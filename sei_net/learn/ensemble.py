@@ -23,6 +23,7 @@ import torch
 from sei_net.chem.species import Species
 from sei_net.learn.batching import collate
 from sei_net.learn.calibration import IsotonicVarianceMap
+from sei_net.learn.checkpoint import MemberCheckpoints, training_fingerprint
 from sei_net.learn.dataset import ElementBaseline, LabelledSpecies
 from sei_net.learn.features import SpeciesGraph, featurise
 from sei_net.learn.model import EnergyNet
@@ -146,10 +147,16 @@ class EnergyEnsemble:
     @classmethod
     def train(cls, train: LabelledSpecies, val: LabelledSpecies, n_members: int = 5,
               config: TrainConfig = TrainConfig(), seed: int = 0, device: str = "auto",
-              log: Callable[[int, dict], None] | None = None) -> "EnergyEnsemble":
+              log: Callable[[int, dict], None] | None = None,
+              checkpoint: str | Path | None = None) -> "EnergyEnsemble":
         """Fit the baseline on ``train`` and train ``n_members`` networks with seeds seed..seed+M-1
-        (different initialisation and data order), early-stopped on ``val``."""
+        (different initialisation and data order), early-stopped on ``val``.
+
+        ``checkpoint``: a folder where each finished member is stored; members already there (from
+        a killed run with the same data, settings and seed) are loaded instead of trained again."""
         device = resolve_device(device)
+        saved = None if checkpoint is None else MemberCheckpoints(
+            checkpoint, training_fingerprint(train, val, config.to_dict(), seed))
         train_graphs = [featurise(s) for s in train.species]
         val_graphs = [featurise(s) for s in val.species]
         def baseline_inputs(data: LabelledSpecies, graphs) -> tuple[np.ndarray, np.ndarray]:
@@ -163,12 +170,22 @@ class EnergyEnsemble:
         vy = (val.G - baseline(*baseline_inputs(val, val_graphs)) - y_mean) / y_std
         members, histories = [], []
         for m in range(n_members):
+            done = None if saved is None else saved.load(m)
+            if done is not None:
+                model = EnergyNet(config.hidden, config.layers)
+                model.load_state_dict(done[0])
+                model.to(device).eval()
+                members.append(model)
+                histories.append(done[1])
+                continue
             model, hist = train_member(train_graphs, ty, val_graphs, vy, seed + m, config, device,
                                        None if log is None else (lambda rec, m=m: log(m, rec)))
             members.append(model)
             best = next((h for h in reversed(hist) if h["kept"]), hist[-1])
             histories.append({"epochs": len(hist), "best_epoch": best["epoch"], "val_mse": best["val_mse"],
                               "val_nll": best["val_nll"]})
+            if saved is not None:
+                saved.save(m, model, histories[-1])
         card = {"train_size": len(train), "val_size": len(val), "config": config.to_dict(), "seed": seed,
                 "members": histories, "baseline_elements": list(baseline.elements),
                 "residual_std_eV": y_std}

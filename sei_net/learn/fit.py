@@ -45,18 +45,20 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
                          split: str = "random", n_members: int = 5, config: TrainConfig = TrainConfig(),
                          seed: int = 0, device: str = "auto", level: str | None = None,
                          log: Callable[[int, dict], None] | None = None,
-                         coordination: str = "rekey") -> tuple[EnergyEnsemble, dict]:
+                         coordination: str = "rekey",
+                         checkpoint: str | Path | None = None) -> tuple[EnergyEnsemble, dict]:
     """Train, calibrate and test an energy ensemble; returns it and its report (also its card).
 
     ``network_paths``: networks whose labelled reactions give the reaction-level calibration and
     metrics (without them, only species are calibrated and measured). ``coordination``: what to do
     with coordination_changed labels (``sei_net.learn.dataset.COORDINATION_MODES``); 'rekey' by
-    default, the treatment that measured best (docs/surrogates.md)."""
+    default, the treatment that measured best (docs/surrogates.md). ``checkpoint``: folder of
+    finished members, so that a killed training resumes (``EnergyEnsemble.train``)."""
     data = load_labels(label_paths, level, coordination=coordination)
     parts = make_split(split, np.array([s.n_heavy for s in data.species]), seed)
     stoich = labelled_reactions(network_paths, data.keys) if network_paths else None  # before hours of training
     ensemble = EnergyEnsemble.train(data.subset(parts["train"]), data.subset(parts["val"]), n_members,
-                                    config, seed, device, log)
+                                    config, seed, device, log, checkpoint)
     report = calibrate_and_test(ensemble, data, parts, stoich)
     report.update({
         "oracle": oracle_name(data.level_of_theory),

@@ -1,0 +1,74 @@
+"""Energy-ensemble training resumes from its finished members and never mixes in another run's."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import sei_net.learn.ensemble as ensemble_module  # noqa: E402
+from sei_net.learn.checkpoint import MemberCheckpoints, remove_checkpoints  # noqa: E402
+from sei_net.learn.dataset import load_labels, random_split  # noqa: E402
+from sei_net.learn.ensemble import EnergyEnsemble  # noqa: E402
+from sei_net.learn.train import TrainConfig  # noqa: E402
+
+LABELS = Path(__file__).parents[1] / "data" / "labels" / "gfn2_reference_species.jsonl.gz"
+CONFIG = TrainConfig(hidden=16, layers=2, epochs=6, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def parts():
+    data = load_labels([LABELS])
+    split = random_split(len(data), {"train": 0.8, "val": 0.2}, seed=0)
+    return data, data.subset(split["train"]), data.subset(split["val"])
+
+
+def _count_training(monkeypatch) -> list[int]:
+    """Record the seed of every member that is actually trained."""
+    trained, real = [], ensemble_module.train_member
+
+    def counting(*args, **kwargs):
+        trained.append(args[4])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ensemble_module, "train_member", counting)
+    return trained
+
+
+def test_a_killed_training_resumes_at_the_first_missing_member(parts, tmp_path, monkeypatch):
+    data, train, val = parts
+    torch.set_num_threads(1)
+    folder = tmp_path / "ckpt"
+    trained = _count_training(monkeypatch)
+    first = EnergyEnsemble.train(train, val, 3, CONFIG, seed=5, device="cpu", checkpoint=folder)
+    assert trained == [5, 6, 7]
+    assert sorted(p.name for p in folder.glob("member_*.pt")) == ["member_0.pt", "member_1.pt", "member_2.pt"]
+    # a run killed during member 2: members 0 and 1 are on disk, member 2 is not
+    (folder / "member_2.pt").unlink()
+    trained.clear()
+    resumed = EnergyEnsemble.train(train, val, 3, CONFIG, seed=5, device="cpu", checkpoint=folder)
+    assert trained == [7]
+    a, b = first.predict(data.species).members, resumed.predict(data.species).members
+    assert np.allclose(a[:, :2], b[:, :2], atol=1e-9)   # loaded, bit for bit what was trained
+    assert resumed.card["members"][:2] == first.card["members"][:2]
+
+
+def test_a_folder_of_another_run_is_refused_and_left_alone(parts, tmp_path):
+    _, train, val = parts
+    folder = tmp_path / "ckpt"
+    EnergyEnsemble.train(train, val, 1, CONFIG, seed=0, device="cpu", checkpoint=folder)
+    before = (folder / "member_0.pt").read_bytes()
+    other = TrainConfig(hidden=16, layers=2, epochs=7, batch_size=16)
+    with pytest.raises(ValueError, match="another training run"):
+        EnergyEnsemble.train(train, val, 1, other, seed=0, device="cpu", checkpoint=folder)
+    with pytest.raises(ValueError, match="another training run"):
+        EnergyEnsemble.train(val, train, 1, CONFIG, seed=0, device="cpu", checkpoint=folder)
+    assert (folder / "member_0.pt").read_bytes() == before
+    stranger = tmp_path / "photos"
+    stranger.mkdir()
+    (stranger / "cat.jpg").write_bytes(b"x")
+    with pytest.raises(ValueError, match="not a sei_net checkpoint folder"):
+        MemberCheckpoints(stranger, "abc")
+    remove_checkpoints(folder)
+    assert not folder.exists()
