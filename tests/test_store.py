@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from sei_net.chem import Reaction, Species
+from sei_net.chem import Species
 from sei_net.store import NetworkStore, NotANetworkError, UnknownSpeciesError
 from sei_net.store.schema import SCHEMA_VERSION
 from sei_net.testing import random_alkanes, random_reactions
