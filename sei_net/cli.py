@@ -537,6 +537,8 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
           level: Optional[str] = typer.Option(None, help="level of theory, when the labels hold several"),
           coordination: str = typer.Option("rekey", help="coordination_changed labels: rekey (on the graph "
                                            "they relaxed to) | keep (on the species they started from) | drop"),
+          bounds: bool = typer.Option(True, "--bounds/--no-bounds", help="with rekey: train the start graphs "
+                                      "of re-keyed records as lower bounds (G >= the relaxed record's G)"),
           checkpoint: Optional[Path] = typer.Option(None, help="folder for finished members, so that a killed "
                                                     "run resumes there (default: OUT with suffix .members; "
                                                     "removed once OUT is written)"),
@@ -561,7 +563,7 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
 
     ensemble, report = fit_energy_surrogate(labels, network, split, members,
                                             TrainConfig(epochs=epochs, hidden=hidden, layers=layers), seed,
-                                            device, level, progress, coordination, checkpoint)
+                                            device, level, progress, coordination, checkpoint, bounds)
     ensemble.save(out)
     remove_checkpoints(checkpoint)
     if as_json:
@@ -569,6 +571,10 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
         return
     typer.echo(f"wrote {out}: {members} members, {report['sizes']} ({split} split), {report['level_of_theory']}")
     _echo_test_metrics(report["test"])
+    check = report["start_graph_bounds"]
+    if check["n"]:
+        typer.echo(f"test start graphs (n={check['n']}): {check['fraction_below']:.1%} predicted more than "
+                   f"{check['margin_eV']} eV below their lower bound")
 
 
 @app.command()

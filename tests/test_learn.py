@@ -218,3 +218,44 @@ def test_ensemble_save_load_round_trip_and_calibration(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(ValueError, match="not a sei_net model"):
         EnergyEnsemble.load(tmp_path / "junk.pt")
+
+
+def test_a_lower_bound_costs_only_when_violated_and_counts_like_a_label():
+    from sei_net.learn.train import _loss
+    mean = torch.tensor([0.0, 1.0, 2.0, 0.5], requires_grad=True)
+    y = torch.tensor([0.5, 1.0, 1.0, 1.5])
+    bound = torch.tensor([False, False, True, True])      # rows 2, 3: y is only a lower bound
+    total, mse, _ = _loss(mean, torch.ones(4), y, False, bound)
+    # labels: (0.5^2 + 0) / 2; bounds: row 2 satisfied (2.0 >= 1.0), row 3 short by 1.0 -> 1.0^2 / 2
+    assert float(mse) == pytest.approx(0.125) and float(total) == pytest.approx(0.125 + 0.5)
+    total.backward()
+    assert mean.grad[2] == 0 and mean.grad[3] < 0          # only the violated bound pulls, and upwards
+
+
+def test_a_violated_lower_bound_trains_like_a_label_and_a_satisfied_one_like_nothing():
+    data = _reference_data()
+    graphs = [featurise(s) for s in data.species]
+    comp = np.stack([g.composition for g in graphs])
+    charge = np.array([s.charge for s in data.species])
+    resid = data.G - ElementBaseline.fit(comp, charge, data.G)(comp, charge)
+    y = (resid - resid.mean()) / resid.std()
+    held = len(y) - 1                                      # its label is left out; it gets a bound instead
+    config = TrainConfig(hidden=32, layers=2, epochs=60, batch_size=16, lr=3e-3, warmup_fraction=0.5, patience=60)
+    torch.set_num_threads(1)
+
+    def train(bound=None, label=None):
+        if label is not None:
+            return train_member(graphs, np.append(y[:held], label), graphs[:8], y[:8], seed=0, config=config)[0]
+        extra = {} if bound is None else {"bound_graphs": [graphs[held]], "bound_y": np.array([bound])}
+        return train_member(graphs[:held], y[:held], graphs[:8], y[:8], seed=0, config=config, **extra)[0]
+
+    def predict(model):
+        with torch.no_grad():
+            return float(model(collate([graphs[held]]))[0][0])
+
+    free = predict(train())
+    above, as_label = predict(train(bound=free + 1.0)), predict(train(label=free + 1.0))
+    assert above - free > 0.2                              # pulled up, in standardised units
+    assert abs(above - as_label) < 0.05                    # same pull as a label at the bound
+    below = predict(train(bound=free - 1.0))
+    assert abs(below - free) < 0.1                         # only the batch composition differs

@@ -13,7 +13,7 @@ from sei_net.chem.species import Species
 from sei_net.energy.geometry import graph_check, relaxed_species, starting_geometries
 from sei_net.energy.labels import LabelStore
 from sei_net.energy.record import EnergyRecord
-from sei_net.learn.dataset import load_labels
+from sei_net.learn.dataset import load_labels, start_graph_bounds
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "labels" / "gfn2_reference_species.jsonl.gz"
 LEVEL = "test-level"
@@ -116,7 +116,11 @@ def test_rekey_moves_labels_to_the_relaxed_graph_and_keeps_the_lowest(tmp_path, 
     assert rekey.keys == [relaxed_to.key]                # nothing stays on the graphs the records started from
     assert rekey.G[0] == min(-10.0, g_moved)             # the lowest minimum found for the graph
     assert rekey.status == ["rekeyed" if g_moved < -10.0 else "ok"]
-    assert rekey.counts["rekey"] == {"coordination_changed": 2, "fell_apart": 1, "graphs": 1}
+    assert rekey.counts["rekey"] == {"coordination_changed": 2, "fell_apart": 1, "graphs": 1, "start_graph_bounds": 1}
+    # the start graph keeps its record's G as a lower bound; the ion pair that fell apart sets none
+    assert rekey.bounds == {start.key: (g_moved, relaxed_to.key)}
+    assert start_graph_bounds(rekey, [relaxed_to.key]).keys == [start.key]
+    assert len(start_graph_bounds(rekey, [])) == 0       # not when the relaxed graph is held out
     drop = load_labels([path], coordination="drop")
     assert dict(zip(drop.keys, drop.G)) == {relaxed_to.key: -10.0}
     with pytest.raises(ValueError, match="valid: keep, rekey, drop"):

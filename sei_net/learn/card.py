@@ -43,4 +43,10 @@ def card_markdown(card: dict, title: str) -> str:
     lines += metrics_table(card.get("test", {}))
     lines += ["", "Errors are surrogate minus oracle. Reaction rows: labelled network reactions that involve "
               "at least one test species (a reaction and its reverse once); their uncertainty is member-wise.", ""]
+    check = card.get("start_graph_bounds")
+    if check and check.get("n"):
+        lines += [f"Start graphs whose relaxed graph is a test species ({check['n']:,}; their record's G is a "
+                  f"lower bound): {check['fraction_below']:.1%} predicted more than {check['margin_eV']} eV "
+                  f"below it (median shortfall {check['median_shortfall_eV']:.2f} eV). Lower bounds in "
+                  f"training: {card.get('lower_bounds', 0):,}.", ""]
     return "\n".join(lines)

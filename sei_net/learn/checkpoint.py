@@ -21,10 +21,12 @@ from sei_net.learn.dataset import LabelledSpecies
 FINGERPRINT_FILE = "fingerprint.txt"
 
 
-def training_fingerprint(train: LabelledSpecies, val: LabelledSpecies, config: dict, seed: int) -> str:
-    """sha256 of what decides a member: train/val keys and G (eV, rounded to 1e-6), settings, seed."""
+def training_fingerprint(train: LabelledSpecies, val: LabelledSpecies, config: dict, seed: int,
+                         bounds: LabelledSpecies | None = None) -> str:
+    """sha256 of what decides a member: train/val (and lower-bound) keys and G (eV, rounded to
+    1e-6), settings, seed."""
     digest = hashlib.sha256()
-    for part in (train, val):
+    for part in (train, val) + (() if bounds is None else (bounds,)):
         digest.update("\n".join(part.keys).encode())
         digest.update(np.round(np.asarray(part.G, dtype=float), 6).tobytes())
     digest.update(json.dumps({"config": config, "seed": seed}, sort_keys=True).encode())

@@ -7,7 +7,8 @@ record's temperature); records that ``failed`` carry no energy and are skipped. 
 what the network uses as that species' oracle energy, so they are targets too unless excluded.
 With ``coordination="rekey"`` they are instead moved to the graph they relaxed to (the oracle found
 a minimum of that graph, not of the species it started from), and where several records land on
-one graph the lowest G is kept; records whose structure fell apart are dropped.
+one graph the lowest G is kept; records whose structure fell apart are dropped. The start graph
+keeps the record's G as a lower bound: the optimiser went downhill from it to the relaxed graph.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class LabelledSpecies:
     status: list[str]
     level_of_theory: str
     counts: dict = field(default_factory=dict)
+    #: with coordination="rekey": start graph key -> (its record's G in eV, the graph it relaxed
+    #: to) for start graphs without a label of their own. The optimiser left each start graph for
+    #: the relaxed one, so its free energy is at least that G: a lower bound (``start_graph_bounds``)
+    bounds: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.species)
@@ -156,15 +161,30 @@ def load_labels(paths: Sequence[str | Path], level: str | None = None,
     rows, moved, chosen = _read(paths, level, geometries=coordination == "rekey")
     seen = _first_records(rows, statuses, paths, level)
     counts = {}
+    bounds: dict[str, tuple[float, str]] = {}
     if coordination == "rekey":
-        relaxed, counts["rekey"] = _lowest_per_graph(_relax(moved))
+        records = _relax(moved)
+        relaxed, counts["rekey"] = _lowest_per_graph(records)
         for key, G in relaxed.items():
             if G < seen.get(key, ("", np.inf))[1]:
                 seen[key] = ("rekeyed", G)
+        for start, graph, G in records:
+            if graph is not None and start != graph and start not in seen and start not in bounds:
+                bounds[start] = (G, graph)
+        counts["rekey"]["start_graph_bounds"] = len(bounds)
     keys = sorted(seen)
     counts.update(Counter(seen[k][0] for k in keys))
     return LabelledSpecies([Species.from_key(k) for k in keys], np.array([seen[k][1] for k in keys]),
-                           [seen[k][0] for k in keys], chosen, counts)
+                           [seen[k][0] for k in keys], chosen, counts, bounds)
+
+
+def start_graph_bounds(data: LabelledSpecies, relaxed_into: Sequence[str]) -> LabelledSpecies:
+    """The lower bounds of ``data.bounds`` whose relaxed graph is one of ``relaxed_into`` (the
+    training part's keys, so that no held-out label leaks in), as species with G = the bound (eV)."""
+    allowed = set(relaxed_into)
+    keys = sorted(k for k, (_, graph) in data.bounds.items() if graph in allowed)
+    return LabelledSpecies([Species.from_key(k) for k in keys], np.array([data.bounds[k][0] for k in keys]),
+                           ["lower_bound"] * len(keys), data.level_of_theory)
 
 
 @dataclass

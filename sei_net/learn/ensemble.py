@@ -148,15 +148,18 @@ class EnergyEnsemble:
     def train(cls, train: LabelledSpecies, val: LabelledSpecies, n_members: int = 5,
               config: TrainConfig = TrainConfig(), seed: int = 0, device: str = "auto",
               log: Callable[[int, dict], None] | None = None,
-              checkpoint: str | Path | None = None) -> "EnergyEnsemble":
+              checkpoint: str | Path | None = None,
+              bounds: LabelledSpecies | None = None) -> "EnergyEnsemble":
         """Fit the baseline on ``train`` and train ``n_members`` networks with seeds seed..seed+M-1
         (different initialisation and data order), early-stopped on ``val``.
 
         ``checkpoint``: a folder where each finished member is stored; members already there (from
-        a killed run with the same data, settings and seed) are loaded instead of trained again."""
+        a killed run with the same data, settings and seed) are loaded instead of trained again.
+        ``bounds``: species whose G (eV) is only a lower bound (``dataset.start_graph_bounds``)."""
         device = resolve_device(device)
+        bounds = bounds if bounds is not None and len(bounds) else None
         saved = None if checkpoint is None else MemberCheckpoints(
-            checkpoint, training_fingerprint(train, val, config.to_dict(), seed))
+            checkpoint, training_fingerprint(train, val, config.to_dict(), seed, bounds))
         train_graphs = [featurise(s) for s in train.species]
         val_graphs = [featurise(s) for s in val.species]
         def baseline_inputs(data: LabelledSpecies, graphs) -> tuple[np.ndarray, np.ndarray]:
@@ -168,6 +171,9 @@ class EnergyEnsemble:
         y_mean, y_std = float(resid.mean()), float(resid.std()) or 1.0
         ty = (resid - y_mean) / y_std
         vy = (val.G - baseline(*baseline_inputs(val, val_graphs)) - y_mean) / y_std
+        bound_graphs = [] if bounds is None else [featurise(s) for s in bounds.species]
+        by = None if bounds is None else \
+            (bounds.G - baseline(*baseline_inputs(bounds, bound_graphs)) - y_mean) / y_std
         members, histories = [], []
         for m in range(n_members):
             done = None if saved is None else saved.load(m)
@@ -179,7 +185,8 @@ class EnergyEnsemble:
                 histories.append(done[1])
                 continue
             model, hist = train_member(train_graphs, ty, val_graphs, vy, seed + m, config, device,
-                                       None if log is None else (lambda rec, m=m: log(m, rec)))
+                                       None if log is None else (lambda rec, m=m: log(m, rec)),
+                                       bound_graphs, by)
             members.append(model)
             best = next((h for h in reversed(hist) if h["kept"]), hist[-1])
             histories.append({"epochs": len(hist), "best_epoch": best["epoch"], "val_mse": best["val_mse"],
@@ -187,6 +194,7 @@ class EnergyEnsemble:
             if saved is not None:
                 saved.save(m, model, histories[-1])
         card = {"train_size": len(train), "val_size": len(val), "config": config.to_dict(), "seed": seed,
+                "lower_bounds": 0 if bounds is None else len(bounds),
                 "members": histories, "baseline_elements": list(baseline.elements),
                 "residual_std_eV": y_std}
         return cls(members, baseline, y_mean, y_std, train.level_of_theory, {}, card, device)

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from sei_net.learn.dataset import load_labels, random_split, size_split
+from sei_net.learn.dataset import load_labels, random_split, size_split, start_graph_bounds
 from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction, reaction_uncertainty
 from sei_net.learn.evaluate import evaluate, labelled_reactions, labels_kept, reactions_touching
 from sei_net.learn.train import TrainConfig
@@ -46,20 +46,26 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
                          seed: int = 0, device: str = "auto", level: str | None = None,
                          log: Callable[[int, dict], None] | None = None,
                          coordination: str = "rekey",
-                         checkpoint: str | Path | None = None) -> tuple[EnergyEnsemble, dict]:
+                         checkpoint: str | Path | None = None,
+                         lower_bounds: bool = True) -> tuple[EnergyEnsemble, dict]:
     """Train, calibrate and test an energy ensemble; returns it and its report (also its card).
 
     ``network_paths``: networks whose labelled reactions give the reaction-level calibration and
     metrics (without them, only species are calibrated and measured). ``coordination``: what to do
     with coordination_changed labels (``sei_net.learn.dataset.COORDINATION_MODES``); 'rekey' by
     default, the treatment that measured best (docs/surrogates.md). ``checkpoint``: folder of
-    finished members, so that a killed training resumes (``EnergyEnsemble.train``)."""
+    finished members, so that a killed training resumes (``EnergyEnsemble.train``). ``lower_bounds``
+    (with 'rekey'): the start graphs of re-keyed records train as lower bounds, those whose
+    relaxed graph is in the training part (``dataset.start_graph_bounds``)."""
     data = load_labels(label_paths, level, coordination=coordination)
     parts = make_split(split, np.array([s.n_heavy for s in data.species]), seed)
     stoich = labelled_reactions(network_paths, data.keys) if network_paths else None  # before hours of training
-    ensemble = EnergyEnsemble.train(data.subset(parts["train"]), data.subset(parts["val"]), n_members,
-                                    config, seed, device, log, checkpoint)
+    train = data.subset(parts["train"])
+    bounds = start_graph_bounds(data, train.keys) if lower_bounds else None
+    ensemble = EnergyEnsemble.train(train, data.subset(parts["val"]), n_members,
+                                    config, seed, device, log, checkpoint, bounds)
     report = calibrate_and_test(ensemble, data, parts, stoich)
+    report["start_graph_bounds"] = bound_check(ensemble, data, [data.keys[i] for i in parts["test"]])
     report.update({
         "oracle": oracle_name(data.level_of_theory),
         "labels": [str(p) for p in label_paths], "networks": [str(p) for p in network_paths],
@@ -68,6 +74,20 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
     })
     ensemble.card.update(report)
     return ensemble, report
+
+
+def bound_check(ensemble: EnergyEnsemble, data, relaxed_into: Sequence[str], margin: float = 0.1) -> dict:
+    """How often the ensemble puts a start graph below the lower bound its relaxed record sets:
+    over the bounds whose relaxed graph is in ``relaxed_into`` (the test part, which no bound
+    trained on), the fraction predicted more than ``margin`` eV below, and the median shortfall
+    (eV) of those."""
+    held_out = start_graph_bounds(data, relaxed_into)
+    if not len(held_out):
+        return {"n": 0}
+    shortfall = held_out.G - ensemble.predict(held_out.species).mean
+    below = shortfall > margin
+    return {"n": len(held_out), "margin_eV": margin, "fraction_below": float(below.mean()),
+            "median_shortfall_eV": float(np.median(shortfall[below])) if below.any() else 0.0}
 
 
 def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarray], stoich=None) -> dict:

@@ -67,16 +67,26 @@ class EarlyStopping:
 def _batches(graphs: Sequence[SpeciesGraph], y: np.ndarray, order: np.ndarray, size: int):
     for start in range(0, len(order), size):
         idx = order[start:start + size]
-        yield collate([graphs[i] for i in idx]), torch.from_numpy(y[idx].astype(np.float32))
+        yield collate([graphs[i] for i in idx]), torch.from_numpy(y[idx].astype(np.float32)), idx
 
 
-def _loss(mean, var, y, with_variance: bool):
-    """(total loss, squared error, NLL) means over the batch; the NLL term sees a detached mean."""
-    mse = torch.mean((mean - y) ** 2)
-    if not with_variance:
-        return mse, mse, torch.zeros(())
-    nll = torch.nn.functional.gaussian_nll_loss(mean.detach(), y, var, full=True)
-    return mse + nll, mse, nll
+def _loss(mean, var, y, with_variance: bool, bound: torch.Tensor | None = None):
+    """(total loss, squared error, NLL) over the batch's labels; the NLL term sees a detached mean.
+
+    Rows flagged in ``bound`` are lower bounds: they cost relu(y - mean)^2 (nothing once the
+    prediction is at or above the bound), summed and divided by the number of labels in the batch,
+    so a violated bound weighs as much as a label's error and the labels' gradient scale is the
+    same with or without bounds."""
+    if bound is None:
+        bound = torch.zeros_like(y, dtype=torch.bool)
+    label = ~bound
+    n_labels = label.sum().clamp(min=1)
+    mse = torch.sum(((mean - y) ** 2)[label]) / n_labels
+    total = mse + torch.sum(torch.relu(y - mean)[bound] ** 2) / n_labels
+    if not with_variance or not label.any():
+        return total, mse, torch.zeros(())
+    nll = torch.nn.functional.gaussian_nll_loss(mean.detach()[label], y[label], var[label], full=True)
+    return total + nll, mse, nll
 
 
 def _evaluate(model: EnergyNet, batches, device) -> tuple[float, float]:
@@ -84,7 +94,7 @@ def _evaluate(model: EnergyNet, batches, device) -> tuple[float, float]:
     model.eval()
     se, nll, count = 0.0, 0.0, 0
     with torch.no_grad():
-        for batch, y in batches:
+        for batch, y, _ in batches:
             mean, var = model(batch.to(device))
             y = y.to(device)
             se += float(((mean - y) ** 2).sum())
@@ -96,10 +106,18 @@ def _evaluate(model: EnergyNet, batches, device) -> tuple[float, float]:
 def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
                  val_graphs: Sequence[SpeciesGraph], val_y: np.ndarray, seed: int,
                  config: TrainConfig = TrainConfig(), device: str = "cpu",
-                 log: Callable[[dict], None] | None = None) -> tuple[EnergyNet, list[dict]]:
+                 log: Callable[[dict], None] | None = None,
+                 bound_graphs: Sequence[SpeciesGraph] = (), bound_y: np.ndarray | None = None,
+                 ) -> tuple[EnergyNet, list[dict]]:
     """Train one member on standardised targets; returns the model (the state with the best
     validation squared error after the warm-up) and its per-epoch history (``kept`` marks the
-    epochs whose state was saved as the best so far; the last of them is the returned model)."""
+    epochs whose state was saved as the best so far; the last of them is the returned model).
+    ``bound_graphs``/``bound_y``: species whose standardised target is only a lower bound
+    (``_loss``); they are shuffled into the training batches."""
+    graphs = list(train_graphs) + list(bound_graphs)
+    y_all = np.concatenate([train_y, np.asarray(bound_y if bound_y is not None else [], dtype=float)])
+    is_bound = torch.from_numpy(np.arange(len(graphs)) >= len(train_graphs))
+    n_labels = len(train_y)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = EnergyNet(config.hidden, config.layers).to(device)
@@ -114,17 +132,18 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
             group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * epoch / config.epochs))
         model.train()
         total_se, total_nll = 0.0, 0.0
-        for batch, y in _batches(train_graphs, train_y, rng.permutation(len(train_y)), config.batch_size):
-            batch, y = batch.to(device), y.to(device)
-            loss, mse, nll = _loss(*model(batch), y, with_variance)
+        for batch, y, idx in _batches(graphs, y_all, rng.permutation(len(graphs)), config.batch_size):
+            batch, y, bound = batch.to(device), y.to(device), is_bound[idx].to(device)
+            loss, mse, nll = _loss(*model(batch), y, with_variance, bound)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            total_se += float(mse.detach()) * len(y)
-            total_nll += float(nll.detach()) * len(y)
+            labels_here = int((~bound).sum())
+            total_se += float(mse.detach()) * labels_here
+            total_nll += float(nll.detach()) * labels_here
         val_mse, val_nll = _evaluate(model, val_batches, device)
         kept, stop = stopper.update(model, val_mse, with_variance)
-        record = {"epoch": epoch, "train_mse": total_se / len(train_y), "train_nll": total_nll / len(train_y),
+        record = {"epoch": epoch, "train_mse": total_se / n_labels, "train_nll": total_nll / n_labels,
                   "val_mse": val_mse, "val_nll": val_nll, "kept": kept}
         history.append(record)
         if log is not None:
