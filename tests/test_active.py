@@ -63,6 +63,7 @@ def test_one_round_labels_the_picked_species_and_resumes(tmp_path):
     with LabelStore(labels) as cache:
         stored = {k for k, *_ in cache.conn.execute("SELECT key FROM labels")}
     assert set(rounds[0]["picked"]) == stored  # exactly the picked species went to the oracle
+    assert not list((tmp_path / "al").glob("*.members"))  # member checkpoints go once a round's model is saved
     reference = {json.loads(line)["key"] for line in __import__("gzip").open(REFERENCE_LABELS, "rt")}
     assert not stored & reference  # never a species that already had a label
     again = runner.invoke(app, args)  # resumes: both rounds are in the curve, nothing is redone

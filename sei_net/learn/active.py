@@ -76,6 +76,7 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
     from sei_net.energy.labelling import label_network
     from sei_net.energy.labels import LabelStore
     from sei_net.kinetics.query import PathQuery
+    from sei_net.learn.checkpoint import remove_checkpoints
     from sei_net.learn.fit import fit_energy_surrogate
     from sei_net.learn.score import score_network, surrogate_source
     from sei_net.store import NetworkStore
@@ -88,9 +89,11 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
     results: list[RoundResult] = [RoundResult(**d) for d in done]
     for r in range(len(results), rounds + 1):
         model_path = out / f"round_{r}.pt"
+        members = out / f"round_{r}.members"   # a round killed mid-training resumes at its next member
         ensemble, report = fit_energy_surrogate([labels, *extra_labels], [network], "random", n_members, config,
-                                                seed, device)
+                                                seed, device, checkpoint=members)
         ensemble.save(model_path)
+        remove_checkpoints(members)
         n_labels = sum(report["sizes"].values())
         echo(f"round {r}: {n_labels} labels; test species MAE {report['test']['species']['mae']:.3f} eV")
         picked, n_rel, labelled = [], 0, {}
