@@ -18,10 +18,10 @@ import os
 import time
 
 from sei_net.chem.species import Species
+from sei_net.constants import HARTREE_EV
 from sei_net.energy.gfn2 import DIELECTRIC, GFN2Oracle
 from sei_net.energy.record import EnergyRecord
 
-HARTREE_EV = 27.211386245988  # CODATA 2018
 MAX_SCF_CYCLES = 200
 
 

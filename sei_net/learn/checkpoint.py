@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from sei_net.learn.dataset import LabelledSpecies
+from sei_net.learn.ensemble import write_model_file
 
 FINGERPRINT_FILE = "fingerprint.txt"
 
@@ -63,11 +64,8 @@ class MemberCheckpoints:
 
     def save(self, member: int, model: torch.nn.Module, summary: dict) -> None:
         """Write a finished member atomically (a killed write leaves no partial file)."""
-        path = self._path(member)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save({"fingerprint": self.fingerprint, "summary": summary,
-                    "state": {k: v.detach().cpu() for k, v in model.state_dict().items()}}, tmp)
-        tmp.replace(path)
+        write_model_file(self._path(member), {"fingerprint": self.fingerprint, "summary": summary,
+                                              "state": {k: v.detach().cpu() for k, v in model.state_dict().items()}})
 
 
 def remove_checkpoints(folder: str | Path) -> None:

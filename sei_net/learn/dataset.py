@@ -49,6 +49,11 @@ class LabelledSpecies:
         return len(self.species)
 
     @property
+    def n_heavy(self) -> np.ndarray:
+        """Heavy atoms per species (what the size split orders by)."""
+        return np.array([s.n_heavy for s in self.species], dtype=np.int64)
+
+    @property
     def keys(self) -> list[str]:
         return [s.key for s in self.species]
 

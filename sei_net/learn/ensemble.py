@@ -23,7 +23,6 @@ import torch
 from sei_net.chem.species import Species
 from sei_net.learn.batching import collate
 from sei_net.learn.calibration import IsotonicVarianceMap
-from sei_net.learn.checkpoint import MemberCheckpoints, training_fingerprint
 from sei_net.learn.dataset import ElementBaseline, LabelledSpecies
 from sei_net.learn.features import SpeciesGraph, featurise
 from sei_net.learn.model import EnergyNet
@@ -156,6 +155,8 @@ class EnergyEnsemble:
         ``checkpoint``: a folder where each finished member is stored; members already there (from
         a killed run with the same data, settings and seed) are loaded instead of trained again.
         ``bounds``: species whose G (eV) is only a lower bound (``dataset.start_graph_bounds``)."""
+        from sei_net.learn.checkpoint import MemberCheckpoints, training_fingerprint  # it imports this module
+
         device = resolve_device(device)
         bounds = bounds if bounds is not None and len(bounds) else None
         saved = None if checkpoint is None else MemberCheckpoints(
@@ -178,11 +179,10 @@ class EnergyEnsemble:
         for m in range(n_members):
             done = None if saved is None else saved.load(m)
             if done is not None:
-                model = EnergyNet(config.hidden, config.layers)
-                model.load_state_dict(done[0])
-                model.to(device).eval()
-                members.append(model)
-                histories.append(done[1])
+                state, summary = done
+                net_config = {"hidden": config.hidden, "layers": config.layers}
+                members.append(load_members(EnergyNet, {"config": net_config, "states": [state]})[0].to(device))
+                histories.append(summary)
                 continue
             model, hist = train_member(train_graphs, ty, val_graphs, vy, seed + m, config, device,
                                        None if log is None else (lambda rec, m=m: log(m, rec)),

@@ -58,14 +58,13 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
     (with 'rekey'): the start graphs of re-keyed records train as lower bounds, those whose
     relaxed graph is in the training part (``dataset.start_graph_bounds``)."""
     data = load_labels(label_paths, level, coordination=coordination)
-    parts = make_split(split, np.array([s.n_heavy for s in data.species]), seed)
+    parts = make_split(split, data.n_heavy, seed)
     stoich = labelled_reactions(network_paths, data.keys) if network_paths else None  # before hours of training
     train = data.subset(parts["train"])
     bounds = start_graph_bounds(data, train.keys) if lower_bounds else None
     ensemble = EnergyEnsemble.train(train, data.subset(parts["val"]), n_members,
                                     config, seed, device, log, checkpoint, bounds)
     report = calibrate_and_test(ensemble, data, parts, stoich)
-    report["start_graph_bounds"] = bound_check(ensemble, data, [data.keys[i] for i in parts["test"]])
     report.update({
         "oracle": oracle_name(data.level_of_theory),
         "labels": [str(p) for p in label_paths], "networks": [str(p) for p in network_paths],
@@ -96,7 +95,8 @@ def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarr
     Two reaction modes (``sei_net.learn.evaluate``): 'reaction' (every species predicted) and
     'reaction_labels_kept' (species with oracle labels keep them; only the held-out species are
     predicted, which is how a network is scored when its label cache is given). Each mode gets its
-    own map, fitted on the reactions that touch a calibration species and no test species."""
+    own map, fitted on the reactions that touch a calibration species and no test species. The
+    report includes ``bound_check`` on the start graphs that relaxed into the test part."""
     prediction = ensemble.predict(data.species)
     cal, test = parts["cal"], parts["test"]
     skipped = []
@@ -117,6 +117,7 @@ def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarr
         else:
             skipped.append(f"reaction: {len(rows)} calibration reactions < {MIN_CALIBRATION}")
     return {"level_of_theory": data.level_of_theory, "sizes": {k: int(len(v)) for k, v in parts.items()},
+            "start_graph_bounds": bound_check(ensemble, data, [data.keys[i] for i in test]),
             "n_labelled_reactions": 0 if stoich is None else int(stoich.shape[0]),
             "test": evaluate(ensemble, data, test, stoich, prediction),
             "calibration_points": {k: v.n for k, v in ensemble.calibration.items()},
