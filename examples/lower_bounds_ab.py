@@ -40,7 +40,7 @@ def main(split: str, k: int) -> None:
     if len(list(folder.glob("member_*.pt"))) < k:
         raise SystemExit(f"{folder} holds fewer than {k} finished members")
     data = load_labels(LABELS, coordination="rekey")       # one load, split and reaction set for both sides
-    parts = make_split(split, data.n_heavy, 0)
+    parts = make_split(split, data, 0)
     stoich = labelled_reactions(NETWORKS, data.keys)
     train = data.subset(parts["train"])
     # the bounds side: its first k members from the checkpoint (nothing is trained when they are there)

@@ -16,6 +16,7 @@ from sei_net.learn.calibration import IsotonicVarianceMap, isotonic_fit  # noqa:
 from sei_net.learn.dataset import ElementBaseline, load_labels, random_split, size_split  # noqa: E402
 from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction, reaction_uncertainty  # noqa: E402
 from sei_net.learn.features import ELEMENTS, HYBRIDISATION, featurise  # noqa: E402
+from sei_net.learn.fit import FRACTIONS, make_split  # noqa: E402
 from sei_net.learn.model import EnergyNet  # noqa: E402
 from sei_net.learn.train import TrainConfig, train_member  # noqa: E402
 
@@ -179,6 +180,21 @@ def test_splits_partition_and_the_size_split_tests_on_the_largest():
 
 def _reference_data():
     return load_labels([REFERENCE_LABELS])
+
+
+@pytest.mark.parametrize("kind", ["random", "size"])
+def test_single_atoms_always_train_and_the_parts_still_partition(kind):
+    data = _reference_data()
+    atoms = set(np.flatnonzero(data.n_atoms == 1).tolist())
+    assert len(atoms) >= 3  # H, Li+, F- at least: otherwise this test checks nothing
+    seen = []
+    for seed in range(5):  # most seeds put some atom outside 'train' before pinning
+        parts = make_split(kind, data, seed)
+        assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(len(data)))
+        assert atoms <= set(parts["train"].tolist())
+        unpinned = random_split(len(data), FRACTIONS, seed)
+        seen.extend(np.setdiff1d(np.arange(len(data)), unpinned["train"]).tolist())
+    assert atoms & set(seen), "no seed would have held an atom out of 'train': pick more seeds"
 
 
 def test_a_tiny_member_learns_the_reference_labels():

@@ -54,6 +54,11 @@ class LabelledSpecies:
         return np.array([s.n_heavy for s in self.species], dtype=np.int64)
 
     @property
+    def n_atoms(self) -> np.ndarray:
+        """Atoms per species."""
+        return np.array([s.n_atoms for s in self.species], dtype=np.int64)
+
+    @property
     def keys(self) -> list[str]:
         return [s.key for s in self.species]
 
@@ -234,6 +239,14 @@ def random_split(n: int, fractions: dict[str, float], seed: int = 0) -> dict[str
         stop = n if i == len(names) - 1 else start + int(round(fractions[name] * n))
         out[name] = np.sort(perm[start:stop])
         start = stop
+    return out
+
+
+def pin_to_train(parts: dict[str, np.ndarray], pinned: np.ndarray) -> dict[str, np.ndarray]:
+    """Move the indices ``pinned`` from every other part into 'train' (indices stay sorted)."""
+    pinned = np.asarray(pinned, dtype=np.int64)
+    out = {name: np.setdiff1d(idx, pinned) for name, idx in parts.items()}
+    out["train"] = np.union1d(parts["train"], pinned)
     return out
 
 
