@@ -352,9 +352,18 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
           limit: Optional[int] = typer.Option(None, help="label at most this many in this call"),
           conformers: int = typer.Option(3, help="starting geometries per species"),
           retry_failed: bool = typer.Option(False, "--retry-failed", help="recompute failed records"),
+          resume_from: list[Path] = typer.Option([], "--resume-from", help="label export (.jsonl.gz) whose "
+                                                 "records the cache lacks are added first (repeatable)"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Compute free energies of the network's species with an oracle (resumable, cached)."""
     from sei_net.energy.labelling import label_network
+    from sei_net.energy.labels import LabelStore
+
+    _check_exports(resume_from)
+    if resume_from:
+        with LabelStore(labels or network.with_name("labels.db")) as store:
+            for path in resume_from:
+                store.import_jsonl(path, replace=False)
 
     if workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
@@ -372,6 +381,14 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
     else:
         typer.echo(f"{network}: {result['computed']} computed in {result['seconds']} s; cache {result['cache']}; "
                    f"{result['energies_written']} energies written ({result['level_of_theory']})")
+
+
+def _check_exports(paths: list[Path]) -> None:
+    """One clear error for a --resume-from file that is not there, before any store is touched."""
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"--resume-from {path} does not exist; give a committed export "
+                                    "(.jsonl or .jsonl.gz), e.g. data/labels/gfn2_ec_lipf6.jsonl.gz")
 
 
 def _echo_test_metrics(test: dict) -> None:
@@ -402,9 +419,11 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
         shard: str = typer.Option("0/1", help="K/N: run every N-th reaction from the K-th (N processes)"),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="rerun failed reactions"),
         export: Optional[Path] = typer.Option(None, help="then write the barrier dataset (.jsonl.gz)"),
+        resume_from: list[Path] = typer.Option([], "--resume-from", help="barrier dataset (.jsonl.gz) whose "
+                                               "reactions the store lacks are added first (repeatable)"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Climbing-image NEB barriers (GFN2-xTB) for the network's unimolecular reactions (resumable)."""
-    from sei_net.energy.barrier_labels import label_barriers
+    from sei_net.energy.barrier_labels import BarrierStore, label_barriers
     from sei_net.energy.gfn2 import GFN2Oracle
     from sei_net.learn.barrier_data import export_barrier_dataset
 
@@ -415,6 +434,11 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
     except ValueError:
         raise ValueError(f"--shard {shard!r} is not valid; give K/N with 0 <= K < N, e.g. 0/2") from None
     barriers = barriers or network.with_name("barriers.db")
+    _check_exports(resume_from)
+    if resume_from:
+        with BarrierStore(barriers) as store:
+            for path in resume_from:
+                store.import_jsonl(path)
     level = GFN2Oracle().level_of_theory
     quiet = _quiet(as_json)
     result = label_barriers(network, labels, barriers, level, limit, seed, retry_failed, (k, n),

@@ -169,3 +169,19 @@ def test_label_export_round_trips(tmp_path):
     with LabelStore(tmp_path / "three.db") as three:                  # the two files make the whole set
         assert three.import_jsonl(tmp_path / "x.jsonl.gz") + three.import_jsonl(tmp_path / "new.jsonl.gz") == 3
         assert three.get("c|0|1", "L") == extra
+
+
+def test_resuming_from_an_export_keeps_what_the_cache_already_holds(tmp_path):
+    exported = [EnergyRecord("a|0|1", "L", "failed", reason="SCF not converged"),
+                EnergyRecord("b|0|1", "L", "ok", E=-1.0, G=-0.9, temperature=298.15, coords=[[0.0, 0.0, 0.0]])]
+    with LabelStore(tmp_path / "old.db") as old:
+        old.put(exported)
+        old.export_jsonl(tmp_path / "x.jsonl.gz")
+    retried = EnergyRecord("a|0|1", "L", "ok", E=-2.0, G=-1.8, temperature=298.15, coords=[[0.0, 0.0, 0.0]])
+    with LabelStore(tmp_path / "new.db") as new:
+        new.put([retried])                                      # computed here since the export
+        assert new.import_jsonl(tmp_path / "x.jsonl.gz", replace=False) == 1
+        assert new.get("a|0|1", "L") == retried and new.get("b|0|1", "L") == exported[1]
+        assert new.import_jsonl(tmp_path / "x.jsonl.gz", replace=False) == 0
+        assert new.import_jsonl(tmp_path / "x.jsonl.gz") == 2  # the default replaces
+        assert new.get("a|0|1", "L").status == "failed"

@@ -106,3 +106,7 @@ def test_barrier_commands_name_their_bad_arguments(trained, tmp_path):
     assert res.exit_code == 2 and "none.jsonl.gz" in res.output and res.output.count("\n") == 1
     res = runner.invoke(app, ["score", str(net), "--barrier-model", str(tmp_path / "none.pt")])
     assert res.exit_code == 2 and "does not exist" in res.output
+    for command in (["neb", str(net), "--labels", str(tmp_path / "l.db")], ["label", str(net)]):
+        res = runner.invoke(app, command + ["--resume-from", str(tmp_path / "gone.jsonl.gz")])
+        assert res.exit_code == 2 and "gone.jsonl.gz" in res.output and res.output.count("\n") == 1
+    assert not (tmp_path / "l.db").exists()  # refused before any store was made

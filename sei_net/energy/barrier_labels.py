@@ -63,9 +63,14 @@ class BarrierStore:
 
     def put(self, record: BarrierRecord, kind: str) -> None:
         with self.conn:
-            self.conn.execute("INSERT OR REPLACE INTO barriers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                              (record.reaction_key, record.level_of_theory, record.status, kind, record.dG_act,
-                               record.dE_act, record.seconds, json.dumps(record.to_dict()), time.time()))
+            self._insert(record, kind, "INSERT OR REPLACE")
+
+    def _insert(self, record: BarrierRecord, kind: str, verb: str) -> int:
+        """One row (inside the caller's transaction); returns how many rows changed (0 or 1)."""
+        return self.conn.execute(f"{verb} INTO barriers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 (record.reaction_key, record.level_of_theory, record.status, kind, record.dG_act,
+                                  record.dE_act, record.seconds, json.dumps(record.to_dict()),
+                                  time.time())).rowcount
 
     def done(self, level: str = NEB_LEVEL, retry_failed: bool = False) -> set[str]:
         rows = self.conn.execute("SELECT key, status FROM barriers WHERE level = ?", (level,))
@@ -80,6 +85,19 @@ class BarrierStore:
 
     def counts(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT status, COUNT(*) FROM barriers GROUP BY status"))
+
+    def import_jsonl(self, path: str | Path) -> int:
+        """Add the records of an export (this store's ``export_jsonl`` or a barrier dataset from
+        ``export_barrier_dataset``) that the store lacks; stored records are kept. Returns the
+        number added. A committed dataset is how a NEB run carries over to a fresh machine."""
+        fields = set(BarrierRecord.__dataclass_fields__)
+        added = 0
+        with _open_text(path, "rt") as fh, self.conn:
+            for line in filter(str.strip, fh):
+                d = json.loads(line)
+                rec = BarrierRecord(**{k: v for k, v in d.items() if k in fields})
+                added += self._insert(rec, d["kind"], "INSERT OR IGNORE")
+        return added
 
     def export_jsonl(self, path: str | Path) -> int:
         """Every record as one JSON object per line ({"kind": ..., **record}); gzip for .gz."""

@@ -55,12 +55,16 @@ class LabelStore:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def put(self, records: Iterable[EnergyRecord]) -> int:
+    def put(self, records: Iterable[EnergyRecord], replace: bool = True) -> int:
+        """Store records; with ``replace=False`` a (key, level) already stored is kept as it is.
+        Returns the number of rows written."""
         rows = [(r.key, r.level_of_theory, r.status, r.E, r.G, r.temperature, r.seconds, r.reason,
                  json.dumps(r.to_dict()), time.time()) for r in records]
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         with self.conn:
-            self.conn.executemany("INSERT OR REPLACE INTO labels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        return len(rows)
+            before = self.conn.total_changes
+            self.conn.executemany(f"{verb} INTO labels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            return self.conn.total_changes - before
 
     def get(self, key: str, level: str) -> EnergyRecord | None:
         row = self.conn.execute("SELECT record FROM labels WHERE key = ? AND level = ?", (key, level)).fetchone()
@@ -106,11 +110,13 @@ class LabelStore:
                 fh.write(json.dumps(rec.to_dict(), separators=(",", ":")) + "\n")
         return len(records)
 
-    def import_jsonl(self, path: str | Path) -> int:
-        """Add records from an export (existing records with the same key and level are replaced)."""
+    def import_jsonl(self, path: str | Path, replace: bool = True) -> int:
+        """Add records from an export; a record with the same key and level already stored is
+        replaced, or kept with ``replace=False`` (resuming from a committed export). Returns the
+        number of records written."""
         with _open_text(path, "rt") as fh:
             records = [EnergyRecord.from_dict(json.loads(line)) for line in fh if line.strip()]
-        return self.put(records)
+        return self.put(records, replace)
 
     def levels(self) -> set[str]:
         """The levels of theory present."""
