@@ -37,7 +37,7 @@ def seen_keys(model: EnergyEnsemble, name: str) -> set[str]:
     """Keys of the species a model was trained, early-stopped or calibrated on (from its card)."""
     card = model.card
     data = load_labels(card["labels"], coordination=card.get("coordination", "keep"))
-    parts = make_split(card["split"], data, card["seed"])
+    parts = make_split(card["split"], data, card["seed"], card.get("pin_atoms", False))
     sizes = {k: int(len(v)) for k, v in parts.items()}
     if sizes != card["sizes"]:
         raise SystemExit(f"{name}: the rebuilt split {sizes} differs from the card's {card['sizes']}; "

@@ -26,13 +26,14 @@ FRACTIONS = {"train": 0.72, "val": 0.08, "cal": 0.10, "test": 0.10}
 MIN_CALIBRATION = 10
 
 
-def make_split(kind: str, data: LabelledSpecies, seed: int) -> dict[str, np.ndarray]:
+def make_split(kind: str, data: LabelledSpecies, seed: int, pin_atoms: bool = True) -> dict[str, np.ndarray]:
     """Index arrays train/val/cal/test into ``data``: 'random' (72/8/10/10 %) or 'size' (the 10 %
     largest species by heavy atoms are the test set; the rest 80/9/11 % at random).
 
     Single atoms (H, Li+, F-, ...) always train: with no bonds there is nothing for a graph model
     to generalise from, the oracle labels every one of them in seconds, and a held-out H atom
-    alone put 2.4 eV errors into a quarter of the hard split's test reactions."""
+    alone put 2.4 eV errors into a quarter of the hard split's test reactions. ``pin_atoms=False``
+    rebuilds the splits of models trained before this rule (their cards lack "pin_atoms")."""
     if kind == "random":
         parts = random_split(len(data), FRACTIONS, seed)
     elif kind == "size":
@@ -40,7 +41,7 @@ def make_split(kind: str, data: LabelledSpecies, seed: int) -> dict[str, np.ndar
         parts = size_split(data.n_heavy, FRACTIONS["test"], rest, seed)
     else:
         raise ValueError(f"split {kind!r} is not known; valid splits: {', '.join(SPLITS)}")
-    return pin_to_train(parts, np.flatnonzero(data.n_atoms == 1))
+    return pin_to_train(parts, np.flatnonzero(data.n_atoms == 1)) if pin_atoms else parts
 
 
 def oracle_name(level_of_theory: str) -> str:
@@ -75,7 +76,7 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
     report.update({
         "oracle": oracle_name(data.level_of_theory),
         "labels": [str(p) for p in label_paths], "networks": [str(p) for p in network_paths],
-        "split": split, "seed": seed, "coordination": coordination, "label_counts": data.counts,
+        "split": split, "seed": seed, "pin_atoms": True, "coordination": coordination, "label_counts": data.counts,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     })
     ensemble.card.update(report)
