@@ -28,20 +28,17 @@ from sei_net.learn.card import metrics_table
 from sei_net.learn.dataset import load_labels
 from sei_net.learn.ensemble import EnergyEnsemble
 from sei_net.learn.evaluate import evaluate, labelled_reactions
-from sei_net.learn.fit import make_split
+from sei_net.learn.fit import split_of_card
 
 SEEN_PARTS = ("train", "val", "cal")
 
 
 def seen_keys(model: EnergyEnsemble, name: str) -> set[str]:
     """Keys of the species a model was trained, early-stopped or calibrated on (from its card)."""
-    card = model.card
-    data = load_labels(card["labels"], coordination=card.get("coordination", "keep"))
-    parts = make_split(card["split"], data, card["seed"], card.get("pin_atoms", False))
-    sizes = {k: int(len(v)) for k, v in parts.items()}
-    if sizes != card["sizes"]:
-        raise SystemExit(f"{name}: the rebuilt split {sizes} differs from the card's {card['sizes']}; "
-                         "the label files changed since it was trained")
+    try:
+        data, parts = split_of_card(model.card)
+    except ValueError as err:
+        raise SystemExit(f"{name}: {err}") from None
     return {data.keys[i] for part in SEEN_PARTS for i in parts[part]}
 
 

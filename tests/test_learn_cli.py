@@ -47,6 +47,21 @@ def test_train_reports_held_out_metrics(trained):
     assert "coordination_changed" not in counts and counts["ok"] + counts.get("rekeyed", 0) == sum(sizes.values())
 
 
+def test_the_card_rebuilds_the_split_the_model_was_tested_on(trained):
+    from sei_net.learn.ensemble import EnergyEnsemble
+    from sei_net.learn.fit import split_of_card
+
+    _, model, report = trained
+    card = EnergyEnsemble.load(model, device="cpu").card
+    assert card["pin_atoms"] is True
+    data, parts = split_of_card(card)
+    assert {k: len(v) for k, v in parts.items()} == report["sizes"]
+    assert not set(parts["test"]) & set(parts["train"])
+    assert all(data.n_atoms[i] > 1 for i in parts["test"])
+    with pytest.raises(ValueError, match="label files changed"):
+        split_of_card({**card, "sizes": {**card["sizes"], "test": card["sizes"]["test"] + 1}})
+
+
 def test_score_writes_every_species_with_uncertainty(trained):
     net, model, _ = trained
     res = runner.invoke(app, ["score", str(net), "--model", str(model), "--device", "cpu", "--json"])

@@ -44,6 +44,19 @@ def make_split(kind: str, data: LabelledSpecies, seed: int, pin_atoms: bool = Tr
     return pin_to_train(parts, np.flatnonzero(data.n_atoms == 1)) if pin_atoms else parts
 
 
+def split_of_card(card: dict) -> tuple[LabelledSpecies, dict[str, np.ndarray]]:
+    """The labels and split a model was trained on, rebuilt from its card (label files,
+    coordination treatment, split kind, seed, atom pinning). Raises ValueError when the rebuilt
+    part sizes differ from the card's: the label files changed since the model was trained."""
+    data = load_labels(card["labels"], coordination=card.get("coordination", "keep"))
+    parts = make_split(card["split"], data, card["seed"], card.get("pin_atoms", False))
+    sizes = {k: int(len(v)) for k, v in parts.items()}
+    if sizes != card["sizes"]:
+        raise ValueError(f"the rebuilt split {sizes} differs from the card's {card['sizes']}; "
+                         "the label files changed since the model was trained")
+    return data, parts
+
+
 def oracle_name(level_of_theory: str) -> str:
     """The oracle's short name (as in ``sei_net.constants.ELECTRON_OFFSETS``) from a level of theory."""
     return "gfn2" if level_of_theory.upper().startswith("GFN2") else "oracle"
