@@ -464,6 +464,7 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
                    external: Optional[Path] = typer.Option(None, help="folder with 20211130_ts.json and "
                                                            "20211130_mol_entries.json: external DFT test"),
                    cv: int = typer.Option(0, "--cv", help="also K-fold cross-validate (K >= 2; 0: no)"),
+                   loss: str = typer.Option("squared", help="squared | absolute error of the barrier"),
                    force: bool = typer.Option(False, "--force", help="replace an existing model file"),
                    as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Train, calibrate and test a barrier-surrogate ensemble on NEB labels, against BEP (eV)."""
@@ -471,6 +472,7 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
     from sei_net.learn.barrier_fit import SPLITS, fit_barrier_surrogate
 
     _check_training(out, force, split, SPLITS, members, epochs)
+    config = BarrierTrainConfig(epochs=epochs, loss=loss)
     if cv == 1 or cv < 0:
         raise ValueError(f"--cv {cv} is not valid; give 0 (none) or a number of folds >= 2")
     externals = ()
@@ -478,8 +480,7 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
         from sei_net.learn.external_barriers import load_external_barriers
 
         externals = load_external_barriers(external / "20211130_ts.json", external / "20211130_mol_entries.json")
-    ensemble, report = fit_barrier_surrogate(datasets, split, members, BarrierTrainConfig(epochs=epochs), seed, device,
-                                             externals, cv)
+    ensemble, report = fit_barrier_surrogate(datasets, split, members, config, seed, device, externals, cv)
     ensemble.save(out)
     if as_json:
         _emit_json(report)

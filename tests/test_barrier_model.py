@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 from sei_net.generate import build_network  # noqa: E402
 from sei_net.learn.barrier_data import (barrier_target, load_barrier_dataset, reaction_from_dict,  # noqa: E402
                                         reaction_to_dict)
-from sei_net.learn.barrier_ensemble import BarrierEnsemble, BarrierTrainConfig  # noqa: E402
+from sei_net.learn.barrier_ensemble import BARRIER_LOSSES, BarrierEnsemble, BarrierTrainConfig  # noqa: E402
 from sei_net.learn.barrier_fit import barrier_split, fit_bep  # noqa: E402
 from sei_net.learn.barrier_model import BarrierNet, clipped_marcus  # noqa: E402
 from sei_net.learn.reaction_graph import condensed_graph, reaction_class  # noqa: E402
@@ -125,6 +125,32 @@ def test_tiny_barrier_ensemble_learns_class_dependent_intrinsic_barriers(mapped_
     best_constant = min(np.abs(clipped_marcus(torch.from_numpy(dG[test]), torch.tensor(c)).numpy() - y[test]).mean()
                         for c in np.linspace(0.05, 6, 120))
     assert np.abs(pred - y[test]).mean() < 0.5 * best_constant
+
+
+def test_absolute_loss_shrugs_off_outlying_labels_that_pull_the_squared_loss(mapped_reactions):
+    """A tenth of the training labels 3 eV too high (a failed NEB that looked converged): the
+    absolute-error members stay near the clean labels on held-out reactions, the squared-error
+    members are pulled up; both see the same data, seeds and epochs."""
+    sample = [r for r in mapped_reactions if reaction_class(r.kind) in ("ring", "concerted", "fragmentation")][:240]
+    lam_true = {"ring": 1.2, "concerted": 4.0, "fragmentation": 0.3}
+    rng = np.random.default_rng(1)
+    dG = rng.uniform(-1.5, 1.5, len(sample))
+    lam = np.array([lam_true[reaction_class(r.kind)] for r in sample])
+    clean = clipped_marcus(torch.from_numpy(dG), torch.from_numpy(lam)).numpy()
+    graphs = [condensed_graph(r) for r in sample]
+    order = rng.permutation(len(sample))
+    test, val, train = order[:50], order[50:80], order[80:]
+    noisy = clean.copy()
+    noisy[rng.choice(np.concatenate([train, val]), 19, replace=False)] += 3.0
+    bias = {}
+    for loss in BARRIER_LOSSES:
+        config = BarrierTrainConfig(hidden=16, layers=2, epochs=60, patience=60, lr=5e-3, loss=loss)
+        ens = BarrierEnsemble.train(graphs, dG, noisy, train, val, "synthetic", n_members=2, config=config,
+                                    device="cpu")
+        bias[loss] = np.median(ens.predict_graphs([graphs[i] for i in test], dG[test]).mean - clean[test])
+    assert abs(bias["absolute"]) < 0.1 and bias["squared"] > bias["absolute"] + 0.1, bias
+    with pytest.raises(ValueError, match="valid losses"):
+        BarrierTrainConfig(loss="huber")
 
 
 def test_missing_barrier_dataset_is_named(tmp_path):

@@ -6,9 +6,12 @@ clipped_marcus(dG_im, lambda_im) and an aleatoric variance s2_im. Ensemble mean,
 (var over members), aleatoric (mean over members) and isotonic recalibration are those of
 ``sei_net.learn.ensemble.EnsemblePrediction``.
 
-Training one member: squared error of the barrier (eV), then, after a warm-up, the Gaussian NLL
-of the detached barrier's residuals for the variance head (as for the energy members); AdamW with
-cosine decay; early stopping on the validation squared error.
+Training one member: squared or absolute error of the barrier (eV; ``BarrierTrainConfig.loss``),
+then, after a warm-up, the Gaussian NLL of the detached barrier's residuals for the variance head
+(as for the energy members); AdamW with cosine decay; early stopping on the validation error of the
+same kind. The absolute error suits the labels' heavy tails (most barrierless reactions sit at
+exactly max(0, dG), a few transition states are off by an eV) and is the metric the model is
+judged by.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from sei_net.learn.reaction_graph import ReactionGraph, condensed_graph
 from sei_net.learn.train import EarlyStopping, TrainConfig
 
 FORMAT_VERSION = 1
+BARRIER_LOSSES = ("squared", "absolute")
 
 
 @dataclass
@@ -40,6 +44,12 @@ class BarrierTrainConfig(TrainConfig):
     hidden: int = 48
     layers: int = 3
     batch_size: int = 32
+    #: 'squared' or 'absolute' error of the barrier
+    loss: str = "squared"
+
+    def __post_init__(self):
+        if self.loss not in BARRIER_LOSSES:
+            raise ValueError(f"barrier loss {self.loss!r} is not valid; valid losses: {', '.join(BARRIER_LOSSES)}")
 
 
 def _batch(graphs: Sequence[ReactionGraph], idx, device):
@@ -71,6 +81,11 @@ def train_barrier_member(graphs: Sequence[ReactionGraph], dG: np.ndarray, y: np.
     dG_t = torch.as_tensor(np.asarray(dG, np.float32))
     y_t = torch.as_tensor(np.asarray(y, np.float32))
     warmup = int(config.warmup_fraction * config.epochs)
+    power = 2 if config.loss == "squared" else 1
+
+    def error_power(err):
+        return err.abs() ** power
+
     history, stopper = [], EarlyStopping(config.patience)
     for epoch in range(config.epochs):
         with_variance = epoch >= warmup
@@ -83,7 +98,7 @@ def train_barrier_member(graphs: Sequence[ReactionGraph], dG: np.ndarray, y: np.
             lam, var = model(*_batch(graphs, idx, device))
             pred = clipped_marcus(dG_t[idx].to(device), lam)
             target = y_t[idx].to(device)
-            loss = torch.mean((pred - target) ** 2)
+            loss = torch.mean(error_power(pred - target))
             if with_variance:
                 loss = loss + torch.nn.functional.gaussian_nll_loss(pred.detach(), target, var, full=True)
             opt.zero_grad()
@@ -91,9 +106,9 @@ def train_barrier_member(graphs: Sequence[ReactionGraph], dG: np.ndarray, y: np.
             opt.step()
         model.eval()
         pred, _, _ = _predict_member(model, [graphs[i] for i in val], dG[val], device)
-        val_mse = float(np.mean((pred - y[val]) ** 2))
-        kept, stop = stopper.update(model, val_mse, with_variance)
-        history.append({"epoch": epoch, "val_mse": val_mse, "kept": kept})
+        val_error = float(np.mean(np.abs(pred - y[val]) ** power))
+        kept, stop = stopper.update(model, val_error, with_variance)
+        history.append({"epoch": epoch, "val_" + ("mse" if power == 2 else "mae"): val_error, "kept": kept})
         if stop:
             break
     stopper.restore(model)
@@ -123,7 +138,8 @@ class BarrierEnsemble:
                                                seed + m, config, device)
             members.append(model)
             best = next((h for h in reversed(hist) if h["kept"]), hist[-1])
-            histories.append({"epochs": len(hist), "best_epoch": best["epoch"], "val_mse": best["val_mse"]})
+            histories.append({"epochs": len(hist), "best_epoch": best["epoch"],
+                              **{k: v for k, v in best.items() if k.startswith("val_")}})
         card = {"train_size": int(len(train)), "val_size": int(len(val)), "config": config.to_dict(),
                 "seed": seed, "members": histories}
         return cls(members, level_of_theory, None, card, device)
