@@ -107,18 +107,22 @@ def test_hard_split_tests_on_the_largest_reactants():
         barrier_split("scaffold", n_heavy)
 
 
-def test_tiny_barrier_ensemble_learns_class_dependent_intrinsic_barriers(mapped_reactions):
-    """Synthetic labels from a known lambda per class: the ensemble must beat the best single
-    lambda (what a model blind to the reaction would learn), on reactions it never saw."""
+def _class_barriers(mapped_reactions, rng):
+    """Synthetic labels from a known lambda per class (eV): CGRs, dG, barriers and the
+    test/val/train indices (50/30/160)."""
     sample = [r for r in mapped_reactions if reaction_class(r.kind) in ("ring", "concerted", "fragmentation")][:240]
     lam_true = {"ring": 1.2, "concerted": 4.0, "fragmentation": 0.3}
-    rng = np.random.default_rng(0)
     dG = rng.uniform(-1.5, 1.5, len(sample))
     lam = np.array([lam_true[reaction_class(r.kind)] for r in sample])
     y = clipped_marcus(torch.from_numpy(dG), torch.from_numpy(lam)).numpy()
-    graphs = [condensed_graph(r) for r in sample]
     order = rng.permutation(len(sample))
-    test, val, train = order[:50], order[50:80], order[80:]
+    return [condensed_graph(r) for r in sample], dG, y, order[:50], order[50:80], order[80:]
+
+
+def test_tiny_barrier_ensemble_learns_class_dependent_intrinsic_barriers(mapped_reactions):
+    """Synthetic labels from a known lambda per class: the ensemble must beat the best single
+    lambda (what a model blind to the reaction would learn), on reactions it never saw."""
+    graphs, dG, y, test, val, train = _class_barriers(mapped_reactions, np.random.default_rng(0))
     ens = BarrierEnsemble.train(graphs, dG, y, train, val, "synthetic", n_members=2,
                                 config=BarrierTrainConfig(hidden=16, layers=2, epochs=60, patience=60, lr=5e-3), device="cpu")
     pred = ens.predict_graphs([graphs[i] for i in test], dG[test]).mean
@@ -131,15 +135,8 @@ def test_absolute_loss_shrugs_off_outlying_labels_that_pull_the_squared_loss(map
     """A tenth of the training labels 3 eV too high (a failed NEB that looked converged): the
     absolute-error members stay near the clean labels on held-out reactions, the squared-error
     members are pulled up; both see the same data, seeds and epochs."""
-    sample = [r for r in mapped_reactions if reaction_class(r.kind) in ("ring", "concerted", "fragmentation")][:240]
-    lam_true = {"ring": 1.2, "concerted": 4.0, "fragmentation": 0.3}
     rng = np.random.default_rng(1)
-    dG = rng.uniform(-1.5, 1.5, len(sample))
-    lam = np.array([lam_true[reaction_class(r.kind)] for r in sample])
-    clean = clipped_marcus(torch.from_numpy(dG), torch.from_numpy(lam)).numpy()
-    graphs = [condensed_graph(r) for r in sample]
-    order = rng.permutation(len(sample))
-    test, val, train = order[:50], order[50:80], order[80:]
+    graphs, dG, clean, test, val, train = _class_barriers(mapped_reactions, rng)
     noisy = clean.copy()
     noisy[rng.choice(np.concatenate([train, val]), 19, replace=False)] += 3.0
     bias = {}

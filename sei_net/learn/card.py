@@ -31,7 +31,8 @@ def card_markdown(card: dict, title: str) -> str:
              f"- coordination_changed labels: `{card.get('coordination', 'keep')}` "
              "(rekey: on the graph the structure relaxed to; keep: on the species it started from); "
              f"label counts {card.get('label_counts', 'not recorded')}.",
-             f"- Split `{card.get('split')}` (seed {card.get('seed')}): "
+             f"- Split `{card.get('split')}` (seed {card.get('seed')}"
+             + ("; single atoms always train" if card.get("pin_atoms") else "") + "): "
              + ", ".join(f"{k} {v:,}" for k, v in card.get("sizes", {}).items()) + ".",
              f"- Ensemble: {len(card.get('members', []))} members, {cfg.get('hidden')} wide, {cfg.get('layers')} "
              f"layers, up to {cfg.get('epochs')} epochs (early-stopped at "
