@@ -464,7 +464,7 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
                    external: Optional[Path] = typer.Option(None, help="folder with 20211130_ts.json and "
                                                            "20211130_mol_entries.json: external DFT test"),
                    cv: int = typer.Option(0, "--cv", help="also K-fold cross-validate (K >= 2; 0: no)"),
-                   loss: str = typer.Option("squared", help="squared | absolute error of the barrier"),
+                   loss: str = typer.Option("absolute", help="absolute | squared error of the barrier (absolute measured better)"),
                    force: bool = typer.Option(False, "--force", help="replace an existing model file"),
                    as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Train, calibrate and test a barrier-surrogate ensemble on NEB labels, against BEP (eV)."""

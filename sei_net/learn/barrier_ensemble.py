@@ -45,7 +45,7 @@ class BarrierTrainConfig(TrainConfig):
     layers: int = 3
     batch_size: int = 32
     #: 'squared' or 'absolute' error of the barrier
-    loss: str = "squared"
+    loss: str = "absolute"
 
     def __post_init__(self):
         if self.loss not in BARRIER_LOSSES:
