@@ -72,3 +72,27 @@ def test_a_folder_of_another_run_is_refused_and_left_alone(parts, tmp_path):
         MemberCheckpoints(stranger, "abc")
     remove_checkpoints(folder)
     assert not folder.exists()
+
+
+def test_a_member_that_failed_to_learn_is_trained_again_with_another_seed(parts, monkeypatch):
+    """Member 1's first attempt early-stops at the validation MSE of a constant prediction (as a
+    real member once did); it is retrained with seed + 1000, and the card keeps the failed attempt.
+    The tiny members here run out of epochs far above that MSE: under-trained, not failed, kept."""
+    _, train, val = parts
+    trained, real = [], ensemble_module.train_member
+
+    def first_attempt_of_seed_6_fails(*args, **kwargs):
+        trained.append(args[4])
+        model, history = real(*args, **kwargs)
+        if trained.count(6) == 1 and args[4] == 6:
+            history = [{**h, "val_mse": 0.96} for h in history[:-1]]  # stopped before the last epoch
+        return model, history
+
+    monkeypatch.setattr(ensemble_module, "train_member", first_attempt_of_seed_6_fails)
+    ens = EnergyEnsemble.train(train, val, 3, CONFIG, seed=5, device="cpu")
+    assert trained == [5, 6, 1006, 7]
+    members = ens.card["members"]
+    assert [m["seed"] for m in members] == [5, 1006, 7]
+    assert members[1]["failed_attempts"] == [{"seed": 6, "val_mse": 0.96}]
+    assert "failed_attempts" not in members[0] and members[1]["val_mse"] != 0.96
+    assert members[0]["val_mse"] > ensemble_module.FAILED_MEMBER_VAL_MSE  # under-trained, not retried

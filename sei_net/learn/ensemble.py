@@ -29,6 +29,15 @@ from sei_net.learn.model import EnergyNet
 from sei_net.learn.train import TrainConfig, train_member
 
 FORMAT_VERSION = 1
+#: a member that early-stopped (its validation error stopped improving before the epoch budget
+#: ran out) with a best validation MSE above this (standardised residual units: 1.0 is a constant
+#: prediction) explains less than half the label variance: a failed optimisation, retrained with
+#: another seed (seen once: 0.96 beside siblings at 0.04-0.05). A member still improving when the
+#: epochs ran out is under-trained by choice and kept.
+FAILED_MEMBER_VAL_MSE = 0.5
+#: retries of a failed member; attempt a uses seed + m + RETRY_SEED_STRIDE * a
+MAX_MEMBER_RETRIES = 2
+RETRY_SEED_STRIDE = 1000
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -150,7 +159,9 @@ class EnergyEnsemble:
               checkpoint: str | Path | None = None,
               bounds: LabelledSpecies | None = None) -> "EnergyEnsemble":
         """Fit the baseline on ``train`` and train ``n_members`` networks with seeds seed..seed+M-1
-        (different initialisation and data order), early-stopped on ``val``.
+        (different initialisation and data order), early-stopped on ``val``. A member whose
+        early stop says it failed to learn (``FAILED_MEMBER_VAL_MSE``) is trained again with
+        another seed, up to ``MAX_MEMBER_RETRIES`` times; the card records each failed attempt.
 
         ``checkpoint``: a folder where each finished member is stored; members already there (from
         a killed run with the same data, settings and seed) are loaded instead of trained again.
@@ -184,13 +195,20 @@ class EnergyEnsemble:
                 members.append(load_members(EnergyNet, {"config": net_config, "states": [state]})[0].to(device))
                 histories.append(summary)
                 continue
-            model, hist = train_member(train_graphs, ty, val_graphs, vy, seed + m, config, device,
-                                       None if log is None else (lambda rec, m=m: log(m, rec)),
-                                       bound_graphs, by)
+            retried = []
+            for attempt in range(MAX_MEMBER_RETRIES + 1):
+                member_seed = seed + m + RETRY_SEED_STRIDE * attempt
+                model, hist = train_member(train_graphs, ty, val_graphs, vy, member_seed, config, device,
+                                           None if log is None else (lambda rec, m=m: log(m, rec)),
+                                           bound_graphs, by)
+                best = next((h for h in reversed(hist) if h["kept"]), hist[-1])
+                if best["val_mse"] <= FAILED_MEMBER_VAL_MSE or len(hist) >= config.epochs:
+                    break
+                retried.append({"seed": member_seed, "val_mse": best["val_mse"]})
             members.append(model)
-            best = next((h for h in reversed(hist) if h["kept"]), hist[-1])
             histories.append({"epochs": len(hist), "best_epoch": best["epoch"], "val_mse": best["val_mse"],
-                              "val_nll": best["val_nll"]})
+                              "val_nll": best["val_nll"], "seed": member_seed,
+                              **({"failed_attempts": retried} if retried else {})})
             if saved is not None:
                 saved.save(m, model, histories[-1])
         card = {"train_size": len(train), "val_size": len(val), "config": config.to_dict(), "seed": seed,
