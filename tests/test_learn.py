@@ -214,6 +214,23 @@ def test_a_tiny_member_learns_the_reference_labels():
     assert np.isfinite(history[-1]["train_nll"]) and history[-1]["train_nll"] != 0.0
 
 
+def test_gradient_clipping_bounds_each_step():
+    """Clipped to a vanishing norm, gradients fall far below Adam's epsilon and the weights barely
+    leave their initial values; unclipped, the same epochs move them."""
+    data = _reference_data()
+    graphs = [featurise(s) for s in data.species]
+    y = (data.G - data.G.mean()) / data.G.std()
+    torch.set_num_threads(1)
+    torch.manual_seed(3)
+    start = torch.cat([p.detach().flatten() for p in EnergyNet(16, 2).parameters()])
+    moved = {}
+    for clip in (None, 1e-12):
+        config = TrainConfig(hidden=16, layers=2, epochs=2, batch_size=16, warmup_fraction=1.0, clip_grad_norm=clip)
+        model, _ = train_member(graphs, y, graphs[:8], y[:8], seed=3, config=config)
+        moved[clip] = float((torch.cat([p.detach().flatten() for p in model.parameters()]) - start).norm())
+    assert moved[1e-12] < 0.01 * moved[None], moved
+
+
 def test_ensemble_save_load_round_trip_and_calibration(tmp_path):
     data = _reference_data()
     parts = random_split(len(data), {"train": 0.8, "val": 0.2}, seed=0)

@@ -35,6 +35,9 @@ class TrainConfig:
     weight_decay: float = 1e-2
     warmup_fraction: float = 0.3
     patience: int = 80
+    #: clip each step's gradient to this global L2 norm (None: no clipping, the default so far);
+    #: a guard against the one-epoch spikes that can kill a member (docs/surrogates.md)
+    clip_grad_norm: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -137,6 +140,8 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
             loss, mse, nll = _loss(*model(batch), y, with_variance, bound)
             optimiser.zero_grad()
             loss.backward()
+            if config.clip_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
             optimiser.step()
             labels_here = int((~bound).sum())
             total_se += float(mse.detach()) * labels_here
