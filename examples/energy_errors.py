@@ -30,11 +30,12 @@ def groups(species: list, status: list[str]) -> dict[str, dict[str, np.ndarray]]
         return np.array([pred(s) for s in species])
 
     heavy = np.array([s.n_heavy for s in species])
+    lithium = mask(lambda s: "Li" in s.elements)
+    f_or_p = mask(lambda s: bool({"F", "P"} & set(s.elements)))
     return {
         "label": {st: np.array(status) == st for st in sorted(set(status))},
-        "lithium": {"no Li": mask(lambda s: "Li" not in s.elements), "Li": mask(lambda s: "Li" in s.elements)},
-        "F or P": {"neither": mask(lambda s: not {"F", "P"} & set(s.elements)),
-                   "F or P": mask(lambda s: bool({"F", "P"} & set(s.elements)))},
+        "lithium": {"no Li": ~lithium, "Li": lithium},
+        "F or P": {"neither": ~f_or_p, "F or P": f_or_p},
         "charge": {f"{q:+d}": mask(lambda s, q=q: s.charge == q) for q in sorted({s.charge for s in species})},
         "unpaired electrons": {"0": mask(lambda s: s.radicals == 0), "1": mask(lambda s: s.radicals == 1),
                                ">= 2": mask(lambda s: s.radicals >= 2)},

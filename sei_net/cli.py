@@ -357,13 +357,8 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Compute free energies of the network's species with an oracle (resumable, cached)."""
     from sei_net.energy.labelling import label_network
-    from sei_net.energy.labels import LabelStore
 
     _check_exports(resume_from)
-    if resume_from:
-        with LabelStore(labels or network.with_name("labels.db")) as store:
-            for path in resume_from:
-                store.import_jsonl(path, replace=False)
 
     if workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
@@ -375,7 +370,7 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
 
     result = label_network(network, oracle, labels, workers=workers, scheduler=scheduler,
                            retry_failed=retry_failed, max_heavy_atoms=max_heavy_atoms, limit=limit,
-                           progress=progress, n_conformers=conformers)
+                           progress=progress, n_conformers=conformers, resume_from=resume_from)
     if as_json:
         _emit_json(result)
     else:
@@ -423,7 +418,7 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
                                                "reactions the store lacks are added first (repeatable)"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Climbing-image NEB barriers (GFN2-xTB) for the network's unimolecular reactions (resumable)."""
-    from sei_net.energy.barrier_labels import BarrierStore, label_barriers
+    from sei_net.energy.barrier_labels import label_barriers
     from sei_net.energy.gfn2 import GFN2Oracle
     from sei_net.learn.barrier_data import export_barrier_dataset
 
@@ -435,14 +430,11 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
         raise ValueError(f"--shard {shard!r} is not valid; give K/N with 0 <= K < N, e.g. 0/2") from None
     barriers = barriers or network.with_name("barriers.db")
     _check_exports(resume_from)
-    if resume_from:
-        with BarrierStore(barriers) as store:
-            for path in resume_from:
-                store.import_jsonl(path)
     level = GFN2Oracle().level_of_theory
     quiet = _quiet(as_json)
     result = label_barriers(network, labels, barriers, level, limit, seed, retry_failed, (k, n),
-                            echo=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)))
+                            echo=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)),
+                            resume_from=resume_from)
     if export is not None:
         result["exported"] = export_barrier_dataset(barriers, network, labels, level, export)
     if as_json:

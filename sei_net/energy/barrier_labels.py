@@ -151,10 +151,12 @@ def balanced_order(items: list[tuple], seed: int = 0) -> list[tuple]:
 
 def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path, label_level: str,
                    limit: int | None = None, seed: int = 0, retry_failed: bool = False,
-                   shard: tuple[int, int] = (0, 1), echo: Callable[[str], None] = lambda m: None) -> dict:
+                   shard: tuple[int, int] = (0, 1), echo: Callable[[str], None] = lambda m: None,
+                   resume_from: Iterable[str | Path] = ()) -> dict:
     """Run NEB for the eligible reactions of ``network`` not yet in ``barriers``; resumable.
     ``shard`` (k, n): take every n-th reaction of the queue from the k-th, so n processes can share
-    one store without running a reaction twice."""
+    one store without running a reaction twice. ``resume_from``: barrier datasets whose reactions
+    the store lacks are added first (``BarrierStore.import_jsonl``)."""
     import numpy as np
 
     from sei_net.energy.labels import LabelStore
@@ -164,6 +166,8 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with NetworkStore.open(network, readonly=True) as net, LabelStore(labels) as lab, \
             BarrierStore(barriers) as out:
+        for path in resume_from:
+            out.import_jsonl(path)
         todo_done = out.done(retry_failed=retry_failed)
         queue = [t for t in balanced_order(eligible_reactions(net, lab, label_level), seed)
                  if t[0].key not in todo_done]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from sei_net.chem.species import Species
 from sei_net.energy.labels import LabelStore
@@ -26,13 +26,15 @@ def label_network(network: str | Path, oracle: str = "gfn2", labels: str | Path 
                   workers: int = 1, scheduler: str | None = None, retry_failed: bool = False,
                   max_heavy_atoms: int | None = None, limit: int | None = None,
                   progress: Callable[[int, int, EnergyRecord], None] | None = None,
-                  keys: list[str] | None = None, **settings) -> dict:
+                  keys: list[str] | None = None, resume_from: Sequence[str | Path] = (), **settings) -> dict:
     """Label every species of ``network`` lacking a record; returns counts and timing.
 
     ``labels`` defaults to ``labels.db`` next to the network. ``workers`` > 1 or ``scheduler``
     (tcp://HOST:PORT) uses Dask; ``max_heavy_atoms`` skips larger species; ``limit`` labels at most
     that many (smallest first) in this call; ``keys`` restricts the run to those species (in that
-    order; active learning picks them).
+    order; active learning picks them). ``resume_from``: label exports whose records the cache
+    lacks are added first (records it holds are kept), so a fresh machine resumes from the
+    committed files.
     """
     from sei_net.store import NetworkStore
 
@@ -42,6 +44,8 @@ def label_network(network: str | Path, oracle: str = "gfn2", labels: str | Path 
     store = NetworkStore.open(network)
     cache = LabelStore(labels or network.with_name("labels.db"))
     try:
+        for path in resume_from:
+            cache.import_jsonl(path, replace=False)
         species = store.all_species()
         by_key = {s.key: s for s in species.values()
                   if max_heavy_atoms is None or s.n_heavy <= max_heavy_atoms}

@@ -79,7 +79,8 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
     (with 'rekey'): the start graphs of re-keyed records train as lower bounds, those whose
     relaxed graph is in the training part (``dataset.start_graph_bounds``)."""
     data = load_labels(label_paths, level, coordination=coordination)
-    parts = make_split(split, data, seed)
+    pin_atoms = True                                   # what the card records is what the split did
+    parts = make_split(split, data, seed, pin_atoms)
     stoich = labelled_reactions(network_paths, data.keys) if network_paths else None  # before hours of training
     train = data.subset(parts["train"])
     bounds = start_graph_bounds(data, train.keys) if lower_bounds else None
@@ -89,7 +90,7 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
     report.update({
         "oracle": oracle_name(data.level_of_theory),
         "labels": [str(p) for p in label_paths], "networks": [str(p) for p in network_paths],
-        "split": split, "seed": seed, "pin_atoms": True, "coordination": coordination, "label_counts": data.counts,
+        "split": split, "seed": seed, "pin_atoms": pin_atoms, "coordination": coordination, "label_counts": data.counts,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     })
     ensemble.card.update(report)
