@@ -14,10 +14,17 @@ from sei_net.chem.species import Species
 
 def starting_geometries(species: Species, n: int = 3, seed: int = 0) -> list[np.ndarray]:
     """Up to ``n`` distinct conformers (Å, canonical atom order), pre-relaxed with MMFF94 where it
-    has parameters, else UFF where it has them, else left as embedded. Deterministic for a seed.
-    A species that already carries coordinates gets those first."""
+    has parameters, else UFF where it has them, else left as embedded. Deterministic for a seed
+    (>= 0). A species that already carries coordinates gets those first.
+
+    RDKit's ``EmbedMultipleConfs`` gives every conformer the same coordinates when its random seed
+    is 0 (rdkit/rdkit#1738, still so in 2026.09), so RDKit gets ``seed + 1``. The first conformer
+    of a seed is the one conformer RDKit seed 0 gave: labels made before this fix
+    (docs/energy.md) are one-conformer labels, reproduced by ``n=1``."""
     from rdkit.Chem import AllChem
 
+    if seed < 0:
+        raise ValueError(f"conformer seed must be >= 0, got {seed}")
     out: list[np.ndarray] = []
     if species.coords is not None:
         out.append(np.asarray(species.coords, dtype=float))
@@ -25,7 +32,7 @@ def starting_geometries(species: Species, n: int = 3, seed: int = 0) -> list[np.
         return out or [np.zeros((1, 3))]
     mol = species.to_rdkit(explicit_h=True)
     params = AllChem.ETKDGv3()
-    params.randomSeed = int(seed)
+    params.randomSeed = int(seed) + 1  # never 0: see the docstring
     ids = list(AllChem.EmbedMultipleConfs(mol, numConfs=n, params=params))
     if not ids:
         params.useRandomCoords = True

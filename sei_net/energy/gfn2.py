@@ -31,6 +31,11 @@ FMAX = 0.02          # eV/Å
 MAX_STEPS = 400
 
 
+def conformer_count(n: int) -> str:
+    """The conformer part of a level-of-theory string: '1 conformer', '3 conformers'."""
+    return f"{n} conformer" + ("" if n == 1 else "s")
+
+
 class GFN2Oracle:
     """GFN2-xTB free energies in a GB(epsilon = 18.5) continuum, eV."""
 
@@ -44,7 +49,7 @@ class GFN2Oracle:
         self.seed = int(seed)
         thermo = "qRRHO" if hessian else "E only"
         self.level_of_theory = (f"GFN2-xTB/GBE(eps={DIELECTRIC},Still)//same; {thermo}; "
-                                f"{self.n_conformers} conformers; T={self.temperature} K")
+                                f"{conformer_count(self.n_conformers)}; T={self.temperature} K")
 
     def settings(self) -> dict:
         return {"n_conformers": self.n_conformers, "temperature": self.temperature,
