@@ -2,7 +2,7 @@
 
 Many coordination_changed records relax to the same graph from different starting species
 (``sei_net.learn.dataset.relaxed_graphs``): each is an independent search for that graph's lowest
-minimum (3 conformers, GFN2-xTB/GBE, qRRHO). How far apart they land estimates the label noise a
+minimum (one ETKDG starting geometry each, GFN2-xTB/GBE, qRRHO). How far apart they land estimates the label noise a
 surrogate cannot learn below:
 
 - records of one graph above the lowest record of that graph (graphs with >= 2 records);

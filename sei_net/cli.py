@@ -376,6 +376,28 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
     else:
         typer.echo(f"{network}: {result['computed']} computed in {result['seconds']} s; cache {result['cache']}; "
                    f"{result['energies_written']} energies written ({result['level_of_theory']})")
+        for level, n in result["other_levels"].items():
+            typer.echo(f"note: the cache also holds {n} records at {level} (the committed GFN2 labels are "
+                       "at 1 conformer: --conformers 1 continues them)", err=True)
+
+
+def _gfn2_label_level(labels: Path, conformers: int | None) -> str:
+    """The GFN2 species-label level a command reads from the cache ``labels``: the one made with
+    ``conformers`` starting geometries, or, when None, the only GFN2 level the cache holds."""
+    from sei_net.energy.gfn2 import GFN2Oracle
+    from sei_net.energy.labels import LabelStore
+
+    if conformers is not None:
+        if conformers < 1:
+            raise ValueError(f"--conformers must be >= 1, got {conformers}")
+        return GFN2Oracle(n_conformers=conformers).level_of_theory
+    if not labels.is_file():
+        raise FileNotFoundError(f"label cache {labels} does not exist; make it with sei-net label")
+    with LabelStore(labels) as cache:
+        found = sorted(lv for lv in cache.levels() if lv.startswith("GFN2-xTB/"))
+    if len(found) != 1:
+        raise ValueError(f"{labels} holds {len(found)} GFN2 label levels {found}; pick one with --conformers N")
+    return found[0]
 
 
 def _check_exports(paths: list[Path]) -> None:
@@ -416,10 +438,11 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
         export: Optional[Path] = typer.Option(None, help="then write the barrier dataset (.jsonl.gz)"),
         resume_from: list[Path] = typer.Option([], "--resume-from", help="barrier dataset (.jsonl.gz) whose "
                                                "reactions the store lacks are added first (repeatable)"),
+        conformers: Optional[int] = typer.Option(None, help="read the species labels made with this many "
+                                                 "conformers (default: the cache's only GFN2 level)"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Climbing-image NEB barriers (GFN2-xTB) for the network's unimolecular reactions (resumable)."""
     from sei_net.energy.barrier_labels import label_barriers
-    from sei_net.energy.gfn2 import GFN2Oracle
     from sei_net.learn.barrier_data import export_barrier_dataset
 
     try:
@@ -430,11 +453,12 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
         raise ValueError(f"--shard {shard!r} is not valid; give K/N with 0 <= K < N, e.g. 0/2") from None
     barriers = barriers or network.with_name("barriers.db")
     _check_exports(resume_from)
-    level = GFN2Oracle().level_of_theory
+    level = _gfn2_label_level(labels, conformers)
     quiet = _quiet(as_json)
     result = label_barriers(network, labels, barriers, level, limit, seed, retry_failed, (k, n),
                             echo=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)),
                             resume_from=resume_from)
+    result["label_level"] = level
     if export is not None:
         result["exported"] = export_barrier_dataset(barriers, network, labels, level, export)
     if as_json:
@@ -605,6 +629,8 @@ def learn(net: Path = typer.Argument(..., help="network file (.db), built by sei
           members: int = typer.Option(5, help="ensemble members"),
           epochs: int = typer.Option(300, help="epochs per member"),
           potential: Optional[float] = typer.Option(None, help="V vs Li/Li+ (default: the recipe's)"),
+          conformers: int = typer.Option(3, help="GFN2 starting geometries per species (1: the level of the "
+                                         "committed labels)"),
           device: str = typer.Option("auto", help="auto | cpu | cuda"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Active learning: label the most uncertain species on the best paths, retrain, repeat."""
@@ -617,7 +643,7 @@ def learn(net: Path = typer.Argument(..., help="network file (.db), built by sei
         raise FileNotFoundError(f"network {net} does not exist; build it with sei-net build")
     quiet = _quiet(as_json)
     results = run_learning(net, labels, out, rounds, batch, members, TrainConfig(epochs=epochs), extra_labels,
-                           potential=potential, device=device,
+                           potential=potential, device=device, oracle_settings={"n_conformers": conformers},
                            echo=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)))
     curve = [{"round": r.round, "labels": r.n_labels, "picked": len(r.picked), "on_best_paths": r.picked_relevant,
               **{f"{what}_mae": m["mae"] for what, m in r.report["test"].items()}} for r in results]

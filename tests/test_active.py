@@ -54,7 +54,7 @@ def test_one_round_labels_the_picked_species_and_resumes(tmp_path):
     labels = tmp_path / "labels.db"
     args = ["learn", str(net), "--labels", str(labels), "-o", str(tmp_path / "al"), "--rounds", "1",
             "--batch", "2", "--extra-labels", str(REFERENCE_LABELS), "--members", "2", "--epochs", "4",
-            "--device", "cpu", "--json"]
+            "--device", "cpu", "--conformers", "1", "--json"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     curve = json.loads(res.stdout)["learning_curve"]
@@ -68,3 +68,12 @@ def test_one_round_labels_the_picked_species_and_resumes(tmp_path):
     assert not stored & reference  # never a species that already had a label
     again = runner.invoke(app, args)  # resumes: both rounds are in the curve, nothing is redone
     assert again.exit_code == 0 and json.loads(again.stdout)["learning_curve"] == curve
+
+
+def test_labels_at_another_level_than_the_oracle_are_refused_before_any_work(tmp_path):
+    net = tmp_path / "net.db"
+    net.touch()  # never opened: the level check comes first
+    res = runner.invoke(app, ["learn", str(net), "--labels", str(tmp_path / "labels.db"), "-o", str(tmp_path / "al"),
+                              "--extra-labels", str(REFERENCE_LABELS)])   # committed: 1 conformer; oracle: 3
+    assert res.exit_code == 2 and "--conformers 1" in res.output and res.output.count("\n") == 1
+    assert not (tmp_path / "al").exists() and not (tmp_path / "labels.db").exists()

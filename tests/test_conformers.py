@@ -1,4 +1,9 @@
-"""Starting geometries: n requested conformers are n different structures, for every seed."""
+"""Starting geometries: n requested conformers are n different structures, for every seed; the
+committed GFN2 labels are one-conformer labels, as their level of theory says."""
+
+import gzip
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,3 +46,29 @@ def test_a_negative_seed_is_refused():
 def test_level_of_theory_counts_the_conformers():
     assert "; 1 conformer;" in GFN2Oracle(n_conformers=1).level_of_theory
     assert "; 3 conformers;" in GFN2Oracle(n_conformers=3).level_of_theory
+
+
+LABELS = Path(__file__).parents[1] / "data" / "labels" / "gfn2_ec_lipf6.jsonl.gz"
+#: a Li fluoro-alkoxide whose first conformer is 0.8 eV above the best of three (measured, GFN2)
+LI_SPECIES = "[Li]<-[O][C]([F])[O][CH2]|0|1"
+
+
+def committed_record(key: str) -> dict:
+    with gzip.open(LABELS, "rt") as fh:
+        for line in fh:
+            if f'"key":"{key}"' in line:
+                return json.loads(line)
+    raise KeyError(key)
+
+
+def test_committed_labels_are_one_conformer_labels_and_three_search_deeper():
+    pytest.importorskip("tblite")
+    stored = committed_record(LI_SPECIES)
+    one = GFN2Oracle(n_conformers=1).compute(Species.from_key(LI_SPECIES))
+    # the committed label is what one conformer gives, at the level its record states
+    assert stored["level_of_theory"] == one.level_of_theory
+    assert one.status == stored["status"] == "ok" and abs(one.G - stored["G"]) < 1e-3
+    # three distinct conformers include that one and find this species' lower minimum
+    three = GFN2Oracle(n_conformers=3).compute(Species.from_key(LI_SPECIES))
+    assert three.status == "ok" and three.G < stored["G"] - 0.1
+

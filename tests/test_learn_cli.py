@@ -125,3 +125,24 @@ def test_barrier_commands_name_their_bad_arguments(trained, tmp_path):
         res = runner.invoke(app, command + ["--resume-from", str(tmp_path / "gone.jsonl.gz")])
         assert res.exit_code == 2 and "gone.jsonl.gz" in res.output and res.output.count("\n") == 1
     assert not (tmp_path / "l.db").exists()  # refused before any store was made
+
+
+def test_neb_reads_the_caches_one_gfn2_level_and_asks_when_there_are_two(trained, tmp_path):
+    from sei_net.energy.gfn2 import GFN2Oracle
+    from sei_net.energy.labels import LabelStore
+    from sei_net.energy.record import EnergyRecord
+
+    net, _, _ = trained
+    cache = tmp_path / "two_levels.db"
+    with LabelStore(cache) as store:
+        store.import_jsonl(LABELS)                      # the committed labels: one conformer
+    res = runner.invoke(app, ["neb", str(net), "--labels", str(cache), "--limit", "0", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["label_level"] == GFN2Oracle(n_conformers=1).level_of_theory
+    with LabelStore(cache) as store:
+        three = "GFN2-xTB/GBE(eps=18.5,Still)//same; qRRHO; 3 conformers; T=298.15 K"
+        store.put([EnergyRecord("[H]|0|2", three, "ok", E=-10.0, G=-10.0, temperature=298.15)])
+    res = runner.invoke(app, ["neb", str(net), "--labels", str(cache), "--limit", "0"])
+    assert res.exit_code == 2 and "--conformers" in res.output and res.output.count("\n") == 1
+    res = runner.invoke(app, ["neb", str(net), "--labels", str(cache), "--limit", "0", "--conformers", "1"])
+    assert res.exit_code == 0, res.output

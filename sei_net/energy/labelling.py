@@ -73,9 +73,10 @@ def label_network(network: str | Path, oracle: str = "gfn2", labels: str | Path 
                  "temperature": t, "data": {"status": status, "n_imaginary": n_imag}}
                 for key, status, e, g, t, n_imag in cache.usable(level) if key in key_to_id]
         store.set_energies(rows)
+        other = {lv: sum(cache.counts(lv).values()) for lv in sorted(cache.levels() - {level})}
         return {"level_of_theory": level, "computed": done, "seconds": round(seconds, 3),
                 "energies_written": len(rows), "cache": cache.counts(level),
-                "skipped_by_size": len(species) - len(by_key)}
+                "skipped_by_size": len(species) - len(by_key), "other_levels": other}
     finally:
         cache.close()
         store.close()

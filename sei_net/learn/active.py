@@ -75,12 +75,14 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
     from (store meta)."""
     from sei_net.energy.labelling import label_network
     from sei_net.energy.labels import LabelStore
+    from sei_net.energy.record import make_oracle
     from sei_net.kinetics.query import PathQuery
     from sei_net.learn.checkpoint import remove_checkpoints
     from sei_net.learn.fit import fit_energy_surrogate
     from sei_net.learn.score import score_network, surrogate_source
     from sei_net.store import NetworkStore
 
+    check_one_level(labels, extra_labels, make_oracle(oracle, **(oracle_settings or {})).level_of_theory)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     LabelStore(labels).close()  # creates an empty cache on the first run
@@ -118,6 +120,22 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
         results.append(RoundResult(r, n_labels, report, picked, n_rel, labelled))
         curve_path.write_text(json.dumps([res.__dict__ for res in results], indent=1, default=float))
     return results
+
+
+def check_one_level(labels: str | Path, extra_labels: Sequence[str | Path], oracle_level: str) -> None:
+    """Refuse, before any work, labels at another level of theory than the oracle's: the rounds
+    train on the cache and the extra files together, which must hold one level."""
+    from sei_net.energy.labels import LabelStore
+    from sei_net.learn.dataset import label_energies
+
+    levels = {label_energies([p])[1] for p in extra_labels}
+    if Path(labels).is_file():
+        with LabelStore(labels) as cache:
+            levels |= cache.levels()
+    other = sorted(levels - {oracle_level})
+    if other:
+        raise ValueError(f"the labels are at {other[0]!r} but the oracle labels at {oracle_level!r}; "
+                         "give oracle settings that match (the committed GFN2 labels: --conformers 1)")
 
 
 def starting_species(store, query, names: Sequence[str] | None) -> list[int]:
