@@ -72,3 +72,46 @@ def test_committed_labels_are_one_conformer_labels_and_three_search_deeper():
     three = GFN2Oracle(n_conformers=3).compute(Species.from_key(LI_SPECIES))
     assert three.status == "ok" and three.G < stored["G"] - 0.1
 
+
+class FailingCalculator:
+    """Stands in for tblite when its SCF does not converge."""
+
+    def __init__(self):
+        from ase.calculators.calculator import CalculationFailed
+        self.error = CalculationFailed("SCF not converged in 500 cycles")
+
+    def get_potential_energy(self, atoms=None, force_consistent=False):
+        raise self.error
+
+    def get_forces(self, atoms=None):
+        raise self.error
+
+
+def failing_calls(monkeypatch, which: set[int]):
+    """Make the oracle's calculators number ``which`` (1-based, in the order made) fail."""
+    made = {"n": 0}
+    real = GFN2Oracle._calculator
+
+    def calculator(self, species):
+        made["n"] += 1
+        return FailingCalculator() if made["n"] in which else real(self, species)
+    monkeypatch.setattr(GFN2Oracle, "_calculator", calculator)
+
+
+def test_one_conformers_scf_failure_does_not_fail_the_species(monkeypatch):
+    pytest.importorskip("tblite")
+    ec = Species.from_smiles("O=C1OCCO1")
+    reference = GFN2Oracle(n_conformers=3, hessian=False).compute(ec)
+    failing_calls(monkeypatch, {2})                      # the second conformer's optimisation
+    rec = GFN2Oracle(n_conformers=3, hessian=False).compute(ec)
+    assert rec.status == "ok" and abs(rec.E - reference.E) < 1e-4   # a rigid ring: every conformer agrees
+    statuses = [c["status"] for c in rec.data["conformers"]]
+    assert statuses.count("failed") == 1 and statuses.count("ok") == 2
+    assert "CalculationFailed" in rec.data["conformers"][1]["reason"]
+
+
+def test_a_species_fails_with_the_scf_reason_when_every_conformer_does(monkeypatch):
+    pytest.importorskip("tblite")
+    failing_calls(monkeypatch, {1, 2, 3})
+    rec = GFN2Oracle(n_conformers=3, hessian=False).compute(Species.from_smiles("O=C1OCCO1"))
+    assert rec.status == "failed" and rec.reason.startswith("CalculationFailed: SCF not converged")

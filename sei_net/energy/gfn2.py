@@ -78,15 +78,20 @@ class GFN2Oracle:
         from ase.optimize import BFGS
 
         best: dict[str, tuple[float, np.ndarray]] = {}
-        outcomes = []
+        outcomes, errors = [], []
         for coords in starting_geometries(species, self.n_conformers, self.seed):
             trial = species.with_coords(coords).to_ase()
             trial.calc = self._calculator(species)
             converged = True
-            if species.n_atoms > 1:
-                opt = BFGS(trial, logfile=None)
-                converged = bool(opt.run(fmax=FMAX, steps=MAX_STEPS))
-            energy = float(trial.get_potential_energy())
+            try:
+                if species.n_atoms > 1:
+                    opt = BFGS(trial, logfile=None)
+                    converged = bool(opt.run(fmax=FMAX, steps=MAX_STEPS))
+                energy = float(trial.get_potential_energy())
+            except Exception as err:  # noqa: BLE001 - one conformer's SCF failure does not fail the others
+                errors.append(err)
+                outcomes.append({"status": "failed", "reason": f"{type(err).__name__}: {str(err)[:200]}"})
+                continue
             status, _ = graph_check(species, trial.get_positions())
             outcomes.append({"status": status, "E": energy, "converged": converged})
             if converged and status != "rearranged" and (status not in best or energy < best[status][0]):
@@ -94,9 +99,15 @@ class GFN2Oracle:
         rec.data["conformers"] = outcomes
         chosen = "ok" if "ok" in best else ("coordination_changed" if best else None)
         if chosen is None:
+            if len(errors) == len(outcomes):
+                raise errors[0]
             why = "rearranged during optimisation" if any(o["status"] == "rearranged" for o in outcomes) \
                 else "optimisation did not converge"
-            raise RuntimeError(f"{why} in all {len(outcomes)} conformers")
+            if not errors:
+                raise RuntimeError(f"{why} in all {len(outcomes)} conformers")
+            first = next(o["reason"] for o in outcomes if o["status"] == "failed")
+            raise RuntimeError(f"{why} in {len(outcomes) - len(errors)} of {len(outcomes)} conformers; "
+                               f"the others failed ({first})")
         energy, coords = best[chosen]
         atoms = species.with_coords(coords).to_ase()
         atoms.calc = self._calculator(species)
