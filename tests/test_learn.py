@@ -91,6 +91,18 @@ def test_isotonic_fit_pools_adjacent_violators():
     assert np.isclose(v.mean() if len(v) == 1 else np.average(v, weights=np.ones_like(v)), v.mean())
 
 
+def test_isotonic_blocks_hold_at_least_min_block_points_and_stay_monotone():
+    rng = np.random.default_rng(0)
+    x = np.arange(40.0)
+    y = x / 10 + rng.normal(0, 1, 40) ** 2                # noisy squared errors around a rising trend
+    plain = isotonic_fit(x, y)[1]
+    centres, values = isotonic_fit(x, y, min_block=8)
+    assert len(values) <= 40 // 8 < len(plain)
+    assert np.all(np.diff(values) >= 0) and np.all(np.diff(centres) > 0)
+    one = isotonic_fit(x, y, min_block=40)[1]
+    assert len(one) == 1 and np.isclose(one[0], y.mean())   # pooling everything conserves the mean
+
+
 def test_isotonic_recalibration_repairs_a_known_miscalibration():
     rng = np.random.default_rng(1)
 
@@ -292,3 +304,4 @@ def test_a_violated_lower_bound_trains_like_a_label_and_a_satisfied_one_like_not
     assert abs(above - as_label) < 0.05                    # same pull as a label at the bound
     below = predict(train(bound=free - 1.0))
     assert abs(below - free) < 0.1                         # only the batch composition differs
+
