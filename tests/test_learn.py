@@ -305,3 +305,44 @@ def test_a_violated_lower_bound_trains_like_a_label_and_a_satisfied_one_like_not
     below = predict(train(bound=free - 1.0))
     assert abs(below - free) < 0.1                         # only the batch composition differs
 
+
+class FixedEnsemble:
+    """Stands in for a trained ensemble: predictions given, not learned."""
+
+    def __init__(self, prediction: EnsemblePrediction):
+        self.prediction, self.calibration = prediction, {}
+
+    def predict(self, species):
+        return self.prediction
+
+
+def test_resampled_held_out_recalibrates_a_known_overconfidence_on_every_draw():
+    from types import SimpleNamespace
+
+    from sei_net.learn.evaluate import resampled_held_out
+
+    rng = np.random.default_rng(3)
+    n, n_reactions = 2000, 3000
+    scale = rng.uniform(0.05, 0.5, n)                      # true error sigma of each species, eV
+    G = rng.normal(0.0, 5.0, n)
+    err = rng.normal(0.0, scale)
+    members = np.repeat((G + err)[:, None], 3, axis=1)     # the members agree: aleatoric only
+    overconfident = np.repeat((scale / 2)[:, None] ** 2, 3, axis=1)  # claims half the true sigma
+    ens = FixedEnsemble(EnsemblePrediction(members, overconfident))
+    data = SimpleNamespace(species=[None] * n, G=G)
+    pairs = rng.choice(n, size=(n_reactions, 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    rows = np.repeat(np.arange(len(pairs)), 2)
+    stoich = sp.csr_matrix((np.tile([-1.0, 1.0], len(pairs)), (rows, pairs.ravel())), shape=(len(pairs), n))
+    parts = {"cal": np.arange(0, 1000), "test": np.arange(1000, 2000)}
+
+    raw_coverage = np.mean(np.abs(err) <= 1.96 * scale / 2)
+    assert raw_coverage < 0.75                             # the uncalibrated claim is far off
+    out = resampled_held_out(ens, data, parts, stoich, draws=20, seed=1)
+    assert out["n_cal"] == out["n_test"] == 1000 and out["draws"] == 20
+    for what in ("species", "reactions", "reactions_labels_kept"):
+        cov = out["metrics"][what]["coverage_95"]
+        assert 0.93 <= cov["median"] <= 0.97, (what, cov)
+        assert cov["p05"] <= cov["median"] <= cov["p95"]
+    mae = out["metrics"]["species"]["mae"]
+    assert abs(mae["median"] - np.abs(err).mean()) < 0.05 * np.abs(err).mean()   # halves of one pool

@@ -146,3 +146,24 @@ def test_neb_reads_the_caches_one_gfn2_level_and_asks_when_there_are_two(trained
     assert res.exit_code == 2 and "--conformers" in res.output and res.output.count("\n") == 1
     res = runner.invoke(app, ["neb", str(net), "--labels", str(cache), "--limit", "0", "--conformers", "1"])
     assert res.exit_code == 0, res.output
+
+
+def test_recalibrating_repairs_broken_maps_and_reproduces_the_trained_figures(trained, tmp_path):
+    import importlib.util
+
+    from sei_net.learn.ensemble import EnergyEnsemble
+
+    _, model, report = trained
+    spec = importlib.util.spec_from_file_location("recalibrate", Path(__file__).parents[1] / "examples" / "recalibrate.py")
+    recalibrate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recalibrate)
+    broken = EnergyEnsemble.load(model, device="cpu")
+    for cal in broken.calibration.values():
+        cal.knots_f = cal.knots_f * 100.0                 # sigma ten times too large
+    broken.save(tmp_path / "broken.pt")
+    again = recalibrate.main([str(tmp_path / "broken.pt"), "-o", str(tmp_path / "fixed.pt")])
+    fixed = EnergyEnsemble.load(tmp_path / "fixed.pt", device="cpu")
+    for what, m in report["test"].items():
+        assert again["test"][what] == pytest.approx(m)             # the same maps, the same figures
+        assert fixed.card["test"][what] == pytest.approx(m)
+    assert "recalibrated" in fixed.card and fixed.card["test_resampled"]["draws"] > 1

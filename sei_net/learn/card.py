@@ -44,6 +44,7 @@ def card_markdown(card: dict, title: str) -> str:
     lines += metrics_table(card.get("test", {}))
     lines += ["", "Errors are surrogate minus oracle. Reaction rows: labelled network reactions that involve "
               "at least one test species (a reaction and its reverse once); their uncertainty is member-wise.", ""]
+    lines += resampled_table(card.get("test_resampled"))
     check = card.get("start_graph_bounds")
     if check and check.get("n"):
         lines += [f"Start graphs whose relaxed graph is a test species ({check['n']:,}; their record's G is a "
@@ -51,3 +52,22 @@ def card_markdown(card: dict, title: str) -> str:
                   f"below it (median shortfall {check['median_shortfall_eV']:.2f} eV). Lower bounds in "
                   f"training: {card.get('lower_bounds', 0):,}.", ""]
     return "\n".join(lines)
+
+
+RESAMPLED_COLUMNS = (("mae", "MAE eV"), ("coverage_95", "95% coverage"), ("miscalibration_area", "miscal. area"),
+                     ("spearman", "Spearman"))
+
+
+def resampled_table(resampled: dict | None) -> list[str]:
+    """Markdown lines for ``evaluate.resampled_held_out``: median [5th, 95th percentile] per metric."""
+    if not resampled:
+        return []
+    lines = [f"Over {resampled['draws']} random re-splits of the held-out species into calibration "
+             f"({resampled['n_cal']}) and test ({resampled['n_test']}) parts, maps refitted each time: "
+             "median [5th, 95th percentile]. One draw, like the table above, can sit anywhere in that range.", "",
+             "| | " + " | ".join(c[1] for c in RESAMPLED_COLUMNS) + " |", "|---|" + "---|" * len(RESAMPLED_COLUMNS)]
+    for what, m in resampled["metrics"].items():
+        cells = [f"{m[k]['median']:.3f} [{m[k]['p05']:.3f}, {m[k]['p95']:.3f}]" if k in m else "-"
+                 for k, _ in RESAMPLED_COLUMNS]
+        lines.append(f"| {what} | " + " | ".join(cells) + " |")
+    return lines + [""]

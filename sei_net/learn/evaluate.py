@@ -16,7 +16,11 @@ import scipy.sparse as sp
 
 from sei_net.learn import metrics
 from sei_net.learn.dataset import LabelledSpecies
+from sei_net.learn.calibration import IsotonicVarianceMap
 from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction, reaction_uncertainty
+
+#: fewer held-out points than this and a recalibration map is not fitted (the card says so)
+MIN_CALIBRATION = 10
 
 
 def labelled_reactions(network_paths: Sequence[str | Path], keys: Sequence[str]) -> sp.csr_matrix:
@@ -76,12 +80,16 @@ def labels_kept(prediction: EnsemblePrediction, G: np.ndarray, predicted: np.nda
 
 def evaluate(ensemble: EnergyEnsemble, data: LabelledSpecies, part: np.ndarray,
              stoichiometry: sp.csr_matrix | None = None,
-             prediction: EnsemblePrediction | None = None) -> dict:
+             prediction: EnsemblePrediction | None = None,
+             calibration: dict[str, IsotonicVarianceMap] | None = None) -> dict:
     """Species metrics on ``data`` rows ``part``; reaction metrics on the reactions of
     ``stoichiometry`` (columns = rows of ``data``) that involve at least one of them, with every
     species predicted ('reactions') and with only ``part`` predicted, the others at their oracle
-    labels ('reactions_labels_kept')."""
+    labels ('reactions_labels_kept'). ``calibration``: recalibration maps by kind (default: the
+    ensemble's)."""
+    maps = ensemble.calibration if calibration is None else calibration
     pred = prediction if prediction is not None else ensemble.predict(data.species)
+    pred = EnsemblePrediction(pred.members, pred.member_variance, maps.get("species"))
     part = np.asarray(part, dtype=np.int64)
     out = {"species": metrics.regression_report(pred.mean[part] - data.G[part], pred.sigma[part])}
     if stoichiometry is not None:
@@ -91,6 +99,57 @@ def evaluate(ensemble: EnergyEnsemble, data: LabelledSpecies, part: np.ndarray,
             for name, species_pred, cal in (
                     ("reactions", pred, "reaction"),
                     ("reactions_labels_kept", labels_kept(pred, data.G, part), "reaction_labels_kept")):
-                r = reaction_uncertainty(stoichiometry[rxn], species_pred, ensemble.calibration.get(cal))
+                r = reaction_uncertainty(stoichiometry[rxn], species_pred, maps.get(cal))
                 out[name] = metrics.regression_report(r.mean - target, r.sigma)
     return out
+
+
+def calibration_maps(prediction: EnsemblePrediction, G: np.ndarray, cal: np.ndarray, test: np.ndarray,
+                     stoichiometry: sp.csr_matrix | None = None) -> tuple[dict[str, IsotonicVarianceMap], list[str]]:
+    """Recalibration maps fitted on the calibration species ``cal`` (oracle values ``G``, eV):
+    'species'; and, with a stoichiometry, 'reaction' and 'reaction_labels_kept' on the reactions
+    that touch a calibration species and no ``test`` species. Returns the maps and why any was
+    skipped (fewer than MIN_CALIBRATION points)."""
+    raw = EnsemblePrediction(prediction.members, prediction.member_variance)
+    maps, skipped = {}, []
+    if len(cal) >= MIN_CALIBRATION:
+        maps["species"] = IsotonicVarianceMap.fit(raw.variance[cal], raw.mean[cal] - G[cal])
+    else:
+        skipped.append(f"species: {len(cal)} calibration species < {MIN_CALIBRATION}")
+    if stoichiometry is not None:
+        rows = reactions_touching(stoichiometry, cal, exclude=test)
+        if len(rows) >= MIN_CALIBRATION:
+            target = np.asarray(stoichiometry[rows] @ G)
+            for kind, species_pred in (("reaction", raw), ("reaction_labels_kept", labels_kept(raw, G, predicted=cal))):
+                r = reaction_uncertainty(stoichiometry[rows], species_pred)
+                maps[kind] = IsotonicVarianceMap.fit(r.variance, r.mean - target)
+        else:
+            skipped.append(f"reaction: {len(rows)} calibration reactions < {MIN_CALIBRATION}")
+    return maps, skipped
+
+
+def resampled_held_out(ensemble: EnergyEnsemble, data: LabelledSpecies, parts: dict[str, np.ndarray],
+                       stoichiometry: sp.csr_matrix | None = None, draws: int = 100, seed: int = 0) -> dict:
+    """How much the held-out figures depend on which species landed in calibration and which in
+    test. ``draws`` times: split the held-out species (cal + test, which no training step saw) at
+    random into two parts of the original sizes, fit the maps on one and measure on the other.
+    Returns, per test set and metric, the median and the 5th and 95th percentiles over the draws.
+    Reaction figures vary most: one badly predicted species sits in many reactions."""
+    prediction = ensemble.predict(data.species)
+    pool = np.concatenate([parts["cal"], parts["test"]])
+    n_cal = len(parts["cal"])
+    rng = np.random.default_rng(seed)
+    runs: dict[str, list[dict]] = {}
+    for _ in range(draws):
+        order = rng.permutation(pool)
+        cal, test = order[:n_cal], order[n_cal:]
+        maps, _ = calibration_maps(prediction, data.G, cal, test, stoichiometry)
+        for what, m in evaluate(ensemble, data, test, stoichiometry, prediction, maps).items():
+            runs.setdefault(what, []).append(m)
+    summary = {}
+    for what, ms in runs.items():
+        keys = [k for k in ms[0] if all(np.isfinite(m.get(k, np.nan)) for m in ms)]
+        summary[what] = {k: {"median": float(np.median([m[k] for m in ms])),
+                             "p05": float(np.percentile([m[k] for m in ms], 5)),
+                             "p95": float(np.percentile([m[k] for m in ms], 95))} for k in keys}
+    return {"draws": draws, "seed": seed, "n_cal": n_cal, "n_test": len(pool) - n_cal, "metrics": summary}

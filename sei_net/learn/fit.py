@@ -16,14 +16,14 @@ import numpy as np
 
 from sei_net.learn.dataset import (LabelledSpecies, load_labels, pin_to_train, random_split, size_split,
                                    start_graph_bounds)
-from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction, reaction_uncertainty
-from sei_net.learn.evaluate import evaluate, labelled_reactions, labels_kept, reactions_touching
+from sei_net.learn.ensemble import EnergyEnsemble
+from sei_net.learn.evaluate import calibration_maps, evaluate, labelled_reactions, resampled_held_out
 from sei_net.learn.train import TrainConfig
 
 SPLITS = ("random", "size")
+#: re-splits of the held-out species behind a random-split card's test_resampled figures
+RESAMPLED_DRAWS = 100
 FRACTIONS = {"train": 0.72, "val": 0.08, "cal": 0.10, "test": 0.10}
-#: fewer held-out points than this and a recalibration map is not fitted (the card says so)
-MIN_CALIBRATION = 10
 
 
 def make_split(kind: str, data: LabelledSpecies, seed: int, pin_atoms: bool = True) -> dict[str, np.ndarray]:
@@ -86,7 +86,7 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
     bounds = start_graph_bounds(data, train.keys) if lower_bounds else None
     ensemble = EnergyEnsemble.train(train, data.subset(parts["val"]), n_members,
                                     config, seed, device, log, checkpoint, bounds)
-    report = calibrate_and_test(ensemble, data, parts, stoich)
+    report = calibrate_and_test(ensemble, data, parts, stoich, RESAMPLED_DRAWS if split == "random" else 0)
     report.update({
         "oracle": oracle_name(data.level_of_theory),
         "labels": [str(p) for p in label_paths], "networks": [str(p) for p in network_paths],
@@ -111,36 +111,29 @@ def bound_check(ensemble: EnergyEnsemble, data, relaxed_into: Sequence[str], mar
             "median_shortfall_eV": float(np.median(shortfall[below])) if below.any() else 0.0}
 
 
-def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarray], stoich=None) -> dict:
+def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarray], stoich=None,
+                       resample_draws: int = 0) -> dict:
     """Fit the recalibration maps on ``parts['cal']`` and measure on ``parts['test']``.
 
     Two reaction modes (``sei_net.learn.evaluate``): 'reaction' (every species predicted) and
     'reaction_labels_kept' (species with oracle labels keep them; only the held-out species are
     predicted, which is how a network is scored when its label cache is given). Each mode gets its
     own map, fitted on the reactions that touch a calibration species and no test species. The
-    report includes ``bound_check`` on the start graphs that relaxed into the test part."""
+    report includes ``bound_check`` on the start graphs that relaxed into the test part, and, with
+    ``resample_draws`` > 0 (random splits only: a size split's test part is not a random draw),
+    ``test_resampled``: the same measurement over that many random re-splits of the held-out
+    species into calibration and test parts (``evaluate.resampled_held_out``)."""
     prediction = ensemble.predict(data.species)
     cal, test = parts["cal"], parts["test"]
-    skipped = []
+    maps, skipped = calibration_maps(prediction, data.G, cal, test, stoich)
     ensemble.calibration.clear()
-    if len(cal) >= MIN_CALIBRATION:
-        ensemble.calibrate("species", EnsemblePrediction(prediction.members[cal], prediction.member_variance[cal]),
-                           data.G[cal])
-        prediction.calibration = ensemble.calibration["species"]
-    else:
-        skipped.append(f"species: {len(cal)} calibration species < {MIN_CALIBRATION}")
-    if stoich is not None:
-        rows = reactions_touching(stoich, cal, exclude=test)
-        if len(rows) >= MIN_CALIBRATION:
-            target = np.asarray(stoich[rows] @ data.G)
-            ensemble.calibrate("reaction", reaction_uncertainty(stoich[rows], prediction), target)
-            kept = labels_kept(prediction, data.G, predicted=cal)
-            ensemble.calibrate("reaction_labels_kept", reaction_uncertainty(stoich[rows], kept), target)
-        else:
-            skipped.append(f"reaction: {len(rows)} calibration reactions < {MIN_CALIBRATION}")
-    return {"level_of_theory": data.level_of_theory, "sizes": {k: int(len(v)) for k, v in parts.items()},
-            "start_graph_bounds": bound_check(ensemble, data, [data.keys[i] for i in test]),
-            "n_labelled_reactions": 0 if stoich is None else int(stoich.shape[0]),
-            "test": evaluate(ensemble, data, test, stoich, prediction),
-            "calibration_points": {k: v.n for k, v in ensemble.calibration.items()},
-            "calibration_skipped": skipped}
+    ensemble.calibration.update(maps)
+    report = {"level_of_theory": data.level_of_theory, "sizes": {k: int(len(v)) for k, v in parts.items()},
+              "start_graph_bounds": bound_check(ensemble, data, [data.keys[i] for i in test]),
+              "n_labelled_reactions": 0 if stoich is None else int(stoich.shape[0]),
+              "test": evaluate(ensemble, data, test, stoich, prediction),
+              "calibration_points": {k: v.n for k, v in ensemble.calibration.items()},
+              "calibration_skipped": skipped}
+    if resample_draws > 0:
+        report["test_resampled"] = resampled_held_out(ensemble, data, parts, stoich, resample_draws)
+    return report
