@@ -377,8 +377,8 @@ def label(network: Path = typer.Argument(..., help="network file (.db)"),
         typer.echo(f"{network}: {result['computed']} computed in {result['seconds']} s; cache {result['cache']}; "
                    f"{result['energies_written']} energies written ({result['level_of_theory']})")
         for level, n in result["other_levels"].items():
-            typer.echo(f"note: the cache also holds {n} records at {level} (the committed GFN2 labels are "
-                       "at 1 conformer: --conformers 1 continues them)", err=True)
+            typer.echo(f"note: the cache also holds {n} records at {level}, which this run neither reads nor "
+                       "extends (--conformers N labels at the GFN2 level with N conformers)", err=True)
 
 
 def _gfn2_label_level(labels: Path, conformers: int | None) -> str:

@@ -107,6 +107,26 @@ def test_label_cache_never_recomputes_and_keeps_failures(tmp_path, monkeypatch):
     assert failed and "SCF" in failed[0].reason
 
 
+def test_a_networks_oracle_energies_never_mix_levels_of_theory(tmp_path):
+    from sei_net.generate import build_network
+    from sei_net.store import NetworkStore
+
+    net_path = tmp_path / "n.db"
+    build_network("ec_lipf6", net_path, max_generations=0).close()
+    one = label_network(net_path, n_conformers=1, hessian=False, max_heavy_atoms=5)
+    assert one["energies_written"] >= 1
+    # a run at another level (two conformers) that labels nothing yet leaves no stale energies behind
+    two = label_network(net_path, n_conformers=2, hessian=False, max_heavy_atoms=5, limit=0)
+    assert two["dropped_other_level_energies"] == one["energies_written"] and two["energies_written"] == 0
+    assert two["other_levels"] == {one["level_of_theory"]: sum(one["cache"].values())}
+    with NetworkStore.open(net_path, readonly=True) as store:
+        assert store.energies("gfn2") == []
+    again = label_network(net_path, n_conformers=1, hessian=False, max_heavy_atoms=5)
+    assert again["computed"] == 0 and again["energies_written"] == one["energies_written"]   # from the cache
+    with NetworkStore.open(net_path, readonly=True) as store:
+        assert {r["level_of_theory"] for r in store.energies("gfn2")} == {one["level_of_theory"]}
+
+
 def test_dask_local_cluster_labels_like_the_serial_run(tmp_path):
     pytest.importorskip("dask.distributed")
     from sei_net.recipe import parse_recipe

@@ -139,6 +139,9 @@ def test_neb_reads_the_caches_one_gfn2_level_and_asks_when_there_are_two(trained
     res = runner.invoke(app, ["neb", str(net), "--labels", str(cache), "--limit", "0", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["label_level"] == GFN2Oracle(n_conformers=1).level_of_theory
+    res = runner.invoke(app, ["label", str(net), "--labels", str(cache), "--limit", "0"])   # 3 conformers
+    assert res.exit_code == 0 and "0 energies written" in res.stdout
+    assert "note: the cache also holds" in res.stderr and "1 conformer" in res.stderr
     with LabelStore(cache) as store:
         three = "GFN2-xTB/GBE(eps=18.5,Still)//same; qRRHO; 3 conformers; T=298.15 K"
         store.put([EnergyRecord("[H]|0|2", three, "ok", E=-10.0, G=-10.0, temperature=298.15)])

@@ -1,7 +1,8 @@
 """Label the species of a network with an oracle: serially, or on a Dask cluster (a LocalCluster
 of N single-threaded worker processes, or an existing scheduler). Results go to the label cache
 as each one completes, so an interrupted run loses at most the calculations in flight; the
-network's ``energies`` table is then filled from the cache (source = the oracle's name)."""
+network's ``energies`` table is then filled from the cache (source = the oracle's name, at the
+run's level of theory only: energies of that source at another level are removed first)."""
 
 from __future__ import annotations
 
@@ -72,11 +73,13 @@ def label_network(network: str | Path, oracle: str = "gfn2", labels: str | Path 
         rows = [{"species_id": key_to_id[key], "source": oracle, "level_of_theory": level, "G": g, "E": e,
                  "temperature": t, "data": {"status": status, "n_imaginary": n_imag}}
                 for key, status, e, g, t, n_imag in cache.usable(level) if key in key_to_id]
+        replaced = store.drop_other_levels(oracle, level)   # the network's source holds one level
         store.set_energies(rows)
         other = {lv: sum(cache.counts(lv).values()) for lv in sorted(cache.levels() - {level})}
         return {"level_of_theory": level, "computed": done, "seconds": round(seconds, 3),
                 "energies_written": len(rows), "cache": cache.counts(level),
-                "skipped_by_size": len(species) - len(by_key), "other_levels": other}
+                "skipped_by_size": len(species) - len(by_key), "other_levels": other,
+                "dropped_other_level_energies": replaced}
     finally:
         cache.close()
         store.close()

@@ -390,6 +390,14 @@ class NetworkStore:
                 "members, temperature, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", vals)
         return len(vals)
 
+    def drop_other_levels(self, source: str, level_of_theory: str) -> int:
+        """Delete the ``source`` energies at any other level of theory than ``level_of_theory``, so
+        that one source never mixes levels; returns how many went."""
+        with self.transaction():
+            cur = self.conn.execute("DELETE FROM energies WHERE source = ? AND level_of_theory != ?",
+                                    (source, level_of_theory))
+        return cur.rowcount
+
     def energies(self, source: str | None = None) -> list[dict]:
         """Stored energies (all sources, or one), as dicts with members decoded."""
         sql = ("SELECT species_id, source, level_of_theory, G, E, sigma, members, temperature, data "
