@@ -507,11 +507,11 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
     ext = report.get("external", {})
     if ext.get("n"):
         typer.echo(f"external DFT transition states (n={ext['n']}, {ext['n_unmapped']} unmapped): MAE model "
-                   f"{ext['model']['mae']:.3f}, fitted BEP {ext['bep_fitted']['mae']:.3f}, default BEP "
+                   f"{ext['model']['mae']:.3f}, fitted BEP {ext['bep_fitted']['mae']:.3f}, RNMC-like BEP "
                    f"{ext['bep_default']['mae']:.3f} eV")
     for group, m in report.get("cross_validation", {}).get("mae", {}).items():
         typer.echo(f"{report['cross_validation']['folds']}-fold CV MAE, {group} (n={m['n']}): model {m['model']:.3f}, "
-                   f"fitted BEP {m['bep_fitted']:.3f}, default BEP {m['bep_default']:.3f} eV")
+                   f"fitted BEP {m['bep_fitted']:.3f}, RNMC-like BEP {m['bep_default']:.3f} eV")
 
 
 @app.command("electrode-scale")

@@ -6,7 +6,7 @@ import pytest
 from sei_net.constants import BOLTZMANN_EV, PLANCK_EV
 from sei_net.kinetics.costs import kinetic_cost, mrnet_cost, reaction_costs, softplus_cost
 from sei_net.kinetics.rates import (
-    DEFAULT_BEP, RateModel, bep_barrier, eyring, marcus_barrier, outer_reorganisation,
+    DEFAULT_BEP, RNMC_BEP, RateModel, bep_barrier, eyring, marcus_barrier, outer_reorganisation,
     tunnelling_factor,
 )
 
@@ -30,6 +30,32 @@ def test_bep_defaults_obey_detailed_balance_and_bound(kind):
     assert np.all(forward >= np.maximum(DG, 0.0) - 1e-12)
     # k_f / k_r = exp(-dG/kT): barriers differ by exactly dG
     assert np.allclose(forward - reverse, DG, atol=1e-12)
+
+
+@pytest.mark.parametrize("forward_kind, reverse_kind", [("fragmentation", "recombination"),
+                                                       ("ring_opening", "ring_closing"),
+                                                       ("decoordination", "coordination")])
+def test_bep_defaults_keep_detailed_balance_across_a_pair_of_kinds(forward_kind, reverse_kind):
+    # a reaction of one kind runs backwards as the other: the two barriers must differ by dG
+    forward = bep_barrier(DG, *DEFAULT_BEP[forward_kind])
+    reverse = bep_barrier(-DG, *DEFAULT_BEP[reverse_kind])
+    assert np.allclose(forward - reverse, DG, atol=1e-12)
+
+
+def test_default_bep_is_what_the_committed_neb_barriers_give():
+    from pathlib import Path
+
+    from sei_net.learn.barrier_data import load_barrier_dataset
+    from sei_net.learn.barrier_fit import fit_bep
+    from sei_net.learn.reaction_graph import reaction_class
+
+    data = load_barrier_dataset([Path(__file__).parents[1] / "data" / "barriers" / "gfn2_neb_ec_lipf6.jsonl.gz"])
+    classes = [reaction_class(e.reaction.kind) for e in data]
+    fitted = fit_bep(classes, np.array([e.dG for e in data]), np.array([e.target for e in data]), alpha=0.5)
+    for kind in ("fragmentation", "recombination", "ring_opening", "ring_closing", "concerted"):
+        assert DEFAULT_BEP[kind] == pytest.approx(fitted[reaction_class(kind)])
+    for kind in ("coordination", "decoordination", "other"):          # no labels: RNMC's value
+        assert reaction_class(kind) not in fitted and DEFAULT_BEP[kind] == RNMC_BEP[kind]
 
 
 def test_marcus_form():
@@ -56,14 +82,14 @@ def test_outer_reorganisation_two_sphere_and_electrode():
 
 
 def test_rate_model_members_and_tunnelling():
-    model = RateModel(redox_reorganisation=0.6, film_thickness=5.0, beta=1.0)
+    model = RateModel(redox_reorganisation=0.6, film_thickness=5.0, beta=1.0, bep=dict(RNMC_BEP))
     dG = np.array([[-0.5, -0.4], [0.2, 0.3]])
     kinds = np.array(["redox", "fragmentation"], dtype=object)
     electrons = np.array([1, 0])
     barrier = model.barriers(dG, kinds, electrons)
     assert barrier.shape == (2, 2)
     assert barrier[0] == pytest.approx(marcus_barrier(dG[0], 0.6))
-    assert barrier[1] == pytest.approx(dG[1])
+    assert barrier[1] == pytest.approx(dG[1])                          # RNMC: barrierless beyond dG
     k = model.rates(barrier, electrons)
     assert k[0, 0] == pytest.approx(eyring(barrier[0, 0], T) * tunnelling_factor(5.0))
     assert k[1, 0] == pytest.approx(eyring(barrier[1, 0], T))

@@ -15,6 +15,7 @@ KNOWN_SEI_SPECIES: dict[str, str] = {
     "PF6-": "F[P-](F)(F)(F)(F)F",
     "LiEC_RO": "[Li]OC(=O)OC[CH2]",
     "LEDC": "[Li]OC(=O)OCCOC(=O)O[Li]",
+    "EDC 2-": "[O-]C(=O)OCCOC(=O)[O-]",       # LEDC's dianion, where no Li+ is left to pair with it
     "LEMC": "OCCOC(=O)O[Li]",
     "Li2CO3": "[Li]OC(=O)O[Li]",
     "CO3 2-": "[O-]C(=O)[O-]",

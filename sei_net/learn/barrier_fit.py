@@ -9,7 +9,7 @@ isotonic variance map and nothing else; the test part is used once, for the repo
 
 Baselines on the same test part (eV): Bell-Evans-Polanyi per reaction class,
 max(0, dG, E0 + alpha*dG) with (E0 >= 0, 0 <= alpha <= 1) fitted per class on the training part by
-least absolute error (grid search), and the shipped defaults (``kinetics.rates.DEFAULT_BEP``).
+least absolute error (grid search), and the RNMC-like defaults (``kinetics.rates.RNMC_BEP``).
 With ``externals`` (``external_barriers.load_external_barriers``), the DFT transition states are a
 second, external test of the model and both baselines.
 """
@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from sei_net.kinetics.rates import DEFAULT_BEP, bep_barrier
+from sei_net.kinetics.rates import RNMC_BEP, bep_barrier
 from sei_net.learn.barrier_data import BarrierExample, load_barrier_dataset
 from sei_net.learn.barrier_ensemble import BarrierEnsemble, BarrierTrainConfig
 from sei_net.learn.metrics import regression_report
@@ -53,17 +53,21 @@ def barrier_split(kind: str, n_heavy: np.ndarray, seed: int = 0) -> dict[str, np
             "test": np.sort(test)}
 
 
-def fit_bep(classes: Sequence[str], dG: np.ndarray, y: np.ndarray) -> dict[str, tuple[float, float]]:
-    """(E0, alpha) per class minimising the mean absolute error of max(0, dG, E0 + alpha*dG)."""
+def fit_bep(classes: Sequence[str], dG: np.ndarray, y: np.ndarray,
+            alpha: float | None = None) -> dict[str, tuple[float, float]]:
+    """(E0, alpha) per class minimising the mean absolute error of max(0, dG, E0 + alpha*dG).
+    ``alpha`` fixes the slope (1/2 makes the forward minus reverse barrier exactly dG when both
+    directions share E0, as kinetics needs); None fits it too."""
+    alphas = _ALPHA_GRID if alpha is None else np.array([float(alpha)])
     out = {}
     for cls in sorted(set(classes)):
         mask = np.asarray(classes) == cls
         d, t = dG[mask], y[mask]
         pred = np.maximum(np.maximum(d, 0.0)[None, None, :],
-                          _E0_GRID[:, None, None] + _ALPHA_GRID[None, :, None] * d[None, None, :])
+                          _E0_GRID[:, None, None] + alphas[None, :, None] * d[None, None, :])
         err = np.abs(pred - t).mean(axis=2)
         i, j = np.unravel_index(np.argmin(err), err.shape)
-        out[cls] = (float(_E0_GRID[i]), float(_ALPHA_GRID[j]))
+        out[cls] = (float(_E0_GRID[i]), float(alphas[j]))
     return out
 
 
@@ -74,8 +78,9 @@ def bep_predict(params: dict[str, tuple[float, float]], kinds: Sequence[str], dG
 
 
 def default_bep_predict(kinds: Sequence[str], dG: np.ndarray) -> np.ndarray:
-    """Barriers (eV) from the shipped defaults, ``DEFAULT_BEP``, by reaction kind."""
-    e0, alpha = np.array([DEFAULT_BEP.get(k, DEFAULT_BEP["other"]) for k in kinds]).reshape(-1, 2).T
+    """Barriers (eV) from the RNMC-like literature defaults, ``RNMC_BEP``, by reaction kind: the
+    baseline that owes nothing to these labels (``DEFAULT_BEP`` is fitted on them)."""
+    e0, alpha = np.array([RNMC_BEP.get(k, RNMC_BEP["other"]) for k in kinds]).reshape(-1, 2).T
     return bep_barrier(dG, e0, alpha)
 
 
