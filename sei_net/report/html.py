@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sei_net.kinetics.path_output import step_equation
+from sei_net.kinetics.rates import DEFAULT_BEP_SOURCE
 from sei_net.report import figures
 
 CSS = """
@@ -77,7 +78,8 @@ included and are usually larger.</li>
 def _barrier_note(barriers: dict | None) -> str:
     """One sentence on where the barriers come from and how good they are (eV)."""
     if not barriers:
-        return "Barriers are these model defaults, not computed transition states."
+        return (f"Non-redox barriers are BEP estimates, {_e(DEFAULT_BEP_SOURCE)}, not a transition state per "
+                "reaction; electron-transfer barriers are Marcus estimates.")
     m = barriers.get("model_test_metrics_eV", {})
     errors = "; ".join(f"{what}: MAE {v['mae']:.2f} eV (n={v['n']})" for what, v in m.items() if "mae" in v)
     return (f"Non-redox barriers of {barriers['reactions']} reactions: {_e(barriers['level_of_theory'])}; "
