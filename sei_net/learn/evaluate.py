@@ -129,13 +129,15 @@ def calibration_maps(prediction: EnsemblePrediction, G: np.ndarray, cal: np.ndar
 
 
 def resampled_held_out(ensemble: EnergyEnsemble, data: LabelledSpecies, parts: dict[str, np.ndarray],
-                       stoichiometry: sp.csr_matrix | None = None, draws: int = 100, seed: int = 0) -> dict:
+                       stoichiometry: sp.csr_matrix | None = None, draws: int = 100, seed: int = 0,
+                       prediction: EnsemblePrediction | None = None) -> dict:
     """How much the held-out figures depend on which species landed in calibration and which in
     test. ``draws`` times: split the held-out species (cal + test, which no training step saw) at
     random into two parts of the original sizes, fit the maps on one and measure on the other.
     Returns, per test set and metric, the median and the 5th and 95th percentiles over the draws.
-    Reaction figures vary most: one badly predicted species sits in many reactions."""
-    prediction = ensemble.predict(data.species)
+    Reaction figures vary most: one badly predicted species sits in many reactions. ``prediction``:
+    the ensemble's prediction for ``data.species``, when the caller has it."""
+    prediction = prediction if prediction is not None else ensemble.predict(data.species)
     pool = np.concatenate([parts["cal"], parts["test"]])
     n_cal = len(parts["cal"])
     rng = np.random.default_rng(seed)

@@ -135,5 +135,6 @@ def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarr
               "calibration_points": {k: v.n for k, v in ensemble.calibration.items()},
               "calibration_skipped": skipped}
     if resample_draws > 0:
-        report["test_resampled"] = resampled_held_out(ensemble, data, parts, stoich, resample_draws)
+        report["test_resampled"] = resampled_held_out(ensemble, data, parts, stoich, resample_draws,
+                                                      prediction=prediction)
     return report
