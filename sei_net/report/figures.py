@@ -76,11 +76,14 @@ def kinetics_plot(kinetics: dict) -> bytes:
     t = np.array(series["time_s"])
     fig, ax = plt.subplots(figsize=(8.0, 4.2))
     keep = t > 0
+    drawn = 0
     for name, mean, std in zip(series["species"], series["mean"], series["std"]):
         m, s = np.array(mean)[keep], np.array(std)[keep]
         if m.max() <= 0:
             continue
-        line, = ax.plot(t[keep], m, lw=1.5, label=name if len(name) <= 28 else name[:26] + "…")
+        style = ("-", "--", ":")[min(drawn // 10, 2)]      # the colour cycle has 10 colours
+        drawn += 1
+        line, = ax.plot(t[keep], m, style, lw=1.5, label=name if len(name) <= 28 else name[:26] + "…")
         ax.fill_between(t[keep], np.maximum(m - s, 0), m + s, color=line.get_color(), alpha=0.15)
     ax.set_xscale("log")
     ax.set_xlabel("time (s)")
