@@ -56,10 +56,11 @@ class GFN2Oracle:
                 "hessian": self.hessian, "seed": self.seed}
 
     def _calculator(self, species: Species):
-        from tblite.ase import TBLite
+        """tblite's GFN2-xTB with GB solvation, retrying a failed SCF from other guesses (``scf``)."""
+        from sei_net.energy.scf import RescuedTBLite
 
-        return TBLite(method="GFN2-xTB", charge=species.charge, multiplicity=species.multiplicity,
-                      gbe_solvation=(DIELECTRIC, "still"), verbosity=0, max_iterations=500)
+        return RescuedTBLite(method="GFN2-xTB", charge=species.charge, multiplicity=species.multiplicity,
+                             gbe_solvation=(DIELECTRIC, "still"), verbosity=0, max_iterations=500)
 
     def compute(self, species: Species) -> EnergyRecord:
         """Label one species; never raises for chemistry problems (they become failed records)."""
@@ -93,7 +94,8 @@ class GFN2Oracle:
                 outcomes.append({"status": "failed", "reason": f"{type(err).__name__}: {str(err)[:200]}"})
                 continue
             status, _ = graph_check(species, trial.get_positions())
-            outcomes.append({"status": status, "E": energy, "converged": converged})
+            outcomes.append({"status": status, "E": energy, "converged": converged,
+                             "scf_rescues": trial.calc.rescues})
             if converged and status != "rearranged" and (status not in best or energy < best[status][0]):
                 best[status] = (energy, trial.get_positions().copy())
         rec.data["conformers"] = outcomes
