@@ -8,8 +8,10 @@ superposition of atomic densities, tblite's own guess for a new calculation, so 
 one a fresh run at that geometry gives. ``rescues`` counts the retries that succeeded.
 
 Hot-electron guesses (a density converged at 3000-10000 K, then reconverged at 300 K) were tried
-and dropped: on 13 concerted NEBs that had failed on SCF they converged, but 10 of the bands then
-had images 4-18 eV above both ends, spurious SCF states that a label or a barrier must not take.
+too and dropped. On 13 concerted NEBs that had failed on SCF, neither guess recovered a barrier:
+with either, most bands converged but then failed the NEB's path check (images 4-18 eV above
+both ends). The fresh guess stays because its solution is the one any new calculation at that
+geometry finds; the hot one would add a second kind of solution for no gain.
 """
 
 from __future__ import annotations
