@@ -26,3 +26,16 @@ def rnmc_entries(shared_data):
     import json
 
     return json.loads((shared_data / "rnmc_sei" / "20211130_mol_entries.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def load_example():
+    """Import a script of examples/ by name (examples/ is not a package)."""
+    import importlib.util
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, REPO / "examples" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load

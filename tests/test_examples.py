@@ -1,29 +1,17 @@
 """The examples/ scripts run with small limits and give chemically sensible answers."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_build_network_reaches_ring_opened_liec(tmp_path):
-    out = _load("build_network").main(["--max-generations", "2", "--out", str(tmp_path)])
+def test_build_network_reaches_ring_opened_liec(tmp_path, load_example):
+    out = load_example("build_network").main(["--max-generations", "2", "--out", str(tmp_path)])
     assert out["species"] > 3 and out["reactions"] > 0
     assert {"EC", "Li+", "LiEC_RO"} <= set(out["known"])        # EC + Li+ + e-, then ring opening
     assert out["kinds"].get("redox", 0) > 0
 
 
-def test_path_query_finds_ring_opened_liec_by_reduction(tmp_path):
-    paths = _load("path_query").main(["--max-generations", "2", "--out", str(tmp_path), "--target", "LiEC_RO",
+def test_path_query_finds_ring_opened_liec_by_reduction(tmp_path, load_example):
+    paths = load_example("path_query").main(["--max-generations", "2", "--out", str(tmp_path), "--target", "LiEC_RO",
                                       "-k", "2"])
     assert 1 <= len(paths) <= 2 and paths[0]["cost"] <= paths[-1]["cost"]
     best = paths[0]
@@ -32,8 +20,8 @@ def test_path_query_finds_ring_opened_liec_by_reduction(tmp_path):
 
 
 @pytest.mark.slow
-def test_grow_sei_runs_and_accounts_for_its_events(tmp_path):
-    rep = _load("grow_sei").main(["--max-generations", "2", "--out", str(tmp_path), "--steps", "3",
+def test_grow_sei_runs_and_accounts_for_its_events(tmp_path, load_example):
+    rep = load_example("grow_sei").main(["--max-generations", "2", "--out", str(tmp_path), "--steps", "3",
                                   "--md-steps", "5", "--box", "26", "--height", "30"])
     assert rep["chemical_time_s"] == pytest.approx(3e-5)
     assert sum(rep["events_by_family"].values()) > 0        # Li+ meets EC at once: coordination fires

@@ -151,15 +151,11 @@ def test_neb_reads_the_caches_one_gfn2_level_and_asks_when_there_are_two(trained
     assert res.exit_code == 0, res.output
 
 
-def test_recalibrating_repairs_broken_maps_and_reproduces_the_trained_figures(trained, tmp_path):
-    import importlib.util
-
+def test_recalibrating_repairs_broken_maps_and_reproduces_the_trained_figures(trained, tmp_path, load_example):
     from sei_net.learn.ensemble import EnergyEnsemble
 
     _, model, report = trained
-    spec = importlib.util.spec_from_file_location("recalibrate", Path(__file__).parents[1] / "examples" / "recalibrate.py")
-    recalibrate = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recalibrate)
+    recalibrate = load_example("recalibrate")
     broken = EnergyEnsemble.load(model, device="cpu")
     for cal in broken.calibration.values():
         cal.knots_f = cal.knots_f * 100.0                 # sigma ten times too large

@@ -17,7 +17,6 @@ geometry finds; the hot one would add a second kind of solution for no gain.
 from __future__ import annotations
 
 from ase.calculators.calculator import CalculationFailed, all_changes
-from ase.units import Bohr, Hartree
 from tblite.ase import TBLite
 
 
@@ -30,24 +29,10 @@ class RescuedTBLite(TBLite):
         try:
             super().calculate(atoms, properties, system_changes)
             return
-        except CalculationFailed as first:
-            failure = first
-        if self._xtb is None:
-            raise failure
-        try:
-            result = self._xtb.singlepoint()          # no guess: atomic densities, as a fresh run
-        except RuntimeError:
-            raise failure from None
-        self._store(result)
+        except CalculationFailed as failure:
+            self._res = None                  # tblite's next SCF starts from atomic densities
+            try:
+                super().calculate(atoms, properties, system_changes)
+            except CalculationFailed:
+                raise failure from None
         self.rescues += 1
-
-    def _store(self, res: dict) -> None:
-        """The results of a converged API single point, in ASE units (as ``TBLite.calculate``)."""
-        self._res = res
-        self.results["energy"] = res["energy"] * Hartree
-        self.results["energies"] = res["energies"] * Hartree
-        self.results["free_energy"] = self.results["energy"]
-        self.results["forces"] = -res["gradient"] * Hartree / Bohr
-        self.results["charges"] = res["charges"]
-        self.results["dipole"] = res["dipole"] * Bohr
-        self.results["bond-orders"] = res["bond-orders"]
