@@ -435,6 +435,8 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
         seed: int = typer.Option(0, help="order in which the eligible reactions are sampled"),
         shard: str = typer.Option("0/1", help="K/N: run every N-th reaction from the K-th (N processes)"),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="rerun failed reactions"),
+        kind: list[str] = typer.Option([], "--kind", help="run only reactions of this kind (repeatable): "
+                                       "ring_opening, ring_closing, concerted, fragmentation"),
         export: Optional[Path] = typer.Option(None, help="then write the barrier dataset (.jsonl.gz)"),
         resume_from: list[Path] = typer.Option([], "--resume-from", help="barrier dataset (.jsonl.gz) whose "
                                                "reactions the store lacks are added first (repeatable)"),
@@ -442,7 +444,7 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
                                                  "conformers (default: the cache's only GFN2 level)"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Climbing-image NEB barriers (GFN2-xTB) for the network's unimolecular reactions (resumable)."""
-    from sei_net.energy.barrier_labels import label_barriers
+    from sei_net.energy.barrier_labels import NEB_KINDS, label_barriers
     from sei_net.learn.barrier_data import export_barrier_dataset
 
     try:
@@ -457,7 +459,7 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
     quiet = _quiet(as_json)
     result = label_barriers(network, labels, barriers, level, limit, seed, retry_failed, (k, n),
                             echo=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)),
-                            resume_from=resume_from)
+                            resume_from=resume_from, kinds=kind or NEB_KINDS)
     result["label_level"] = level
     if export is not None:
         result["exported"] = export_barrier_dataset(barriers, network, labels, level, export)

@@ -103,3 +103,75 @@ def test_eligible_reactions_one_direction_per_pair_spin_conserving_and_labelled(
         store.put(BarrierRecord("r2", "ok", dG_act=0.5), "ring_opening")
         assert store.done() == {"r1", "r2"} and store.done(retry_failed=True) == {"r2"}
         assert store.done(NEB_LEVEL + " other") == set()
+
+
+def test_label_barriers_refuses_a_kind_neb_does_not_run(tmp_path):
+    from sei_net.energy.barrier_labels import label_barriers
+
+    with pytest.raises(ValueError, match="redox.*valid: ring_opening"):
+        label_barriers(tmp_path / "n.db", tmp_path / "l.db", tmp_path / "b.db", "L", kinds=("concerted", "redox"))
+    assert not (tmp_path / "b.db").exists()  # refused before any store is touched
+
+
+def test_formed_bonds_are_the_product_bonds_the_reactant_lacks():
+    from sei_net.energy.neb import broken_bonds, formed_bonds
+    from sei_net.learn.external_barriers import map_least_bond_changes
+
+    # 1,5-H shift of the butoxy radical: O takes the H of the terminal carbon
+    shift = map_least_bond_changes([Species.from_smiles("CCCC[O]")], [Species.from_smiles("[CH2]CCCO")])
+    (o, h), = formed_bonds(shift)
+    (c, h2), = broken_bonds(shift)
+    elements = shift.reactants[0].elements
+    assert {elements[o], elements[h]} == {"O", "H"} and h2 in (o, h)
+    # a pure fragmentation forms nothing
+    frag = map_least_bond_changes([Species.from_smiles("CC(=O)[O-]")], [Species.from_smiles("[CH3-]"),
+                                                                        Species.from_smiles("O=C=O")])
+    assert formed_bonds(frag) == [] and len(broken_bonds(frag)) == 1
+
+
+def test_reactive_conformer_brings_the_far_pair_within_reach_and_keeps_the_reactant():
+    from sei_net.energy.geometry import graph_check
+    from sei_net.energy.neb import REACH_MARGIN, _covalent_length, formed_bonds, reactive_reactant
+    from sei_net.learn.external_barriers import map_least_bond_changes
+
+    a = Species.from_smiles("CCCC[O]")
+    shift = map_least_bond_changes([a], [Species.from_smiles("[CH2]CCCO")])
+    oracle = GFN2Oracle(n_conformers=1)
+    label = oracle.compute(a)
+    (o, h), = formed_bonds(shift)
+    labelled = a.with_coords(np.array(label.coords)).to_ase()
+    labelled.calc = oracle._calculator(a)
+    d0 = labelled.get_distance(o, h)
+    assert d0 > _covalent_length(a.elements, o, h) + REACH_MARGIN  # the extended chain: out of reach
+    reactive = reactive_reactant(shift, labelled, lambda: oracle._calculator(a))
+    assert reactive is not None
+    assert reactive.get_distance(o, h) < d0 - 1.0
+    assert graph_check(a, reactive.get_positions())[0] != "rearranged"
+    # a minimum of its own: no force left beyond the optimiser's tolerance (eV/Å)
+    assert np.abs(reactive.get_forces()).max() < 0.05
+    # the labelled geometry is untouched, so barriers stay measured from it
+    assert np.allclose(labelled.get_positions(), label.coords)
+
+
+def test_band_is_given_up_when_its_scf_keeps_needing_retries():
+    from ase import Atoms
+    from ase.calculators.lj import LennardJones
+    from ase.mep import NEB
+
+    from sei_net.energy.neb import MAX_SCF_RESCUES, _optimise_band
+
+    class Troubled(LennardJones):
+        rescues = MAX_SCF_RESCUES  # every image has already needed this many SCF retries
+
+    a = Atoms("Ar2", positions=[(0, 0, 0), (3.0, 0, 0)])
+    b = Atoms("Ar2", positions=[(0, 0, 0), (4.0, 0, 0)])
+    images = [a] + [a.copy() for _ in range(3)] + [b]
+    for im in images:
+        im.calc = Troubled()
+    neb = NEB(images, method="improvedtangent")
+    neb.interpolate()
+    with pytest.raises(RuntimeError, match="SCF unstable"):
+        _optimise_band(neb, images, 0.05, 100)
+    for im in images:
+        im.calc.rescues = 0
+    assert _optimise_band(neb, images, 0.05, 200)  # the same band converges when the SCF behaves

@@ -152,8 +152,10 @@ def balanced_order(items: list[tuple], seed: int = 0) -> list[tuple]:
 def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path, label_level: str,
                    limit: int | None = None, seed: int = 0, retry_failed: bool = False,
                    shard: tuple[int, int] = (0, 1), echo: Callable[[str], None] = lambda m: None,
-                   resume_from: Iterable[str | Path] = ()) -> dict:
+                   resume_from: Iterable[str | Path] = (), kinds: Iterable[str] = NEB_KINDS) -> dict:
     """Run NEB for the eligible reactions of ``network`` not yet in ``barriers``; resumable.
+    ``kinds``: run only reactions of these kinds (the direction of each pair is chosen among all
+    kinds first, so a subset never runs the reverse of a reaction a full run would take).
     ``shard`` (k, n): take every n-th reaction of the queue from the k-th, so n processes can share
     one store without running a reaction twice. ``resume_from``: barrier datasets whose reactions
     the store lacks are added first (``BarrierStore.import_jsonl``)."""
@@ -163,6 +165,10 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
     from sei_net.energy.neb import neb_barrier
     from sei_net.store.db import NetworkStore
 
+    kinds = tuple(kinds)
+    unknown = sorted(set(kinds) - set(NEB_KINDS))
+    if unknown:
+        raise ValueError(f"reaction kind(s) {', '.join(unknown)} not run by NEB; valid: {', '.join(NEB_KINDS)}")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with NetworkStore.open(network, readonly=True) as net, LabelStore(labels) as lab, \
             BarrierStore(barriers) as out:
@@ -170,7 +176,7 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
             out.import_jsonl(path)
         todo_done = out.done(retry_failed=retry_failed)
         queue = [t for t in balanced_order(eligible_reactions(net, lab, label_level), seed)
-                 if t[0].key not in todo_done]
+                 if t[0].key not in todo_done and t[1] in kinds]
         eligible = len(queue) + len(todo_done)
         queue = queue[shard[0]::shard[1]]
         if limit is not None:

@@ -4,24 +4,32 @@ Scope: unimolecular reactions A -> B (+ C ...) that keep the total spin (ring op
 fragmentations, concerted rearrangements of one species), the barrier labels of the barrier model.
 Procedure:
 
-1. Endpoints from the label cache: the reactant's optimised geometry, and each product's optimised
-   geometry placed onto the reactant atoms it comes from (the reaction's atom map, Kabsch
-   alignment per fragment). Fragments are pushed 1.5 Å apart along the line between their
-   centroids and the product complex is relaxed at the reactant's charge and multiplicity; it must
-   keep the products' bond graphs (else the reaction is 'failed: product complex rearranged').
-2. Images by IDPP interpolation, NEB (improved tangents) to ``fmax`` 0.5 eV/Å, then climbing image
-   to ``fmax`` (default 0.05 eV/Å), FIRE, at most ``max_steps`` steps each.
+1. Endpoints from the label cache: the reactant's optimised geometry, and a product complex in the
+   reactant's atom order, relaxed at the reactant's charge and multiplicity. When a bond the
+   reaction forms joins atoms that are far apart there (an H shift across a chain, a ring closure
+   of an extended conformer), the start is a reactive conformer instead: the reactant relaxed with
+   springs holding those atoms near each other, then freely (``reactive_reactant``). Product
+   guesses, the first whose relaxation keeps the products' bond graphs wins: the start with the
+   formed bonds pulled to their covalent length ('pulled', reactions that form bonds); the start
+   with every broken bond stretched to 3 Å ('stretched'); each product's optimised geometry placed
+   onto the reactant atoms it comes from (the reaction's atom map, Kabsch alignment per fragment,
+   fragments pushed 1.5 Å apart; 'aligned products'). None kept: 'failed: no product complex'.
+2. Images by IDPP interpolation, NEB (improved tangents) to 0.3 eV/Å, then climbing image
+   to ``fmax`` (default 0.05 eV/Å), FIRE, at most ``max_steps`` steps each. A band whose SCF needs
+   more than ``MAX_SCF_RESCUES`` retries is given up.
 3. The climbing image must be an interior maximum and have exactly one imaginary mode (finite
    differences, as for the species); its quasi-RRHO free energy excludes that mode.
 
 Barrier: dG_act = G(TS) - G(reactant) (eV, 1 mol/L, same quasi-RRHO treatment as the species), and
-the electronic dE_act = E(TS) - E(reactant), both at the level of theory of the label cache.
+the electronic dE_act = E(TS) - E(reactant), both at the level of theory of the label cache and
+both from the labelled reactant, also when the band starts from a reactive conformer.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -29,6 +37,12 @@ from sei_net.chem.reaction import Reaction
 
 NEB_LEVEL = ("CI-NEB (7 images, IDPP, improved tangent, k=1 eV/A^2, FIRE, fmax 0.05 eV/A) on "
              "GFN2-xTB/GBE(eps=18.5,Still); TS qRRHO without the imaginary mode")
+
+#: a bond the reaction forms is "within reach" when its atoms are at most this far (Å) beyond the sum
+#: of their covalent radii; farther pairs get a reactive reactant conformer (``reactive_reactant``)
+REACH_MARGIN = 1.0
+#: spring constant of the restraints that bring atoms together (eV/Å^2)
+RESTRAINT_K = 5.0
 
 
 @dataclass
@@ -127,6 +141,67 @@ def stretched_reactant(reaction: Reaction, reactant_coords: np.ndarray, length: 
     return xyz
 
 
+def formed_bonds(reaction: Reaction) -> list[tuple[int, int]]:
+    """Covalent product bonds (atom pairs, reactant order) that the reactant lacks."""
+    from sei_net.chem.lewis import COVALENT
+
+    have = {(i, j) for i, j, _ in reaction.reactants[0].bonds}
+    return [(a, b) for a, b, kind in mapped_product_bonds(reaction) if kind == COVALENT and (a, b) not in have]
+
+
+def _covalent_length(elements, i: int, j: int) -> float:
+    """Sum of the covalent radii of atoms i and j (Å)."""
+    from sei_net.chem.elements import COVALENT_RADIUS
+
+    return COVALENT_RADIUS[elements[i]] + COVALENT_RADIUS[elements[j]]
+
+
+def relax(atoms, restraints: Iterable[tuple[int, int, float]] = (), fmax: float = 0.02, steps: int = 300):
+    """BFGS on ``atoms`` (its calculator set), first with every restraint (i, j, r): a spring of
+    ``RESTRAINT_K`` pulling atoms i and j within r Å, then without any; returns ``atoms``."""
+    from ase.constraints import Hookean
+    from ase.optimize import BFGS
+
+    restraints = list(restraints)
+    if restraints:
+        atoms.set_constraint([Hookean(i, j, k=RESTRAINT_K, rt=r) for i, j, r in restraints])
+        BFGS(atoms, logfile=None).run(fmax=0.05, steps=steps)
+        atoms.set_constraint()
+    BFGS(atoms, logfile=None).run(fmax=fmax, steps=steps)
+    return atoms
+
+
+def reactive_reactant(reaction: Reaction, start, make_calc: Callable):
+    """A reactant minimum with the atoms of each bond the reaction forms within reach of each other,
+    or None when the given geometry already has them so (or no such minimum is found).
+
+    A concerted shift or a ring closure from a conformer where the two atoms are far apart makes
+    the interpolated path drag groups through each other. Here the reactant (``start``, ASE atoms;
+    ``make_calc()`` gives a calculator) is relaxed with springs holding every formed pair within ``REACH_MARGIN`` Å
+    of bonding, then relaxed freely; the result must keep the reactant's graph and have the pairs
+    nearer than before. Its energy is a conformer's: barriers stay measured from the labelled
+    reactant."""
+    from sei_net.energy.geometry import graph_check
+
+    elements = reaction.reactants[0].elements
+    xyz = start.get_positions()
+    formed = formed_bonds(reaction)
+    far = [(i, j) for i, j in formed
+           if np.linalg.norm(xyz[i] - xyz[j]) > _covalent_length(elements, i, j) + REACH_MARGIN]
+    if not far:
+        return None
+    before = sum(np.linalg.norm(xyz[i] - xyz[j]) for i, j in formed)
+    for margin in (REACH_MARGIN, 1.5 * REACH_MARGIN):
+        trial = start.copy()
+        trial.calc = make_calc()
+        relax(trial, [(i, j, _covalent_length(elements, i, j) + margin) for i, j in formed])
+        pos = trial.get_positions()
+        after = sum(np.linalg.norm(pos[i] - pos[j]) for i, j in formed)
+        if graph_check(reaction.reactants[0], pos)[0] != "rearranged" and after < before - 0.5:
+            return trial
+    return None
+
+
 def product_complex_status(reaction: Reaction, coords_reactant_order: np.ndarray) -> str:
     """``graph_check`` of the product complex against the union of the products' bonds, in
     reactant atom order: 'ok', 'coordination_changed' or 'rearranged'."""
@@ -171,6 +246,24 @@ SPRING = 1.0
 MAX_GAP_RATIO = 3.0
 #: an image this far above both ends (eV) has left the electronic ground state (SCF trouble)
 MAX_IMAGE_EXCESS = 4.0
+#: a band whose images needed this many SCF retries (``energy.scf``) in one NEB run lies where
+#: the SCF is unstable; it is given up rather than left running for hours at 1,000 cycles a step
+MAX_SCF_RESCUES = 50
+
+
+def _optimise_band(neb, images, fmax: float, steps: int) -> bool:
+    """FIRE on the band to ``fmax`` (eV/Å); True when converged. Raises once the images' SCF
+    retries exceed ``MAX_SCF_RESCUES``."""
+    from ase.optimize import FIRE
+
+    def scf_guard():
+        rescues = sum(getattr(im.calc, "rescues", 0) for im in images[1:-1])
+        if rescues > MAX_SCF_RESCUES:
+            raise RuntimeError(f"SCF unstable along the band ({rescues} retries)")
+
+    optimiser = FIRE(neb, logfile=None)
+    optimiser.attach(scf_guard, interval=1)
+    return bool(optimiser.run(fmax=fmax, steps=steps))
 
 
 def _check_path(energies: np.ndarray, e_start: float, e_end: float, images=None) -> None:
@@ -188,7 +281,6 @@ def _check_path(energies: np.ndarray, e_start: float, e_end: float, images=None)
 
 def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_images, fmax, max_steps, rec):
     from ase.mep import NEB
-    from ase.optimize import BFGS, FIRE
 
     from sei_net.energy.gfn2 import GFN2Oracle
     from sei_net.energy.thermo import free_energy
@@ -201,17 +293,29 @@ def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_im
     oracle = GFN2Oracle()
     calc = lambda: oracle._calculator(reactant)  # noqa: E731 - the complex keeps the reactant's charge and spin
 
-    start = reactant.with_coords(r_coords).to_ase()
-    start.calc = calc()
+    labelled = reactant.with_coords(r_coords).to_ase()
+    labelled.calc = calc()
+    e_label = float(labelled.get_potential_energy())
+    start = reactive_reactant(reaction, labelled, calc)
+    if start is None:
+        start = labelled
+    else:
+        rec.data["reactive_conformer_dE"] = round(float(start.get_potential_energy()) - e_label, 4)
     e_start = float(start.get_potential_energy())
+    s_coords = start.get_positions()
+    formed = formed_bonds(reaction)
+    guesses = [("stretched", stretched_reactant(reaction, s_coords), ()),
+               ("aligned products", product_complex(reaction, s_coords, p_coords), ())]
+    if formed:
+        pull = [(i, j, _covalent_length(reactant.elements, i, j)) for i, j in formed]
+        guesses.insert(0, ("pulled", s_coords, pull))
     end, problems = None, []
-    for how, guess in (("stretched", stretched_reactant(reaction, r_coords)),
-                       ("aligned products", product_complex(reaction, r_coords, p_coords))):
+    for how, guess, restraints in guesses:
         trial = start.copy()
         trial.set_positions(guess)
         trial.calc = calc()
         try:
-            BFGS(trial, logfile=None).run(fmax=0.02, steps=300)
+            relax(trial, restraints)
         except Exception as err:  # noqa: BLE001 - an SCF failure on one guess: try the next
             problems.append(f"{how}: {type(err).__name__}")
             continue
@@ -223,29 +327,29 @@ def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_im
     if end is None:
         raise RuntimeError("no product complex: " + "; ".join(problems))
     e_end = float(end.get_potential_energy())
-    rec.dE_reaction = e_end - e_start
+    rec.dE_reaction = e_end - e_label
 
     images = [start] + [start.copy() for _ in range(n_images)] + [end]
     for im in images[1:-1]:
         im.calc = calc()
     neb = NEB(images, k=SPRING, climb=False, method="improvedtangent", allow_shared_calculator=False)
     neb.interpolate("idpp")
-    FIRE(neb, logfile=None).run(fmax=0.3, steps=max_steps)
+    _optimise_band(neb, images, 0.3, max_steps)
     energies = np.array([float(im.get_potential_energy()) for im in images])
     rec.data.update(image_energies=(energies - e_start).round(4).tolist())
     _check_path(energies, e_start, e_end, images)
     top = int(np.argmax(energies))
     if top in (0, len(images) - 1) or energies[top] - max(e_start, e_end) < FLAT_TOLERANCE:
-        rec.status, rec.dE_act = "barrierless", max(0.0, e_end - e_start)
+        rec.status, rec.dE_act = "barrierless", max(0.0, e_end - e_label)
         return
     neb.climb = True
-    converged = bool(FIRE(neb, logfile=None).run(fmax=fmax, steps=max_steps))
+    converged = _optimise_band(neb, images, fmax, max_steps)
     energies = np.array([float(im.get_potential_energy()) for im in images])
     top = int(np.argmax(energies))
     rec.data.update(image_energies=(energies - e_start).round(4).tolist(), converged=converged)
     _check_path(energies, e_start, e_end, images)
     if top in (0, len(images) - 1) or energies[top] - max(e_start, e_end) < FLAT_TOLERANCE:
-        rec.status, rec.dE_act = "barrierless", max(0.0, e_end - e_start)
+        rec.status, rec.dE_act = "barrierless", max(0.0, e_end - e_label)
         return
     if not converged:
         raise RuntimeError("climbing-image NEB did not converge")
@@ -258,7 +362,7 @@ def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_im
     if abs(imaginary[0]) < MIN_REACTION_MODE_CM:
         raise RuntimeError(f"reaction mode {imaginary[0]:.0f} cm-1 is softer than {MIN_REACTION_MODE_CM:.0f}i: a plateau")
     rec.imaginary_cm = thermo["imaginary_cm"]
-    rec.dE_act = float(energies[top] - e_start)
-    rec.dG_act = float(thermo["G"] - reactant_G + (reactant_E - e_start))
+    rec.dE_act = float(energies[top] - e_label)
+    rec.dG_act = float(thermo["G"] - reactant_G + (reactant_E - e_label))
     rec.ts_coords = ts.get_positions().round(6).tolist()
     rec.status = "ok"
