@@ -248,7 +248,7 @@ MAX_GAP_RATIO = 3.0
 MAX_IMAGE_EXCESS = 4.0
 #: a band whose images needed this many SCF retries (``energy.scf``) in one NEB run lies where
 #: the SCF is unstable; it is given up rather than left running for hours at 1,000 cycles a step
-MAX_SCF_RESCUES = 50
+MAX_SCF_RESCUES = 20
 
 
 def _optimise_band(neb, images, fmax: float, steps: int) -> bool:

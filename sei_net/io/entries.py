@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+#: the rounded factors of pymatgen's MoleculeEntry (mrnet), kept so that free energies computed from
+#: the reference entries match the published networks' to the last digit (CODATA 2018 Hartree:
+#: ``sei_net.constants.HARTREE_EV``, 1.4e-7 relative away)
 HARTREE_TO_EV = 27.21139
 KCAL_PER_MOL_TO_EV = 0.0433641
 CAL_PER_MOL_K_TO_EV_PER_K = 4.33641e-5
