@@ -175,3 +175,15 @@ def test_band_is_given_up_when_its_scf_keeps_needing_retries():
     for im in images:
         im.calc.rescues = 0
     assert _optimise_band(neb, images, 0.05, 200)  # the same band converges when the SCF behaves
+
+
+def test_barrierless_from_a_strained_reactive_conformer_is_not_a_zero_barrier():
+    from sei_net.energy.neb import BarrierRecord, _barrierless
+
+    rec = BarrierRecord("r", "failed")
+    _barrierless(rec, e_start=-10.0, e_end=-10.5, e_label=-10.0)  # from the labelled reactant itself
+    assert rec.status == "barrierless" and rec.dE_act == 0.0
+    _barrierless(rec, e_start=-10.1, e_end=-9.8, e_label=-10.0)  # a lower conformer: endergonic step
+    assert rec.dE_act == pytest.approx(0.2)
+    with pytest.raises(RuntimeError, match="0.40 eV above"):
+        _barrierless(BarrierRecord("r", "failed"), e_start=-9.6, e_end=-11.0, e_label=-10.0)

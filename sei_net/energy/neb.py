@@ -279,6 +279,16 @@ def _check_path(energies: np.ndarray, e_start: float, e_end: float, images=None)
         raise RuntimeError(f"an image is {excess:.1f} eV above both ends (SCF state)")
 
 
+def _barrierless(rec: BarrierRecord, e_start: float, e_end: float, e_label: float) -> None:
+    """Record a path with no maximum beyond its ends (energies in eV). From a reactive conformer
+    above the labelled reactant that is not a barrier of zero: the barrier lies in the
+    conformational change to it, which the band does not contain, so the record fails."""
+    if e_start - e_label > FLAT_TOLERANCE:
+        raise RuntimeError(f"barrierless only from a reactive conformer {e_start - e_label:.2f} eV above the "
+                           "labelled reactant: the barrier lies in the conformational change")
+    rec.status, rec.dE_act = "barrierless", max(0.0, e_end - e_label)
+
+
 def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_images, fmax, max_steps, rec):
     from ase.mep import NEB
 
@@ -340,7 +350,7 @@ def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_im
     _check_path(energies, e_start, e_end, images)
     top = int(np.argmax(energies))
     if top in (0, len(images) - 1) or energies[top] - max(e_start, e_end) < FLAT_TOLERANCE:
-        rec.status, rec.dE_act = "barrierless", max(0.0, e_end - e_label)
+        _barrierless(rec, e_start, e_end, e_label)
         return
     neb.climb = True
     converged = _optimise_band(neb, images, fmax, max_steps)
@@ -349,7 +359,7 @@ def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_im
     rec.data.update(image_energies=(energies - e_start).round(4).tolist(), converged=converged)
     _check_path(energies, e_start, e_end, images)
     if top in (0, len(images) - 1) or energies[top] - max(e_start, e_end) < FLAT_TOLERANCE:
-        rec.status, rec.dE_act = "barrierless", max(0.0, e_end - e_label)
+        _barrierless(rec, e_start, e_end, e_label)
         return
     if not converged:
         raise RuntimeError("climbing-image NEB did not converge")
