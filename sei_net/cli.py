@@ -483,6 +483,8 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
                                                            "20211130_mol_entries.json: external DFT test"),
                    cv: int = typer.Option(0, "--cv", help="also K-fold cross-validate (K >= 2; 0: no)"),
                    loss: str = typer.Option("absolute", help="absolute | squared error of the barrier (absolute measured better)"),
+                   anchored: bool = typer.Option(False, "--anchored", help="start from the per-class Marcus fit and "
+                                                 "learn departures from it"),
                    force: bool = typer.Option(False, "--force", help="replace an existing model file"),
                    as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Train, calibrate and test a barrier-surrogate ensemble on NEB labels, against BEP (eV)."""
@@ -490,7 +492,7 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
     from sei_net.learn.barrier_fit import SPLITS, fit_barrier_surrogate
 
     _check_training(out, force, split, SPLITS, members, epochs)
-    config = BarrierTrainConfig(epochs=epochs, loss=loss)
+    config = BarrierTrainConfig(epochs=epochs, loss=loss, anchored=anchored)
     if cv == 1 or cv < 0:
         raise ValueError(f"--cv {cv} is not valid; give 0 (none) or a number of folds >= 2")
     externals = ()

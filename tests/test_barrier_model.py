@@ -131,6 +131,32 @@ def test_tiny_barrier_ensemble_learns_class_dependent_intrinsic_barriers(mapped_
     assert np.abs(pred - y[test]).mean() < 0.5 * best_constant
 
 
+def test_anchored_member_starts_from_the_per_class_marcus_fit_and_keeps_detailed_balance(mapped_reactions,
+                                                                                         tmp_path):
+    """Labels from a known lambda per class: the per-class fit recovers each lambda, and an
+    anchored member before any training step predicts exactly those barriers."""
+    from sei_net.learn.barrier_ensemble import train_barrier_member
+    from sei_net.learn.barrier_model import CLASS_COLUMNS, fit_class_lambdas
+    from sei_net.learn.reaction_graph import REACTION_CLASSES
+
+    graphs, dG, y, test, val, train = _class_barriers(mapped_reactions, np.random.default_rng(2))
+    onehot = torch.from_numpy(np.stack([g.globals[CLASS_COLUMNS] for g in graphs]))
+    lam = fit_class_lambdas(onehot[train], torch.from_numpy(dG[train]), torch.from_numpy(y[train]))
+    for cls, true in {"ring": 1.2, "concerted": 4.0, "fragmentation": 0.3}.items():
+        assert float(lam[REACTION_CLASSES.index(cls)]) == pytest.approx(true, abs=0.011)
+    untrained = BarrierTrainConfig(hidden=16, layers=2, epochs=0, anchored=True)
+    model, _ = train_barrier_member(graphs, dG, y, train, val, 0, untrained)
+    ens = BarrierEnsemble([model.eval()], "synthetic")
+    pred = ens.predict_graphs([graphs[i] for i in test], dG[test]).mean
+    assert np.allclose(pred, y[test], atol=0.02)  # the baseline, up to the fit's 0.01 eV grid
+    fwd = ens.predict_graphs([graphs[i] for i in test], dG[test]).members
+    rev = ens.predict_graphs([graphs[i] for i in test], -dG[test]).members  # same CGR for the reverse
+    assert np.allclose(fwd - rev, dG[test][:, None], atol=1e-5)
+    ens.save(tmp_path / "anchored.pt")  # the class lambdas travel with the model file
+    loaded = BarrierEnsemble.load(tmp_path / "anchored.pt", device="cpu")
+    assert np.allclose(loaded.predict_graphs([graphs[i] for i in test], dG[test]).mean, pred)
+
+
 def test_absolute_loss_shrugs_off_outlying_labels_that_pull_the_squared_loss(mapped_reactions):
     """A tenth of the training labels 3 eV too high (a failed NEB that looked converged): the
     absolute-error members stay near the clean labels on held-out reactions, the squared-error

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from sei_net.chem.reaction import Reaction
-from sei_net.learn.barrier_model import BarrierNet, clipped_marcus
+from sei_net.learn.barrier_model import CLASS_COLUMNS, BarrierNet, clipped_marcus, fit_class_lambdas
 from sei_net.learn.batching import collate
 from sei_net.learn.calibration import IsotonicVarianceMap
 from sei_net.learn.ensemble import (EnsemblePrediction, load_members, read_model_file, resolve_device,
@@ -46,6 +46,8 @@ class BarrierTrainConfig(TrainConfig):
     batch_size: int = 32
     #: 'squared' or 'absolute' error of the barrier
     loss: str = "absolute"
+    #: start from the per-class clipped-Marcus fit and learn departures from it (``barrier_model``)
+    anchored: bool = False
 
     def __post_init__(self):
         if self.loss not in BARRIER_LOSSES:
@@ -76,7 +78,13 @@ def train_barrier_member(graphs: Sequence[ReactionGraph], dG: np.ndarray, y: np.
     """One member trained on the ``train`` indices, early-stopped on ``val`` (eV targets)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = BarrierNet(config.hidden, config.layers).to(device)
+    model = BarrierNet(config.hidden, config.layers, config.anchored)
+    if config.anchored:
+        onehot = torch.from_numpy(np.stack([graphs[i].globals[CLASS_COLUMNS] for i in train]))
+        model.class_lambda.copy_(fit_class_lambdas(onehot, torch.as_tensor(np.asarray(dG)[train]),
+                                                   torch.as_tensor(np.asarray(y)[train]),
+                                                   2 if config.loss == "squared" else 1))
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     dG_t = torch.as_tensor(np.asarray(dG, np.float32))
     y_t = torch.as_tensor(np.asarray(y, np.float32))

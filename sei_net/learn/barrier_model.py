@@ -11,6 +11,11 @@ lambda) is the same for a reaction and its reverse, forward minus reverse barrie
 The network reads lambda from the pooled CGR (mean over all atoms, mean over the reaction centre,
 global state) through a softplus, plus a floor of ``MIN_LAMBDA``; a second head gives the
 aleatoric variance of the barrier (eV^2) through a softplus.
+
+Anchored variant (``anchored=True``): lambda = lambda_class * exp(r), where lambda_class is the
+per-class clipped-Marcus fit on the training labels (``fit_class_lambdas``, stored with the model)
+and r the network's readout, which starts at exactly 0: training begins from the per-class
+baseline and learns the reaction's departure from it.
 """
 
 from __future__ import annotations
@@ -19,12 +24,20 @@ import torch
 from torch import nn
 
 from sei_net.learn.model import InteractionLayer, _segment_mean, _segment_sum, mlp
-from sei_net.learn.reaction_graph import N_CGR_ATOM_FEATURES, N_CGR_BOND_FEATURES, N_CGR_GLOBAL_FEATURES
+from sei_net.learn.features import N_GLOBAL_FEATURES
+from sei_net.learn.reaction_graph import (N_CGR_ATOM_FEATURES, N_CGR_BOND_FEATURES, N_CGR_GLOBAL_FEATURES,
+                                          REACTION_CLASSES)
 
 #: smallest reorganisation-like energy lambda = 4 x intrinsic barrier (eV)
 MIN_LAMBDA = 1e-3
 #: floor of the predicted variance (eV^2)
 MIN_VARIANCE = 1e-4
+#: where the reaction-class one-hot sits in the CGR global features (``reaction_graph``)
+CLASS_COLUMNS = slice(2 * N_GLOBAL_FEATURES, 2 * N_GLOBAL_FEATURES + len(REACTION_CLASSES))
+#: lambda grid (eV) of the per-class fit
+LAMBDA_GRID = torch.arange(0.01, 8.0, 0.01, dtype=torch.float64)
+#: the anchored readout changes lambda by at most this factor either way (exp(3) = 20)
+MAX_LOG_DEPARTURE = 3.0
 
 
 def clipped_marcus(dG: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
@@ -34,18 +47,39 @@ def clipped_marcus(dG: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
     return torch.where(dG >= lam, dG, inside)
 
 
+def fit_class_lambdas(class_onehot: torch.Tensor, dG: torch.Tensor, y: torch.Tensor,
+                      power: int = 1) -> torch.Tensor:
+    """lambda (eV) per reaction class minimising the mean |error|^power of ``clipped_marcus``
+    against targets ``y`` (eV); classes without examples get the fit over all examples."""
+    def best(mask):
+        pred = clipped_marcus(dG[mask].double()[None, :], LAMBDA_GRID[:, None])
+        return LAMBDA_GRID[torch.argmin(((pred - y[mask].double()).abs() ** power).mean(dim=1))]
+
+    overall = best(torch.ones_like(dG, dtype=torch.bool))
+    out = torch.full((class_onehot.shape[1],), float(overall), dtype=torch.float64)
+    for c in range(class_onehot.shape[1]):
+        mask = class_onehot[:, c] > 0.5
+        if mask.any():
+            out[c] = best(mask)
+    return out
+
+
 class BarrierNet(nn.Module):
     """CGR batch in; (lambda in eV, aleatoric variance in eV^2) per reaction out."""
 
-    def __init__(self, hidden: int = 48, layers: int = 3):
+    def __init__(self, hidden: int = 48, layers: int = 3, anchored: bool = False):
         super().__init__()
-        self.config = {"hidden": hidden, "layers": layers}
+        self.config = {"hidden": hidden, "layers": layers, "anchored": anchored}
         self.atom_embed = mlp(N_CGR_ATOM_FEATURES, hidden, hidden)
         self.bond_embed = mlp(N_CGR_BOND_FEATURES, hidden, hidden)
         self.global_embed = mlp(N_CGR_GLOBAL_FEATURES, hidden, hidden)
         self.layers = nn.ModuleList(InteractionLayer(hidden) for _ in range(layers))
         self.lambda_readout = mlp(3 * hidden, hidden, 1)
         self.variance_readout = mlp(3 * hidden, hidden, 1)
+        if anchored:
+            self.register_buffer("class_lambda", torch.ones(len(REACTION_CLASSES)))
+            nn.init.zeros_(self.lambda_readout[-1].weight)
+            nn.init.zeros_(self.lambda_readout[-1].bias)
 
     def forward(self, batch, centre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h, e, u = self.atom_embed(batch.x), self.bond_embed(batch.bond_attr), self.global_embed(batch.u)
@@ -55,6 +89,11 @@ class BarrierNet(nn.Module):
         at_centre = _segment_sum(h * centre[:, None], batch.atom_graph, n) / \
             _segment_sum(centre, batch.atom_graph, n).clamp(min=1.0)[:, None]
         pooled = torch.cat([_segment_mean(h, batch.atom_graph, n), at_centre, u], dim=1)
-        lam = nn.functional.softplus(self.lambda_readout(pooled)[:, 0]) + MIN_LAMBDA
+        readout = self.lambda_readout(pooled)[:, 0]
+        if self.config["anchored"]:
+            prior = batch.u[:, CLASS_COLUMNS] @ self.class_lambda
+            lam = prior * torch.exp(torch.clamp(readout, -MAX_LOG_DEPARTURE, MAX_LOG_DEPARTURE)) + MIN_LAMBDA
+        else:
+            lam = nn.functional.softplus(readout) + MIN_LAMBDA
         variance = nn.functional.softplus(self.variance_readout(pooled)[:, 0]) + MIN_VARIANCE
         return lam, variance
