@@ -175,9 +175,9 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
         for path in resume_from:
             out.import_jsonl(path)
         todo_done = out.done(retry_failed=retry_failed)
-        queue = [t for t in balanced_order(eligible_reactions(net, lab, label_level), seed)
-                 if t[0].key not in todo_done and t[1] in kinds]
-        eligible = len(queue) + len(todo_done)
+        chosen = [t for t in balanced_order(eligible_reactions(net, lab, label_level), seed) if t[1] in kinds]
+        queue = [t for t in chosen if t[0].key not in todo_done]
+        eligible = len(chosen)
         queue = queue[shard[0]::shard[1]]
         if limit is not None:
             queue = queue[:limit]

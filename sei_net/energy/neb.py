@@ -177,10 +177,10 @@ def reactive_reactant(reaction: Reaction, start, make_calc: Callable):
 
     A concerted shift or a ring closure from a conformer where the two atoms are far apart makes
     the interpolated path drag groups through each other. Here the reactant (``start``, ASE atoms;
-    ``make_calc()`` gives a calculator) is relaxed with springs holding every formed pair within ``REACH_MARGIN`` Å
-    of bonding, then relaxed freely; the result must keep the reactant's graph and have the pairs
-    nearer than before. Its energy is a conformer's: barriers stay measured from the labelled
-    reactant."""
+    ``make_calc()`` gives a calculator) is relaxed with springs holding every formed pair within
+    ``REACH_MARGIN`` Å of bonding, then relaxed freely; the result must keep the reactant's graph
+    and have the pairs nearer than before. Its energy is a conformer's: barriers stay measured from
+    the labelled reactant."""
     from sei_net.energy.geometry import graph_check
 
     elements = reaction.reactants[0].elements
