@@ -187,3 +187,14 @@ def test_barrierless_from_a_strained_reactive_conformer_is_not_a_zero_barrier():
     assert rec.dE_act == pytest.approx(0.2)
     with pytest.raises(RuntimeError, match="0.40 eV above"):
         _barrierless(BarrierRecord("r", "failed"), e_start=-9.6, e_end=-11.0, e_label=-10.0)
+
+
+def test_path_check_names_what_an_image_far_above_both_ends_can_mean():
+    from sei_net.energy.neb import MAX_IMAGE_EXCESS, _check_path
+
+    energies = np.array([0.0, 1.0, MAX_IMAGE_EXCESS + 1.5, 1.0, -0.5])
+    with pytest.raises(RuntimeError, match=r"5\.5 eV above both ends \(SCF state\)"):
+        _check_path(energies, 0.0, -0.5)
+    with pytest.raises(RuntimeError, match="runaway climbing image"):
+        _check_path(energies, 0.0, -0.5, climbing=True)
+    _check_path(np.array([0.0, MAX_IMAGE_EXCESS - 0.1, -0.5]), 0.0, -0.5)  # a high but possible barrier

@@ -266,9 +266,10 @@ def _optimise_band(neb, images, fmax: float, steps: int) -> bool:
     return bool(optimiser.run(fmax=fmax, steps=steps))
 
 
-def _check_path(energies: np.ndarray, e_start: float, e_end: float, images=None) -> None:
-    """Raise when an image (energies in eV) has left the electronic ground state, or when the
-    images are bunched so that the path between two of them is not resolved."""
+def _check_path(energies: np.ndarray, e_start: float, e_end: float, images=None, climbing: bool = False) -> None:
+    """Raise when an image (energies in eV) has left the electronic ground state (or, after the
+    climbing phase, the climbing image ran away up a poor tangent: the two look alike here), or
+    when the images are bunched so that the path between two of them is not resolved."""
     if images is not None:
         gaps = np.array([np.linalg.norm(b.get_positions() - a.get_positions()) for a, b in zip(images, images[1:])])
         if gaps.max() > MAX_GAP_RATIO * np.median(gaps):
@@ -276,7 +277,8 @@ def _check_path(energies: np.ndarray, e_start: float, e_end: float, images=None)
                                "the median)")
     excess = energies.max() - max(e_start, e_end)
     if excess > MAX_IMAGE_EXCESS:
-        raise RuntimeError(f"an image is {excess:.1f} eV above both ends (SCF state)")
+        cause = "SCF state or runaway climbing image" if climbing else "SCF state"
+        raise RuntimeError(f"an image is {excess:.1f} eV above both ends ({cause})")
 
 
 def _barrierless(rec: BarrierRecord, e_start: float, e_end: float, e_label: float) -> None:
@@ -357,7 +359,7 @@ def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_im
     energies = np.array([float(im.get_potential_energy()) for im in images])
     top = int(np.argmax(energies))
     rec.data.update(image_energies=(energies - e_start).round(4).tolist(), converged=converged)
-    _check_path(energies, e_start, e_end, images)
+    _check_path(energies, e_start, e_end, images, climbing=True)
     if top in (0, len(images) - 1) or energies[top] - max(e_start, e_end) < FLAT_TOLERANCE:
         _barrierless(rec, e_start, e_end, e_label)
         return
