@@ -13,32 +13,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from sei_net.kinetics.rates import bep_barrier, clipped_marcus_barrier
 from sei_net.learn.barrier_data import load_barrier_dataset
 from sei_net.learn.barrier_fit import _ALPHA_GRID, _E0_GRID
+from sei_net.learn.barrier_model import fit_lambda
 from sei_net.learn.reaction_graph import reaction_class
 
 DATASET = "data/barriers/gfn2_neb_ec_lipf6.jsonl.gz"
-LAMBDA_GRID = np.round(np.arange(0.01, 8.0, 0.01), 3)
-
-
-def bep(dG, e0, alpha):
-    return np.maximum(np.maximum(dG, 0.0), e0 + alpha * dG)
-
-
-def marcus(dG, lam):
-    x = np.clip(dG / lam, -1.0, 1.0)
-    return np.where(dG >= lam, dG, lam / 4.0 * (1.0 + x) ** 2)
 
 
 def fit(form: str, loss: str, dG: np.ndarray, y: np.ndarray) -> tuple:
     """Grid-fitted parameters of one class: (E0, alpha) for BEP, (lambda,) for Marcus."""
-    if form == "bep":
-        pred = bep(dG[None, None, :], _E0_GRID[:, None, None], _ALPHA_GRID[None, :, None])
-    else:
-        pred = marcus(dG[None, :], LAMBDA_GRID[:, None])
+    if form == "marcus":
+        return (fit_lambda(dG, y, 1 if loss == "abs" else 2),)
+    pred = bep_barrier(dG[None, None, :], _E0_GRID[:, None, None], _ALPHA_GRID[None, :, None])
     err = np.abs(pred - y) if loss == "abs" else (pred - y) ** 2
     best = np.unravel_index(np.argmin(err.mean(axis=-1)), err.shape[:-1])
-    return (float(_E0_GRID[best[0]]), float(_ALPHA_GRID[best[1]])) if form == "bep" else (float(LAMBDA_GRID[best[0]]),)
+    return float(_E0_GRID[best[0]]), float(_ALPHA_GRID[best[1]])
 
 
 def main() -> None:
@@ -55,7 +46,8 @@ def main() -> None:
             for cls in set(classes[test]):
                 train, where = rest[classes[rest] == cls], test[classes[test] == cls]
                 params = fit(form, loss, dG[train], y[train]) if len(train) else ((0.0, 0.0) if form == "bep" else (1e-3,))
-                pred[(form, loss)][where] = (bep if form == "bep" else marcus)(dG[where], *params)
+                form_of = bep_barrier if form == "bep" else clipped_marcus_barrier
+                pred[(form, loss)][where] = form_of(dG[where], *params)
     names = sorted(set(classes))
     print(f"{len(y)} labels ({DATASET}); 5-fold CV MAE (RMSE) in eV\n")
     print("| baseline | fitted by | all | " + " | ".join(names) + " |")

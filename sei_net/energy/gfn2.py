@@ -56,7 +56,7 @@ class GFN2Oracle:
                 "hessian": self.hessian, "seed": self.seed}
 
     def _calculator(self, species: Species):
-        """tblite's GFN2-xTB with GB solvation, retrying a failed SCF from other guesses (``scf``)."""
+        """tblite's GFN2-xTB with GB solvation, retrying a failed SCF once from a fresh guess (``scf``)."""
         from sei_net.energy.scf import RescuedTBLite
 
         return RescuedTBLite(method="GFN2-xTB", charge=species.charge, multiplicity=species.multiplicity,

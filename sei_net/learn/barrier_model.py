@@ -47,20 +47,23 @@ def clipped_marcus(dG: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
     return torch.where(dG >= lam, dG, inside)
 
 
+def fit_lambda(dG, y, power: int = 1) -> float:
+    """The lambda (eV) of ``LAMBDA_GRID`` minimising the mean |error|^power of ``clipped_marcus``
+    against targets ``y`` (eV) at reaction free energies ``dG`` (eV)."""
+    dG, y = torch.as_tensor(dG, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
+    pred = clipped_marcus(dG[None, :], LAMBDA_GRID[:, None])
+    return float(LAMBDA_GRID[torch.argmin(((pred - y).abs() ** power).mean(dim=1))])
+
+
 def fit_class_lambdas(class_onehot: torch.Tensor, dG: torch.Tensor, y: torch.Tensor,
                       power: int = 1) -> torch.Tensor:
-    """lambda (eV) per reaction class minimising the mean |error|^power of ``clipped_marcus``
-    against targets ``y`` (eV); classes without examples get the fit over all examples."""
-    def best(mask):
-        pred = clipped_marcus(dG[mask].double()[None, :], LAMBDA_GRID[:, None])
-        return LAMBDA_GRID[torch.argmin(((pred - y[mask].double()).abs() ** power).mean(dim=1))]
-
-    overall = best(torch.ones_like(dG, dtype=torch.bool))
-    out = torch.full((class_onehot.shape[1],), float(overall), dtype=torch.float64)
+    """``fit_lambda`` per reaction class (columns of ``class_onehot``); classes without examples
+    get the fit over all examples."""
+    out = torch.full((class_onehot.shape[1],), fit_lambda(dG, y, power), dtype=torch.float64)
     for c in range(class_onehot.shape[1]):
         mask = class_onehot[:, c] > 0.5
         if mask.any():
-            out[c] = best(mask)
+            out[c] = fit_lambda(dG[mask], y[mask], power)
     return out
 
 
