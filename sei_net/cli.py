@@ -587,6 +587,8 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
           checkpoint: Optional[Path] = typer.Option(None, help="folder for finished members, so that a killed "
                                                     "run resumes there (default: OUT with suffix .members; "
                                                     "removed once OUT is written)"),
+          workers: int = typer.Option(1, help="members trained at once, each in a one-thread CPU process "
+                                      "(no per-epoch progress)"),
           force: bool = typer.Option(False, "--force", help="replace an existing model file"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Train, calibrate and test an energy-surrogate ensemble on oracle labels (eV); rerun the same
@@ -608,7 +610,8 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
 
     ensemble, report = fit_energy_surrogate(labels, network, split, members,
                                             TrainConfig(epochs=epochs, hidden=hidden, layers=layers), seed,
-                                            device, level, progress, coordination, checkpoint, bounds)
+                                            device, level, progress, coordination, checkpoint, bounds,
+                                            workers)
     ensemble.save(out)
     remove_checkpoints(checkpoint)
     if as_json:

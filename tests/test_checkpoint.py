@@ -96,3 +96,21 @@ def test_a_member_that_failed_to_learn_is_trained_again_with_another_seed(parts,
     assert members[1]["failed_attempts"] == [{"seed": 6, "val_mse": 0.96}]
     assert "failed_attempts" not in members[0] and members[1]["val_mse"] != 0.96
     assert members[0]["val_mse"] > ensemble_module.FAILED_MEMBER_VAL_MSE  # under-trained, not retried
+
+
+def test_members_trained_in_worker_processes_equal_those_trained_in_turn(parts, tmp_path):
+    """workers=2 trains each member in its own one-thread process: same seeds and data order, so
+    the same networks (to float rounding) as training them one after another, and both are
+    checkpointed."""
+    data, train, val = parts
+    torch.set_num_threads(1)
+    alone = EnergyEnsemble.train(train, val, 2, CONFIG, seed=3, device="cpu")
+    folder = tmp_path / "ckpt"
+    pooled = EnergyEnsemble.train(train, val, 2, CONFIG, seed=3, device="cpu", checkpoint=folder, workers=2)
+    a, b = alone.predict(data.species).members, pooled.predict(data.species).members
+    assert np.allclose(a, b, atol=1e-5)
+    assert not np.allclose(a[:, 0], a[:, 1], atol=1e-3)          # two different members, not one twice
+    assert [m["seed"] for m in pooled.card["members"]] == [3, 4]
+    assert sorted(p.name for p in folder.glob("member_*.pt")) == ["member_0.pt", "member_1.pt"]
+    with pytest.raises(ValueError, match="workers=0 is not valid"):
+        EnergyEnsemble.train(train, val, 2, CONFIG, seed=3, device="cpu", workers=0)

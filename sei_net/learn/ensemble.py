@@ -13,6 +13,8 @@ come from member-wise reaction energies (``reaction_uncertainty``), never from s
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -82,6 +84,55 @@ def load_members(net_class, payload: dict) -> list:
         model.eval()
         members.append(model)
     return members
+
+
+def _member_from_state(state: dict, config: TrainConfig, device: str) -> EnergyNet:
+    net_config = {"hidden": config.hidden, "layers": config.layers}
+    return load_members(EnergyNet, {"config": net_config, "states": [state]})[0].to(device)
+
+
+@dataclass
+class _MemberJob:
+    """What every member of one ensemble trains on (standardised targets), and its retry rule."""
+
+    train_graphs: list
+    train_y: np.ndarray
+    val_graphs: list
+    val_y: np.ndarray
+    config: TrainConfig
+    seed: int
+    bound_graphs: list
+    bound_y: np.ndarray | None
+
+    def run(self, m: int, device: str, log: Callable[[dict], None] | None = None) -> tuple[EnergyNet, dict]:
+        """Train member ``m`` (seed + m); a member whose early stop says it failed to learn
+        (``FAILED_MEMBER_VAL_MSE``) is trained again with another seed. Returns it and its summary."""
+        retried = []
+        for attempt in range(MAX_MEMBER_RETRIES + 1):
+            member_seed = self.seed + m + RETRY_SEED_STRIDE * attempt
+            model, hist = train_member(self.train_graphs, self.train_y, self.val_graphs, self.val_y, member_seed,
+                                       self.config, device, log, self.bound_graphs, self.bound_y)
+            best = next((h for h in reversed(hist) if h["kept"]), hist[-1])
+            if best["val_mse"] <= FAILED_MEMBER_VAL_MSE or len(hist) >= self.config.epochs:
+                break
+            retried.append({"seed": member_seed, "val_mse": best["val_mse"]})
+        return model, {"epochs": len(hist), "best_epoch": best["epoch"], "val_mse": best["val_mse"],
+                       "val_nll": best["val_nll"], "seed": member_seed,
+                       **({"failed_attempts": retried} if retried else {})}
+
+
+_WORKER_JOB: _MemberJob | None = None
+
+
+def _start_member_worker(job: _MemberJob) -> None:
+    global _WORKER_JOB
+    torch.set_num_threads(1)
+    _WORKER_JOB = job
+
+
+def _train_member_in_worker(m: int) -> tuple[int, dict, dict]:
+    model, summary = _WORKER_JOB.run(m, "cpu")
+    return m, {k: v.detach().cpu() for k, v in model.state_dict().items()}, summary
 
 
 @dataclass
@@ -157,7 +208,7 @@ class EnergyEnsemble:
               config: TrainConfig = TrainConfig(), seed: int = 0, device: str = "auto",
               log: Callable[[int, dict], None] | None = None,
               checkpoint: str | Path | None = None,
-              bounds: LabelledSpecies | None = None) -> "EnergyEnsemble":
+              bounds: LabelledSpecies | None = None, workers: int = 1) -> "EnergyEnsemble":
         """Fit the baseline on ``train`` and train ``n_members`` networks with seeds seed..seed+M-1
         (different initialisation and data order), early-stopped on ``val``. A member whose
         early stop says it failed to learn (``FAILED_MEMBER_VAL_MSE``) is trained again with
@@ -165,9 +216,13 @@ class EnergyEnsemble:
 
         ``checkpoint``: a folder where each finished member is stored; members already there (from
         a killed run with the same data, settings and seed) are loaded instead of trained again.
-        ``bounds``: species whose G (eV) is only a lower bound (``dataset.start_graph_bounds``)."""
+        ``bounds``: species whose G (eV) is only a lower bound (``dataset.start_graph_bounds``).
+        ``workers`` > 1 (CPU only): members train in that many processes of one thread each, and
+        ``log`` is not called; a member is the same as when trained alone (same seed, same data order)."""
         from sei_net.learn.checkpoint import MemberCheckpoints, training_fingerprint  # it imports this module
 
+        if workers < 1:
+            raise ValueError(f"workers={workers} is not valid; give 1 (train in this process) or more")
         device = resolve_device(device)
         bounds = bounds if bounds is not None and len(bounds) else None
         saved = None if checkpoint is None else MemberCheckpoints(
@@ -186,31 +241,35 @@ class EnergyEnsemble:
         bound_graphs = [] if bounds is None else [featurise(s) for s in bounds.species]
         by = None if bounds is None else \
             (bounds.G - baseline(*baseline_inputs(bounds, bound_graphs)) - y_mean) / y_std
-        members, histories = [], []
+        job = _MemberJob(train_graphs, ty, val_graphs, vy, config, seed, bound_graphs, by)
+        finished: dict[int, tuple[EnergyNet, dict]] = {}
         for m in range(n_members):
             done = None if saved is None else saved.load(m)
             if done is not None:
                 state, summary = done
-                net_config = {"hidden": config.hidden, "layers": config.layers}
-                members.append(load_members(EnergyNet, {"config": net_config, "states": [state]})[0].to(device))
-                histories.append(summary)
-                continue
-            retried = []
-            for attempt in range(MAX_MEMBER_RETRIES + 1):
-                member_seed = seed + m + RETRY_SEED_STRIDE * attempt
-                model, hist = train_member(train_graphs, ty, val_graphs, vy, member_seed, config, device,
-                                           None if log is None else (lambda rec, m=m: log(m, rec)),
-                                           bound_graphs, by)
-                best = next((h for h in reversed(hist) if h["kept"]), hist[-1])
-                if best["val_mse"] <= FAILED_MEMBER_VAL_MSE or len(hist) >= config.epochs:
-                    break
-                retried.append({"seed": member_seed, "val_mse": best["val_mse"]})
-            members.append(model)
-            histories.append({"epochs": len(hist), "best_epoch": best["epoch"], "val_mse": best["val_mse"],
-                              "val_nll": best["val_nll"], "seed": member_seed,
-                              **({"failed_attempts": retried} if retried else {})})
+                finished[m] = (_member_from_state(state, config, device), summary)
+        todo = [m for m in range(n_members) if m not in finished]
+
+        def keep(m: int, state: dict, summary: dict) -> None:
+            finished[m] = (_member_from_state(state, config, device), summary)
             if saved is not None:
-                saved.save(m, model, histories[-1])
+                saved.save(m, finished[m][0], summary)
+
+        if workers > 1 and len(todo) > 1:
+            if device != "cpu":
+                raise ValueError(f"workers={workers} trains members in CPU processes; with device "
+                                 f"{device!r} use workers=1")
+            context = multiprocessing.get_context("spawn")     # no fork of a process that holds torch threads
+            with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context,
+                                     initializer=_start_member_worker, initargs=(job,)) as pool:
+                for future in as_completed([pool.submit(_train_member_in_worker, m) for m in todo]):
+                    keep(*future.result())
+        else:
+            for m in todo:
+                model, summary = job.run(m, device, None if log is None else (lambda rec, m=m: log(m, rec)))
+                keep(m, {k: v.detach().cpu() for k, v in model.state_dict().items()}, summary)
+        members = [finished[m][0] for m in range(n_members)]
+        histories = [finished[m][1] for m in range(n_members)]
         card = {"train_size": len(train), "val_size": len(val), "config": config.to_dict(), "seed": seed,
                 "lower_bounds": 0 if bounds is None else len(bounds),
                 "members": histories, "baseline_elements": list(baseline.elements),

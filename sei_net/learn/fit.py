@@ -68,7 +68,7 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
                          log: Callable[[int, dict], None] | None = None,
                          coordination: str = "rekey",
                          checkpoint: str | Path | None = None,
-                         lower_bounds: bool = True) -> tuple[EnergyEnsemble, dict]:
+                         lower_bounds: bool = True, workers: int = 1) -> tuple[EnergyEnsemble, dict]:
     """Train, calibrate and test an energy ensemble; returns it and its report (also its card).
 
     ``network_paths``: networks whose labelled reactions give the reaction-level calibration and
@@ -77,7 +77,8 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
     default, the treatment that measured best (docs/surrogates.md). ``checkpoint``: folder of
     finished members, so that a killed training resumes (``EnergyEnsemble.train``). ``lower_bounds``
     (with 'rekey'): the start graphs of re-keyed records train as lower bounds, those whose
-    relaxed graph is in the training part (``dataset.start_graph_bounds``)."""
+    relaxed graph is in the training part (``dataset.start_graph_bounds``). ``workers``: members
+    trained at once in one-thread CPU processes (``EnergyEnsemble.train``)."""
     data = load_labels(label_paths, level, coordination=coordination)
     pin_atoms = True                                   # what the card records is what the split did
     parts = make_split(split, data, seed, pin_atoms)
@@ -85,7 +86,7 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
     train = data.subset(parts["train"])
     bounds = start_graph_bounds(data, train.keys) if lower_bounds else None
     ensemble = EnergyEnsemble.train(train, data.subset(parts["val"]), n_members,
-                                    config, seed, device, log, checkpoint, bounds)
+                                    config, seed, device, log, checkpoint, bounds, workers)
     report = calibrate_and_test(ensemble, data, parts, stoich, RESAMPLED_DRAWS if split == "random" else 0)
     report.update({
         "oracle": oracle_name(data.level_of_theory),
