@@ -589,6 +589,8 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
                                                     "removed once OUT is written)"),
           workers: int = typer.Option(1, help="members trained at once, each in a one-thread CPU process "
                                       "(no per-epoch progress)"),
+          huber: Optional[float] = typer.Option(None, help="Huber loss with this delta (eV) instead of the "
+                                                "squared error"),
           force: bool = typer.Option(False, "--force", help="replace an existing model file"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Train, calibrate and test an energy-surrogate ensemble on oracle labels (eV); rerun the same
@@ -600,6 +602,8 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
     _check_training(out, force, split, SPLITS, members, epochs)
     if hidden < 1 or layers < 1:
         raise ValueError("--hidden and --layers must be >= 1")
+    if huber is not None and not huber > 0:
+        raise ValueError(f"--huber {huber} is not valid; give a delta > 0 eV, or leave it out for the squared error")
     quiet = _quiet(as_json)
     checkpoint = checkpoint or out.with_suffix(".members")
 
@@ -609,7 +613,8 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
                        f"val mse {rec['val_mse']:.4f}", err=True)
 
     ensemble, report = fit_energy_surrogate(labels, network, split, members,
-                                            TrainConfig(epochs=epochs, hidden=hidden, layers=layers), seed,
+                                            TrainConfig(epochs=epochs, hidden=hidden, layers=layers,
+                                                        huber_delta=huber), seed,
                                             device, level, progress, coordination, checkpoint, bounds,
                                             workers)
     ensemble.save(out)

@@ -277,6 +277,21 @@ def test_a_lower_bound_costs_only_when_violated_and_counts_like_a_label():
     assert mean.grad[2] == 0 and mean.grad[3] < 0          # only the violated bound pulls, and upwards
 
 
+def test_the_huber_option_is_the_squared_error_for_small_errors_and_caps_an_outlier_pull():
+    from sei_net.learn.train import _loss
+    mean = torch.tensor([0.05, 2.0, 0.0], requires_grad=True)
+    y = torch.zeros(3)
+    bound = torch.tensor([False, False, True])
+    y_bound = torch.tensor([0.0, 0.0, 3.0])                 # row 2: a bound violated by 3.0
+    total, mse, _ = _loss(mean, torch.ones(3), y + y_bound, False, bound, huber_delta=0.1)
+    # labels: 0.05^2 (inside delta) + (2 * 0.1 * 2.0 - 0.1^2) (beyond), bound: 2 * 0.1 * 3.0 - 0.1^2; / 2 labels
+    assert float(total.detach()) == pytest.approx((0.0025 + 0.39 + 0.59) / 2)
+    assert float(mse.detach()) == pytest.approx((0.0025 + 4.0) / 2)   # the report stays the squared error
+    total.backward()
+    # d/dmean: 2 * 0.05 / 2 inside; beyond, +-2 * delta / 2 whatever the size of the error
+    assert mean.grad.tolist() == pytest.approx([0.05, 0.1, -0.1])
+
+
 def test_a_violated_lower_bound_trains_like_a_label_and_a_satisfied_one_like_nothing():
     data = _reference_data()
     graphs = [featurise(s) for s in data.species]

@@ -103,6 +103,7 @@ class _MemberJob:
     seed: int
     bound_graphs: list
     bound_y: np.ndarray | None
+    y_scale: float
 
     def run(self, m: int, device: str, log: Callable[[dict], None] | None = None) -> tuple[EnergyNet, dict]:
         """Train member ``m`` (seed + m); a member whose early stop says it failed to learn
@@ -111,7 +112,8 @@ class _MemberJob:
         for attempt in range(MAX_MEMBER_RETRIES + 1):
             member_seed = self.seed + m + RETRY_SEED_STRIDE * attempt
             model, hist = train_member(self.train_graphs, self.train_y, self.val_graphs, self.val_y, member_seed,
-                                       self.config, device, log, self.bound_graphs, self.bound_y)
+                                       self.config, device, log, self.bound_graphs, self.bound_y,
+                                       self.y_scale)
             best = next((h for h in reversed(hist) if h["kept"]), hist[-1])
             if best["val_mse"] <= FAILED_MEMBER_VAL_MSE or len(hist) >= self.config.epochs:
                 break
@@ -241,7 +243,7 @@ class EnergyEnsemble:
         bound_graphs = [] if bounds is None else [featurise(s) for s in bounds.species]
         by = None if bounds is None else \
             (bounds.G - baseline(*baseline_inputs(bounds, bound_graphs)) - y_mean) / y_std
-        job = _MemberJob(train_graphs, ty, val_graphs, vy, config, seed, bound_graphs, by)
+        job = _MemberJob(train_graphs, ty, val_graphs, vy, config, seed, bound_graphs, by, y_std)
         finished: dict[int, tuple[EnergyNet, dict]] = {}
         for m in range(n_members):
             done = None if saved is None else saved.load(m)

@@ -40,6 +40,9 @@ class TrainConfig:
     #: members beat the same seeds unclipped (validation MSE 0.033-0.035 against 0.043-0.049;
     #: docs/surrogates.md, "Gradient clipping")
     clip_grad_norm: float | None = 1.0
+    #: error penalty of the mean: None is the squared error; a number d (eV) is the Huber loss,
+    #: squared below d and linear beyond, so a few outlying labels pull less
+    huber_delta: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,19 +78,30 @@ def _batches(graphs: Sequence[SpeciesGraph], y: np.ndarray, order: np.ndarray, s
         yield collate([graphs[i] for i in idx]), torch.from_numpy(y[idx].astype(np.float32)), idx
 
 
-def _loss(mean, var, y, with_variance: bool, bound: torch.Tensor | None = None):
+def _penalty(error: torch.Tensor, huber_delta: float | None) -> torch.Tensor:
+    """Squared error, or (with ``huber_delta``) twice the Huber loss: error^2 below the delta and
+    2 delta |error| - delta^2 beyond it, so both agree for small errors."""
+    if huber_delta is None:
+        return error ** 2
+    return 2.0 * torch.nn.functional.huber_loss(error, torch.zeros_like(error), reduction="none", delta=huber_delta)
+
+
+def _loss(mean, var, y, with_variance: bool, bound: torch.Tensor | None = None,
+          huber_delta: float | None = None):
     """(total loss, squared error, NLL) over the batch's labels; the NLL term sees a detached mean.
 
-    Rows flagged in ``bound`` are lower bounds: they cost relu(y - mean)^2 (nothing once the
-    prediction is at or above the bound), summed and divided by the number of labels in the batch,
-    so a violated bound weighs as much as a label's error and the labels' gradient scale is the
-    same with or without bounds."""
+    Rows flagged in ``bound`` are lower bounds: they cost the penalty of relu(y - mean) (nothing
+    once the prediction is at or above the bound), summed and divided by the number of labels in
+    the batch, so a violated bound weighs as much as a label's error and the labels' gradient
+    scale is the same with or without bounds. The penalty is the squared error, or the Huber loss
+    with ``huber_delta``."""
     if bound is None:
         bound = torch.zeros_like(y, dtype=torch.bool)
     label = ~bound
     n_labels = label.sum().clamp(min=1)
     mse = torch.sum(((mean - y) ** 2)[label]) / n_labels
-    total = mse + torch.sum(torch.relu(y - mean)[bound] ** 2) / n_labels
+    fit = mse if huber_delta is None else torch.sum(_penalty(mean - y, huber_delta)[label]) / n_labels
+    total = fit + torch.sum(_penalty(torch.relu(y - mean)[bound], huber_delta)) / n_labels
     if not with_variance or not label.any():
         return total, mse, torch.zeros(())
     nll = torch.nn.functional.gaussian_nll_loss(mean.detach()[label], y[label], var[label], full=True)
@@ -113,12 +127,14 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
                  config: TrainConfig = TrainConfig(), device: str = "cpu",
                  log: Callable[[dict], None] | None = None,
                  bound_graphs: Sequence[SpeciesGraph] = (), bound_y: np.ndarray | None = None,
-                 ) -> tuple[EnergyNet, list[dict]]:
+                 y_scale: float = 1.0) -> tuple[EnergyNet, list[dict]]:
     """Train one member on standardised targets; returns the model (the state with the best
     validation squared error after the warm-up) and its per-epoch history (``kept`` marks the
     epochs whose state was saved as the best so far; the last of them is the returned model).
     ``bound_graphs``/``bound_y``: species whose standardised target is only a lower bound
-    (``_loss``); they are shuffled into the training batches."""
+    (``_loss``); they are shuffled into the training batches. ``y_scale``: eV per standardised
+    unit (turns ``config.huber_delta`` into standardised units)."""
+    delta = None if config.huber_delta is None else config.huber_delta / y_scale
     graphs = list(train_graphs) + list(bound_graphs)
     y_all = np.concatenate([train_y, np.asarray(bound_y if bound_y is not None else [], dtype=float)])
     is_bound = torch.from_numpy(np.arange(len(graphs)) >= len(train_graphs))
@@ -139,7 +155,7 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
         total_se, total_nll = 0.0, 0.0
         for batch, y, idx in _batches(graphs, y_all, rng.permutation(len(graphs)), config.batch_size):
             batch, y, bound = batch.to(device), y.to(device), is_bound[idx].to(device)
-            loss, mse, nll = _loss(*model(batch), y, with_variance, bound)
+            loss, mse, nll = _loss(*model(batch), y, with_variance, bound, delta)
             optimiser.zero_grad()
             loss.backward()
             if config.clip_grad_norm is not None:
