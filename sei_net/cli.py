@@ -591,6 +591,8 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
                                       "(no per-epoch progress)"),
           huber: Optional[float] = typer.Option(None, help="Huber loss with this delta (eV) instead of the "
                                                 "squared error"),
+          ema: Optional[float] = typer.Option(None, help="validate and keep an exponential moving average "
+                                              "of the weights with this decay per step (e.g. 0.999)"),
           force: bool = typer.Option(False, "--force", help="replace an existing model file"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Train, calibrate and test an energy-surrogate ensemble on oracle labels (eV); rerun the same
@@ -604,6 +606,8 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
         raise ValueError("--hidden and --layers must be >= 1")
     if huber is not None and not huber > 0:
         raise ValueError(f"--huber {huber} is not valid; give a delta > 0 eV, or leave it out for the squared error")
+    if ema is not None and not 0 < ema < 1:
+        raise ValueError(f"--ema {ema} is not valid; give a decay between 0 and 1 (e.g. 0.999), or leave it out")
     quiet = _quiet(as_json)
     checkpoint = checkpoint or out.with_suffix(".members")
 
@@ -614,7 +618,7 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
 
     ensemble, report = fit_energy_surrogate(labels, network, split, members,
                                             TrainConfig(epochs=epochs, hidden=hidden, layers=layers,
-                                                        huber_delta=huber), seed,
+                                                        huber_delta=huber, ema_decay=ema), seed,
                                             device, level, progress, coordination, checkpoint, bounds,
                                             workers)
     ensemble.save(out)

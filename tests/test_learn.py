@@ -292,6 +292,19 @@ def test_the_huber_option_is_the_squared_error_for_small_errors_and_caps_an_outl
     assert mean.grad.tolist() == pytest.approx([0.05, 0.1, -0.1])
 
 
+def test_the_weight_average_moves_each_parameter_by_one_minus_decay_towards_the_model():
+    from sei_net.learn.model import EnergyNet
+    from sei_net.learn.train import _average_into
+    torch.manual_seed(0)
+    averaged, model = EnergyNet(8, 1), EnergyNet(8, 1)
+    before = [p.detach().clone() for p in averaged.parameters()]
+    _average_into(averaged, model, 0.9)
+    for a, b, p in zip(averaged.parameters(), before, model.parameters()):
+        assert torch.allclose(a, 0.9 * b + 0.1 * p)
+    _average_into(averaged, model, 0.0)                   # decay 0: the model itself
+    assert all(torch.equal(a, p) for a, p in zip(averaged.parameters(), model.parameters()))
+
+
 def test_a_violated_lower_bound_trains_like_a_label_and_a_satisfied_one_like_nothing():
     data = _reference_data()
     graphs = [featurise(s) for s in data.species]

@@ -43,6 +43,9 @@ class TrainConfig:
     #: error penalty of the mean: None is the squared error; a number d (eV) is the Huber loss,
     #: squared below d and linear beyond, so a few outlying labels pull less
     huber_delta: float | None = None
+    #: keep an exponential moving average of the weights (this decay per optimiser step) and
+    #: validate, early-stop and return the averaged network; None: the raw weights
+    ema_decay: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -144,6 +147,7 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
     model = EnergyNet(config.hidden, config.layers).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     warmup = int(config.warmup_fraction * config.epochs)
+    averaged = None if config.ema_decay is None else copy.deepcopy(model)
     val_batches = list(_batches(val_graphs, val_y, np.arange(len(val_y)), 1024))
     history: list[dict] = []
     stopper = EarlyStopping(config.patience)
@@ -161,11 +165,14 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
             if config.clip_grad_norm is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
             optimiser.step()
+            if averaged is not None:
+                _average_into(averaged, model, config.ema_decay)
             labels_here = int((~bound).sum())
             total_se += float(mse.detach()) * labels_here
             total_nll += float(nll.detach()) * labels_here
-        val_mse, val_nll = _evaluate(model, val_batches, device)
-        kept, stop = stopper.update(model, val_mse, with_variance)
+        judged = model if averaged is None else averaged
+        val_mse, val_nll = _evaluate(judged, val_batches, device)
+        kept, stop = stopper.update(judged, val_mse, with_variance)
         record = {"epoch": epoch, "train_mse": total_se / n_labels, "train_nll": total_nll / n_labels,
                   "val_mse": val_mse, "val_nll": val_nll, "kept": kept}
         history.append(record)
@@ -173,5 +180,13 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
             log(record)
         if stop:
             break
-    stopper.restore(model)
-    return model, history
+    judged = model if averaged is None else averaged
+    stopper.restore(judged)
+    return judged, history
+
+
+def _average_into(averaged: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """averaged <- decay * averaged + (1 - decay) * model, parameter by parameter."""
+    with torch.no_grad():
+        for a, p in zip(averaged.parameters(), model.parameters()):
+            a.mul_(decay).add_(p, alpha=1.0 - decay)
