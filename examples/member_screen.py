@@ -1,0 +1,68 @@
+"""Training settings compared member by member on one split: each model's members measured alone.
+
+Single members trained with `sei-net train ... --members 1 --seed 0` and other settings (--hidden,
+--layers, --epochs, --huber, --ema) share the split of the shipped model (random, seed 0, every
+committed GFN2 label file, coordination_changed records re-keyed), so their test errors compare
+directly with each shipped member's. Seed-to-seed spread of the shipped members (about 0.006 eV on
+the species MAE) is the noise floor of such a comparison.
+
+    python examples/member_screen.py sei_net/data/models/energy_gfn2.pt out/hp/*.pt
+
+Prints, per model file and member: best epoch, validation MSE (standardised), and the MAE (eV,
+surrogate minus GFN2) of the test species, of the labelled network reactions touching them with
+the other species at their oracle labels ('kept'), and the same over the calibration and test
+species together (1,016 species: a larger, less noisy held-out set; no member trained or
+early-stopped on either part).
+"""
+
+from __future__ import annotations
+
+import glob
+import sys
+
+import numpy as np
+import torch
+
+from sei_net.learn.dataset import load_labels
+from sei_net.learn.ensemble import EnergyEnsemble
+from sei_net.learn.evaluate import labelled_reactions, labels_kept, reactions_touching
+from sei_net.learn.fit import make_split
+
+LABELS = sorted(glob.glob("data/labels/gfn2_*.jsonl.gz"))
+NETWORKS = ["out/labelling/ec_lipf6.db", "out/labelling/ec_fec_lipf6.db"]
+
+
+def member_errors(model: EnergyEnsemble, data, part: np.ndarray, stoich) -> tuple[np.ndarray, np.ndarray]:
+    """Per-member MAE (eV) of the species ``part`` and of the labels-kept reactions touching them."""
+    pred = model.predict(data.species)
+    rxn = reactions_touching(stoich, part)
+    target = np.asarray(stoich[rxn] @ data.G)
+    kept = labels_kept(pred, data.G, part)
+    species = np.abs(pred.members[part] - data.G[part][:, None]).mean(0)
+    reactions = np.abs(np.asarray(stoich[rxn] @ kept.members) - target[:, None]).mean(0)
+    return species, reactions
+
+
+def main(paths: list[str]) -> None:
+    torch.set_num_threads(1)
+    data = load_labels(LABELS, coordination="rekey")
+    parts = make_split("random", data, 0)
+    stoich = labelled_reactions(NETWORKS, data.keys)
+    held_out = np.concatenate([parts["test"], parts["cal"]])
+    print("| model | member | best epoch | val MSE | test species | test reactions, kept | "
+          "held-out species | held-out reactions, kept |")
+    print("|---|---|---|---|---|---|---|---|")
+    for path in paths:
+        model = EnergyEnsemble.load(path, device="cpu")
+        if model.card.get("sizes") != {k: len(v) for k, v in parts.items()}:
+            raise SystemExit(f"{path}: its split {model.card.get('sizes')} is not this one; train it on "
+                             "every committed label file with --split random --seed 0")
+        test_sp, test_rx = member_errors(model, data, parts["test"], stoich)
+        held_sp, held_rx = member_errors(model, data, held_out, stoich)
+        for m, summary in enumerate(model.card["members"]):
+            print(f"| {path} | {m} | {summary['best_epoch']} | {summary['val_mse']:.4f} | {test_sp[m]:.3f} | "
+                  f"{test_rx[m]:.3f} | {held_sp[m]:.3f} | {held_rx[m]:.3f} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
