@@ -1,9 +1,10 @@
 """Training settings compared member by member on one split: each model's members measured alone.
 
-Single members trained with `sei-net train ... --members 1 --seed 0` and other settings (--hidden,
---layers, --epochs, --huber, --ema) share the split of the shipped model (random, seed 0, every
-committed GFN2 label file, coordination_changed records re-keyed), so their test errors compare
-directly with each shipped member's. Seed-to-seed spread of the shipped members (about 0.006 eV on
+Single members trained with `sei-net train LABEL_FILES --members 1 --seed 0` and other settings
+(--hidden, --layers, --epochs, --huber, --ema) on the label files of the first model's card share
+its split (random, seed 0, coordination_changed records re-keyed), so their test errors compare
+directly with each of its members'. The screen in docs/results/member_screen.md used the shipped
+model's files (every GFN2 file before gfn2_ec_dmc_lipf6.jsonl.gz). Seed-to-seed spread of the shipped members (about 0.006 eV on
 the species MAE) is the noise floor of such a comparison.
 
     python examples/member_screen.py sei_net/data/models/energy_gfn2.pt out/hp/*.pt
@@ -17,18 +18,15 @@ early-stopped on either part).
 
 from __future__ import annotations
 
-import glob
 import sys
 
 import numpy as np
 import torch
 
-from sei_net.learn.dataset import load_labels
 from sei_net.learn.ensemble import EnergyEnsemble
 from sei_net.learn.evaluate import labelled_reactions, labels_kept, reactions_touching
-from sei_net.learn.fit import make_split
+from sei_net.learn.fit import split_of_card
 
-LABELS = sorted(glob.glob("data/labels/gfn2_*.jsonl.gz"))
 NETWORKS = ["out/labelling/ec_lipf6.db", "out/labelling/ec_fec_lipf6.db"]
 
 
@@ -45,8 +43,7 @@ def member_errors(model: EnergyEnsemble, data, part: np.ndarray, stoich) -> tupl
 
 def main(paths: list[str]) -> None:
     torch.set_num_threads(1)
-    data = load_labels(LABELS, coordination="rekey")
-    parts = make_split("random", data, 0)
+    data, parts = split_of_card(EnergyEnsemble.load(paths[0], device="cpu").card)
     stoich = labelled_reactions(NETWORKS, data.keys)
     held_out = np.concatenate([parts["test"], parts["cal"]])
     print("| model | member | best epoch | val MSE | test species | test reactions, kept | "
@@ -55,8 +52,8 @@ def main(paths: list[str]) -> None:
     for path in paths:
         model = EnergyEnsemble.load(path, device="cpu")
         if model.card.get("sizes") != {k: len(v) for k, v in parts.items()}:
-            raise SystemExit(f"{path}: its split {model.card.get('sizes')} is not this one; train it on "
-                             "every committed label file with --split random --seed 0")
+            raise SystemExit(f"{path}: its split {model.card.get('sizes')} is not {paths[0]}'s; train it on "
+                             "that model's label files with --split random --seed 0")
         test_sp, test_rx = member_errors(model, data, parts["test"], stoich)
         held_sp, held_rx = member_errors(model, data, held_out, stoich)
         for m, summary in enumerate(model.card["members"]):
