@@ -23,16 +23,16 @@ import sys
 import numpy as np
 import torch
 
-from sei_net.learn.ensemble import EnergyEnsemble
+from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction
 from sei_net.learn.evaluate import labelled_reactions, labels_kept, reactions_touching
 from sei_net.learn.fit import split_of_card
 
 NETWORKS = ["out/labelling/ec_lipf6.db", "out/labelling/ec_fec_lipf6.db"]
 
 
-def member_errors(model: EnergyEnsemble, data, part: np.ndarray, stoich) -> tuple[np.ndarray, np.ndarray]:
-    """Per-member MAE (eV) of the species ``part`` and of the labels-kept reactions touching them."""
-    pred = model.predict(data.species)
+def member_errors(pred: EnsemblePrediction, data, part: np.ndarray, stoich) -> tuple[np.ndarray, np.ndarray]:
+    """Per-member MAE (eV) of the species ``part`` (rows of ``data``, predicted in ``pred``) and of
+    the labels-kept reactions touching them."""
     rxn = reactions_touching(stoich, part)
     target = np.asarray(stoich[rxn] @ data.G)
     kept = labels_kept(pred, data.G, part)
@@ -54,8 +54,9 @@ def main(paths: list[str]) -> None:
         if model.card.get("sizes") != {k: len(v) for k, v in parts.items()}:
             raise SystemExit(f"{path}: its split {model.card.get('sizes')} is not {paths[0]}'s; train it on "
                              "that model's label files with --split random --seed 0")
-        test_sp, test_rx = member_errors(model, data, parts["test"], stoich)
-        held_sp, held_rx = member_errors(model, data, held_out, stoich)
+        pred = model.predict(data.species)
+        test_sp, test_rx = member_errors(pred, data, parts["test"], stoich)
+        held_sp, held_rx = member_errors(pred, data, held_out, stoich)
         for m, summary in enumerate(model.card["members"]):
             print(f"| {path} | {m} | {summary['best_epoch']} | {summary['val_mse']:.4f} | {test_sp[m]:.3f} | "
                   f"{test_rx[m]:.3f} | {held_sp[m]:.3f} | {held_rx[m]:.3f} |")

@@ -226,6 +226,9 @@ class EnergyEnsemble:
         if workers < 1:
             raise ValueError(f"workers={workers} is not valid; give 1 (train in this process) or more")
         device = resolve_device(device)
+        if workers > 1 and device != "cpu":
+            raise ValueError(f"workers={workers} trains members in CPU processes; with device "
+                             f"{device!r} use workers=1")
         bounds = bounds if bounds is not None and len(bounds) else None
         saved = None if checkpoint is None else MemberCheckpoints(
             checkpoint, training_fingerprint(train, val, config.to_dict(), seed, bounds))
@@ -252,24 +255,21 @@ class EnergyEnsemble:
                 finished[m] = (_member_from_state(state, config, device), summary)
         todo = [m for m in range(n_members) if m not in finished]
 
-        def keep(m: int, state: dict, summary: dict) -> None:
-            finished[m] = (_member_from_state(state, config, device), summary)
+        def keep(m: int, model: EnergyNet, summary: dict) -> None:
+            finished[m] = (model, summary)
             if saved is not None:
-                saved.save(m, finished[m][0], summary)
+                saved.save(m, model, summary)
 
         if workers > 1 and len(todo) > 1:
-            if device != "cpu":
-                raise ValueError(f"workers={workers} trains members in CPU processes; with device "
-                                 f"{device!r} use workers=1")
             context = multiprocessing.get_context("spawn")     # no fork of a process that holds torch threads
             with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context,
                                      initializer=_start_member_worker, initargs=(job,)) as pool:
                 for future in as_completed([pool.submit(_train_member_in_worker, m) for m in todo]):
-                    keep(*future.result())
+                    m, state, summary = future.result()
+                    keep(m, _member_from_state(state, config, device), summary)
         else:
             for m in todo:
-                model, summary = job.run(m, device, None if log is None else (lambda rec, m=m: log(m, rec)))
-                keep(m, {k: v.detach().cpu() for k, v in model.state_dict().items()}, summary)
+                keep(m, *job.run(m, device, None if log is None else (lambda rec, m=m: log(m, rec))))
         members = [finished[m][0] for m in range(n_members)]
         histories = [finished[m][1] for m in range(n_members)]
         card = {"train_size": len(train), "val_size": len(val), "config": config.to_dict(), "seed": seed,

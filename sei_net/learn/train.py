@@ -148,6 +148,7 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     warmup = int(config.warmup_fraction * config.epochs)
     averaged = None if config.ema_decay is None else copy.deepcopy(model)
+    judged = model if averaged is None else averaged           # the network validated and returned
     val_batches = list(_batches(val_graphs, val_y, np.arange(len(val_y)), 1024))
     history: list[dict] = []
     stopper = EarlyStopping(config.patience)
@@ -170,7 +171,6 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
             labels_here = int((~bound).sum())
             total_se += float(mse.detach()) * labels_here
             total_nll += float(nll.detach()) * labels_here
-        judged = model if averaged is None else averaged
         val_mse, val_nll = _evaluate(judged, val_batches, device)
         kept, stop = stopper.update(judged, val_mse, with_variance)
         record = {"epoch": epoch, "train_mse": total_se / n_labels, "train_nll": total_nll / n_labels,
@@ -180,7 +180,6 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
             log(record)
         if stop:
             break
-    judged = model if averaged is None else averaged
     stopper.restore(judged)
     return judged, history
 
