@@ -593,6 +593,9 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
                                                 "squared error"),
           ema: Optional[float] = typer.Option(None, help="validate and keep an exponential moving average "
                                               "of the weights with this decay per step (e.g. 0.999)"),
+          detach_variance: bool = typer.Option(False, "--detach-variance/--shared-variance",
+                                               help="train the variance head on detached features, so "
+                                               "its loss leaves the layers the mean uses alone"),
           force: bool = typer.Option(False, "--force", help="replace an existing model file"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Train, calibrate and test an energy-surrogate ensemble on oracle labels (eV); rerun the same
@@ -618,7 +621,8 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
 
     ensemble, report = fit_energy_surrogate(labels, network, split, members,
                                             TrainConfig(epochs=epochs, hidden=hidden, layers=layers,
-                                                        huber_delta=huber, ema_decay=ema), seed,
+                                                        huber_delta=huber, ema_decay=ema,
+                                                        detach_variance=detach_variance), seed,
                                             device, level, progress, coordination, checkpoint, bounds,
                                             workers)
     ensemble.save(out)

@@ -305,6 +305,39 @@ def test_the_weight_average_moves_each_parameter_by_one_minus_decay_towards_the_
     assert all(torch.equal(a, p) for a, p in zip(averaged.parameters(), model.parameters()))
 
 
+def test_a_detached_variance_head_trains_only_itself_and_a_shared_one_moves_the_mean_layers():
+    from sei_net.learn.train import _loss
+    graphs = [featurise(Species.from_smiles(s)) for s in ["O=C1OCCO1", "[Li]OC(=O)OC", "C=C"]]
+    y = torch.tensor([0.3, -1.0, 0.5])
+    grads = {}
+    for detach in (False, True):
+        torch.manual_seed(0)
+        model = EnergyNet(16, 2, detach_variance=detach)
+        mean, var = model(collate(graphs))
+        nll = _loss(mean, var, y, True)[2]                  # the variance head's loss alone
+        nll.backward()
+        grads[detach] = {name: p.grad for name, p in model.named_parameters()}
+    for name, grad in grads[True].items():
+        if name.startswith("variance_readout"):
+            assert grad is not None and grad.abs().sum() > 0, name
+        else:                                               # embeddings, message passing, mean readout
+            assert grad is None or torch.count_nonzero(grad) == 0, name
+    shared = [g for n, g in grads[False].items() if n.startswith(("layers.", "atom_embed"))]
+    assert any(g is not None and g.abs().sum() > 0 for g in shared)
+
+
+def test_train_settings_added_later_keep_old_fingerprints_and_round_trip():
+    old_card = {"hidden": 64, "layers": 4, "epochs": 300, "batch_size": 64, "lr": 0.002, "weight_decay": 0.01,
+                "warmup_fraction": 0.3, "patience": 80, "clip_grad_norm": 1.0}    # a card from before them
+    assert TrainConfig().to_dict() == old_card
+    for changed in (TrainConfig(detach_variance=True), TrainConfig(huber_delta=0.1, ema_decay=0.999)):
+        assert changed.to_dict() != old_card
+        assert TrainConfig(**changed.to_dict()) == changed
+    # a model saved before the option existed loads as a shared head
+    assert EnergyNet(**{"hidden": 8, "layers": 1}).detach_variance is False
+    assert EnergyNet(**TrainConfig(hidden=8, layers=1, detach_variance=True).network_config()).detach_variance
+
+
 def test_a_violated_lower_bound_trains_like_a_label_and_a_satisfied_one_like_nothing():
     data = _reference_data()
     graphs = [featurise(s) for s in data.species]

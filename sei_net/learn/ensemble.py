@@ -87,8 +87,7 @@ def load_members(net_class, payload: dict) -> list:
 
 
 def _member_from_state(state: dict, config: TrainConfig, device: str) -> EnergyNet:
-    net_config = {"hidden": config.hidden, "layers": config.layers}
-    return load_members(EnergyNet, {"config": net_config, "states": [state]})[0].to(device)
+    return load_members(EnergyNet, {"config": config.network_config(), "states": [state]})[0].to(device)
 
 
 @dataclass

@@ -6,7 +6,8 @@ Each layer updates, with residual connections,
   atoms:  h_i <- h_i + phi_h([h_i, sum_b gate(e_b) * W h_j, u])
   global: u   <- u   + phi_u([u, mean_i h_i, mean_b e_b])
 The mean is extensive, a sum of per-atom contributions read from [h_i, u]; the variance is read
-from [sum h, mean h, u] through a softplus. Outputs are in the standardised units of the target
+from [sum h, mean h, u] through a softplus; with ``detach_variance`` that input is detached, so the
+variance head's loss cannot move the message-passing layers the mean is read from. Outputs are in the standardised units of the target
 (``sei_net.learn.ensemble`` converts to eV and adds the per-element baseline).
 """
 
@@ -62,9 +63,10 @@ class InteractionLayer(nn.Module):
 class EnergyNet(nn.Module):
     """Graph network: GraphBatch in, (mean, variance) per graph out, in standardised units."""
 
-    def __init__(self, hidden: int = 64, layers: int = 4):
+    def __init__(self, hidden: int = 64, layers: int = 4, detach_variance: bool = False):
         super().__init__()
-        self.config = {"hidden": hidden, "layers": layers}
+        self.config = {"hidden": hidden, "layers": layers, "detach_variance": detach_variance}
+        self.detach_variance = detach_variance
         self.atom_embed = mlp(N_ATOM_FEATURES, hidden, hidden)
         self.bond_embed = mlp(N_BOND_FEATURES, hidden, hidden)
         self.global_embed = mlp(N_GLOBAL_FEATURES, hidden, hidden)
@@ -85,5 +87,7 @@ class EnergyNet(nn.Module):
         per_atom = self.atom_readout(torch.cat([h, u[batch.atom_graph]], dim=1))[:, 0]
         mean = _segment_sum(per_atom, batch.atom_graph, n)
         pooled = torch.cat([_segment_sum(h, batch.atom_graph, n), _segment_mean(h, batch.atom_graph, n), u], dim=1)
+        if self.detach_variance:
+            pooled = pooled.detach()
         variance = nn.functional.softplus(self.variance_readout(pooled)[:, 0]) + MIN_VARIANCE
         return mean, variance

@@ -46,9 +46,23 @@ class TrainConfig:
     #: keep an exponential moving average of the weights (this decay per optimiser step) and
     #: validate, early-stop and return the averaged network; None: the raw weights
     ema_decay: float | None = None
+    #: the variance head reads detached features, so its NLL trains only the head and not the
+    #: message-passing layers shared with the mean (docs/surrogates.md, "Variance head")
+    detach_variance: bool = False
+
+    def network_config(self) -> dict:
+        """Keyword arguments of the ``EnergyNet`` these settings train."""
+        return {"hidden": self.hidden, "layers": self.layers, "detach_variance": self.detach_variance}
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings; an option added after the first trained models (``LATER_OPTIONS``) is left
+        out while it has the value that reproduces training from before it existed, so checkpoint
+        fingerprints and model cards of those runs still match."""
+        return {k: v for k, v in asdict(self).items() if k not in LATER_OPTIONS or LATER_OPTIONS[k] != v}
+
+
+#: options added to TrainConfig after models were trained, and the value that trains as before them
+LATER_OPTIONS = {"huber_delta": None, "ema_decay": None, "detach_variance": False}
 
 
 class EarlyStopping:
@@ -144,7 +158,7 @@ def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
     n_labels = len(train_y)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = EnergyNet(config.hidden, config.layers).to(device)
+    model = EnergyNet(**config.network_config()).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     warmup = int(config.warmup_fraction * config.epochs)
     averaged = None if config.ema_decay is None else copy.deepcopy(model)
