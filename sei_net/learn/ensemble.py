@@ -29,6 +29,7 @@ from sei_net.learn.dataset import ElementBaseline, LabelledSpecies
 from sei_net.learn.features import SpeciesGraph, featurise
 from sei_net.learn.model import EnergyNet
 from sei_net.learn.train import TrainConfig, train_member
+from sei_net.parent_watch import exit_with_parent
 
 FORMAT_VERSION = 1
 #: a member that early-stopped (its validation error stopped improving before the epoch budget
@@ -127,6 +128,7 @@ _WORKER_JOB: _MemberJob | None = None
 
 def _start_member_worker(job: _MemberJob) -> None:
     global _WORKER_JOB
+    exit_with_parent()                                       # no orphan left training if the run is killed
     torch.set_num_threads(1)
     _WORKER_JOB = job
 
