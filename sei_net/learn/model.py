@@ -82,12 +82,19 @@ class EnergyNet(nn.Module):
         return h, u
 
     def forward(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, pooled = self.mean_and_pooled(batch)
+        return mean, self.variance_of(pooled)
+
+    def mean_and_pooled(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The mean per graph and the pooled states [sum h, mean h, u] the variance head reads
+        (detached with ``detach_variance``)."""
         h, u = self.embed(batch)
         n = u.shape[0]
         per_atom = self.atom_readout(torch.cat([h, u[batch.atom_graph]], dim=1))[:, 0]
         mean = _segment_sum(per_atom, batch.atom_graph, n)
         pooled = torch.cat([_segment_sum(h, batch.atom_graph, n), _segment_mean(h, batch.atom_graph, n), u], dim=1)
-        if self.detach_variance:
-            pooled = pooled.detach()
-        variance = nn.functional.softplus(self.variance_readout(pooled)[:, 0]) + MIN_VARIANCE
-        return mean, variance
+        return mean, pooled.detach() if self.detach_variance else pooled
+
+    def variance_of(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The variance head: pooled states in, variance (standardised units squared) out."""
+        return nn.functional.softplus(self.variance_readout(pooled)[:, 0]) + MIN_VARIANCE
