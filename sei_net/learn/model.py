@@ -6,9 +6,10 @@ Each layer updates, with residual connections,
   atoms:  h_i <- h_i + phi_h([h_i, sum_b gate(e_b) * W h_j, u])
   global: u   <- u   + phi_u([u, mean_i h_i, mean_b e_b])
 The mean is extensive, a sum of per-atom contributions read from [h_i, u]; the variance is read
-from [sum h, mean h, u] through a softplus; with ``detach_variance`` that input is detached, so the
-variance head's loss cannot move the message-passing layers the mean is read from. Outputs are in the standardised units of the target
-(``sei_net.learn.ensemble`` converts to eV and adds the per-element baseline).
+from [sum h, mean h, u] through a softplus; with ``detach_variance`` that input is detached, so
+the variance head's loss cannot move the message-passing layers the mean is read from. Outputs
+are in the standardised units of the target (``sei_net.learn.ensemble`` converts to eV and adds
+the per-element baseline).
 """
 
 from __future__ import annotations

@@ -47,7 +47,8 @@ class TrainConfig:
     #: validate, early-stop and return the averaged network; None: the raw weights
     ema_decay: float | None = None
     #: the variance head reads detached features, so its NLL trains only the head and not the
-    #: message-passing layers shared with the mean (docs/surrogates.md, "Variance head")
+    #: message-passing layers shared with the mean (measured, not the default: docs/surrogates.md,
+    #: "Training settings screened")
     detach_variance: bool = False
 
     def network_config(self) -> dict:
