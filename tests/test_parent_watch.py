@@ -14,15 +14,18 @@ SCRIPT = textwrap.dedent("""
     import multiprocessing, os, signal, sys, time
     from sei_net.parent_watch import exit_with_parent
 
-    def work(watch):
+    def work(watch, ready):
         if watch:
             exit_with_parent(0.1)
+        ready.set()
         time.sleep(60)
 
     if __name__ == "__main__":
-        child = multiprocessing.get_context("spawn").Process(target=work, args=(sys.argv[1] == "watch",))
+        context = multiprocessing.get_context("spawn")
+        ready = context.Event()
+        child = context.Process(target=work, args=(sys.argv[1] == "watch", ready))
         child.start()
-        time.sleep(1.0)                       # the child is up and watching
+        assert ready.wait(60)                 # the child is up (and watching) before the parent dies
         print(child.pid, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)  # no cleanup: the pool's own shutdown never runs
 """)
@@ -41,7 +44,8 @@ def _alive(pid: int) -> bool:
 def _orphan_after_parent_killed(tmp_path, mode: str, wait_s: float) -> bool:
     script = tmp_path / "parent.py"
     script.write_text(SCRIPT)
-    parent = subprocess.Popen([sys.executable, str(script), mode], stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen([sys.executable, str(script), mode], stdout=subprocess.PIPE, text=True,
+                              stderr=subprocess.DEVNULL)   # the resource tracker warns of the Event it held
     pid = int(parent.stdout.readline())        # not read to the end: an orphan holds the pipe open
     parent.wait(timeout=60)
     parent.stdout.close()
