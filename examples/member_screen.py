@@ -27,9 +27,6 @@ from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction
 from sei_net.learn.evaluate import labelled_reactions, labels_kept, reactions_touching
 from sei_net.learn.fit import split_of_card
 
-NETWORKS = ["out/labelling/ec_lipf6.db", "out/labelling/ec_fec_lipf6.db"]
-
-
 def member_errors(pred: EnsemblePrediction, data, part: np.ndarray, stoich) -> tuple[np.ndarray, np.ndarray]:
     """Per-member MAE (eV) of the species ``part`` (rows of ``data``, predicted in ``pred``) and of
     the labels-kept reactions touching them."""
@@ -43,8 +40,9 @@ def member_errors(pred: EnsemblePrediction, data, part: np.ndarray, stoich) -> t
 
 def main(paths: list[str]) -> None:
     torch.set_num_threads(1)
-    data, parts = split_of_card(EnergyEnsemble.load(paths[0], device="cpu").card)
-    stoich = labelled_reactions(NETWORKS, data.keys)
+    card = EnergyEnsemble.load(paths[0], device="cpu").card
+    data, parts = split_of_card(card)
+    stoich = labelled_reactions(card["networks"], data.keys)
     held_out = np.concatenate([parts["test"], parts["cal"]])
     print("| model | member | best epoch | val MSE | test species | test reactions, kept | "
           "held-out species | held-out reactions, kept |")

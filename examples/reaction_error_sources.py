@@ -19,7 +19,7 @@ import argparse
 import numpy as np
 
 from sei_net.learn.ensemble import EnergyEnsemble
-from sei_net.learn.evaluate import labelled_reactions, reactions_touching
+from sei_net.learn.evaluate import labelled_reactions, labels_kept, reactions_touching
 from sei_net.learn.fit import split_of_card
 
 
@@ -33,20 +33,19 @@ def main(argv: list[str] | None = None) -> dict:
     model = EnergyEnsemble.load(args.model, device="cpu")
     data, parts = split_of_card(model.card)
     stoich = labelled_reactions(model.card["networks"], data.keys).tocsr()
-    error = model.predict(data.species).mean - data.G
+    prediction = model.predict(data.species)
+    error = prediction.mean - data.G
     pool = np.concatenate([parts["cal"], parts["test"]])
     worst = pool[np.argsort(-np.abs(error[pool]))]
     rng = np.random.default_rng(0)
     mae: dict[str, list[float]] = {"every reaction": []}
     for _ in range(args.draws):
         test = rng.permutation(pool)[len(parts["cal"]):]
-        rows = reactions_touching(stoich, test)
-        kept = np.zeros(len(data.G))
-        kept[test] = error[test]
-        reaction_error = np.abs(stoich[rows] @ kept)
+        reactions = stoich[reactions_touching(stoich, test)]
+        reaction_error = np.abs(reactions @ (labels_kept(prediction, data.G, test).mean - data.G))
         mae["every reaction"].append(float(reaction_error.mean()))
         for k in args.worst:
-            clean = np.asarray(stoich[rows][:, worst[:k]].getnnz(axis=1) == 0)
+            clean = np.asarray(reactions[:, worst[:k]].getnnz(axis=1) == 0)
             mae.setdefault(f"without the {k} worst", []).append(float(reaction_error[clean].mean()))
     result = {"median_mae_eV": {k: float(np.median(v)) for k, v in mae.items()},
               "worst": [{"key": data.keys[i], "formula": data.species[i].formula, "error_eV": float(error[i]),
