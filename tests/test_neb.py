@@ -105,6 +105,24 @@ def test_eligible_reactions_one_direction_per_pair_spin_conserving_and_labelled(
         assert store.done(NEB_LEVEL + " other") == set()
 
 
+def test_shards_partition_the_work_and_keep_their_share_when_restarted():
+    from types import SimpleNamespace
+
+    from sei_net.energy.barrier_labels import shard_queue
+
+    chosen = [(SimpleNamespace(key=f"r{i}"), "fragmentation", 0.0) for i in range(11)]
+    def keys(queue):
+        return [t[0].key for t in queue]
+    first = [keys(shard_queue(chosen, set(), (k, 3))) for k in range(3)]
+    assert sorted(sum(first, [])) == sorted(t[0].key for t in chosen)   # every reaction, in one shard only
+    # shard 0 ran three of its reactions and shard 1 one, then shard 1 is restarted alone: it resumes
+    # its own share and takes nothing of shard 0's, whatever the others got through
+    done = set(first[0][:3]) | {first[1][0]}
+    assert keys(shard_queue(chosen, done, (1, 3))) == first[1][1:]
+    assert keys(shard_queue(chosen, done, (0, 3))) == first[0][3:]
+    assert keys(shard_queue(chosen, done, (2, 3), limit=2)) == first[2][:2]
+
+
 def test_label_barriers_refuses_a_kind_neb_does_not_run(tmp_path):
     from sei_net.energy.barrier_labels import label_barriers
 

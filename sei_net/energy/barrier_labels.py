@@ -149,6 +149,16 @@ def balanced_order(items: list[tuple], seed: int = 0) -> list[tuple]:
     return out
 
 
+def shard_queue(chosen: list[tuple], done: set[str], shard: tuple[int, int], limit: int | None = None) -> list[tuple]:
+    """The reactions shard (k, n) runs: every n-th of the whole ``chosen`` order from the k-th,
+    less those in ``done`` (reaction keys), at most ``limit``. Shards are cut from the whole order,
+    not from what is left, so a shard restarted alone resumes its own share, and shards started at
+    different times never run the same reaction."""
+    k, n = shard
+    queue = [t for t in chosen[k::n] if t[0].key not in done]
+    return queue if limit is None else queue[:limit]
+
+
 def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path, label_level: str,
                    limit: int | None = None, seed: int = 0, retry_failed: bool = False,
                    shard: tuple[int, int] = (0, 1), echo: Callable[[str], None] = lambda m: None,
@@ -156,8 +166,8 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
     """Run NEB for the eligible reactions of ``network`` not yet in ``barriers``; resumable.
     ``kinds``: run only reactions of these kinds (the direction of each pair is chosen among all
     kinds first, so a subset never runs the reverse of a reaction a full run would take).
-    ``shard`` (k, n): take every n-th reaction of the queue from the k-th, so n processes can share
-    one store without running a reaction twice. ``resume_from``: barrier datasets whose reactions
+    ``shard`` (k, n): every n-th eligible reaction from the k-th (``shard_queue``), so n processes
+    can share one store without running a reaction twice. ``resume_from``: barrier datasets whose reactions
     the store lacks are added first (``BarrierStore.import_jsonl``)."""
     import numpy as np
 
@@ -176,11 +186,8 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
             out.import_jsonl(path)
         todo_done = out.done(retry_failed=retry_failed)
         chosen = [t for t in balanced_order(eligible_reactions(net, lab, label_level), seed) if t[1] in kinds]
-        queue = [t for t in chosen if t[0].key not in todo_done]
         eligible = len(chosen)
-        queue = queue[shard[0]::shard[1]]
-        if limit is not None:
-            queue = queue[:limit]
+        queue = shard_queue(chosen, todo_done, shard, limit)
         for n, (reaction, kind, _) in enumerate(queue, 1):
             rec_r = lab.get(reaction.reactants[0].key, label_level)
             rec_p = [lab.get(p.key, label_level) for p in reaction.products]
