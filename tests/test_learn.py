@@ -162,6 +162,28 @@ def test_reaction_uncertainty_is_member_wise_hand_computation():
     assert np.isclose(two_c.aleatoric[0], 0.04 + 4 * 0.09)
 
 
+
+def test_calibrated_members_carry_the_calibrated_variance_and_keep_cancellation():
+    # species 0 and 1 share their member errors exactly (related species); 2 has members that agree
+    deviation = np.array([-0.2, 0.1, 0.1])
+    members = np.array([5.0 + deviation, 7.0 + deviation, [3.0, 3.0, 3.0]])
+    member_var = np.full((3, 3), 0.03)
+    raw = EnsemblePrediction(members, member_var)
+    calibrated = EnsemblePrediction(members, member_var, IsotonicVarianceMap(np.array([10.0, 20.0]),
+                                                                            np.array([40.0, 80.0]), 10))
+    for pred in (raw, calibrated):                   # no map, and a map that quadruples every variance
+        spread = pred.calibrated_members
+        assert np.allclose(spread.mean(axis=1), pred.mean)
+        assert np.allclose(spread.var(axis=1), pred.variance)   # aleatoric part folded in, species 2 too
+        # A -> B: every member has the same shift, so the dG spread is 0 as before the spreading
+        dG = spread[1] - spread[0]
+        assert np.allclose(dG, 2.0)
+        # a reaction with one predicted species has that species' calibrated sigma (labels kept)
+        assert np.isclose(np.std(spread[2] - 1.0), pred.sigma[2])
+    assert np.isclose(calibrated.calibrated_members.var(axis=1)[0], 4 * (raw.epistemic[0] + 0.03))
+    one = EnsemblePrediction(members[:, :1], member_var[:, :1])
+    assert np.array_equal(one.calibrated_members, members[:, :1])
+
 def test_element_baseline_recovers_additive_energies():
     rng = np.random.default_rng(3)
     comp = rng.integers(0, 6, size=(50, len(ELEMENTS))).astype(float)
@@ -404,6 +426,9 @@ def test_resampled_held_out_recalibrates_a_known_overconfidence_on_every_draw():
     assert raw_coverage < 0.75                             # the uncalibrated claim is far off
     out = resampled_held_out(ens, data, parts, stoich, draws=20, seed=1)
     assert out["n_cal"] == out["n_test"] == 1000 and out["draws"] == 20
+    # ('reactions_as_scored' is left out: these members agree, so three spread members cannot carry
+    # the independence of two species' aleatoric errors; test_calibrated_members covers its algebra)
+    assert "reactions_as_scored" in out["metrics"]
     for what in ("species", "reactions", "reactions_labels_kept"):
         cov = out["metrics"][what]["coverage_95"]
         assert 0.93 <= cov["median"] <= 0.97, (what, cov)

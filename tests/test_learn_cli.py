@@ -75,6 +75,8 @@ def test_score_writes_every_species_with_uncertainty(trained):
         assert len(r["members"]) == 2 and np.isclose(r["G"], np.mean(r["members"]))
         parts = r["data"]["epistemic_var"] + r["data"]["aleatoric_var"]
         assert r["sigma"] > 0 and np.isclose(parts, r["sigma"] ** 2, rtol=1e-6)
+        # the stored members carry the calibrated uncertainty that path probabilities read
+        assert np.isclose(np.std(r["members"]), r["sigma"], rtol=1e-6)
     res = runner.invoke(app, ["paths", str(net), "--from", "EC", "--from", "Li+", "--to", "LEDC",
                               "--source", "gfn2-surrogate", "--json"])
     assert res.exit_code == 0, res.output

@@ -165,14 +165,15 @@ class PathQuery:
 
     def step(self, r: int, times: int = 1) -> dict:
         """One reaction as a JSON-ready dict: names, electrons, dG (eV) and its spread over the energy
-        members (dG_sigma, eV; None without members), barrier (eV), rate."""
+        members (dG_sigma, eV: their population standard deviation, since the members are the
+        predictive distribution; None without members), barrier (eV), rate."""
         def side(pairs):
             return [self.label(s) for s, c in pairs for _ in range(c)]
         return {"reaction_id": int(self.graph.reaction_id[r]), "times": int(times),
                 "kind": str(self.graph.kind[r]),
                 "reactants": side(self.graph.reactants(r)), "products": side(self.graph.products(r)),
                 "electrons": int(self.graph.electrons[r]), "dG": float(self.scores.dG[r]),
-                "dG_sigma": (float(np.std(self.samples.dG[r], ddof=1)) if self.samples is not None else None),
+                "dG_sigma": (float(np.std(self.samples.dG[r])) if self.samples is not None else None),
                 "barrier": float(self.scores.barrier[r]), "rate": float(self.scores.rate[r])}
 
     # ------------------------------------------------------------------ queries

@@ -170,6 +170,33 @@ class EnsemblePrediction:
         return np.sqrt(self.variance)
 
     @property
+    def calibrated_members(self) -> np.ndarray:
+        """Members (n, M, eV) spread to carry the whole calibrated uncertainty: member m of species
+        i is mean_i + k_i (mu_im - mean_i), with k_i^2 = variance_i / epistemic_i, so the spread
+        over members (population variance) is the recalibrated total variance, aleatoric part
+        included, and members still move together across species (a member that is high on one
+        species is high on a related one, so shared errors still cancel in reaction energies).
+        Where the members agree (to rounding) they are spread in a zero-mean pattern whose
+        order is shuffled from species to species (fixed seed), so such species are not made to
+        move together; a single member is returned as it is.
+        This is what a scored network stores (``score.score_network``): path and product
+        probabilities over members then see the calibrated uncertainty, not the raw disagreement."""
+        M = self.members.shape[1]
+        if M < 2:
+            return self.members.copy()                   # one member cannot carry a spread
+        mean = self.mean[:, None]
+        deviation = self.members - mean
+        epistemic = self.epistemic
+        # agreeing members still differ from their mean by rounding (~1e-13 eV at 1,000 eV): count
+        # a spread below 1e-9 of the energy as none
+        flat = ~(np.sqrt(epistemic) > 1e-9 * np.maximum(1.0, np.abs(self.mean)))
+        pattern = np.arange(M) - (M - 1) / 2.0
+        order = np.random.default_rng(0).permuted(np.tile(np.arange(M), (int(flat.sum()), 1)), axis=1)
+        deviation[flat] = (pattern / pattern.std())[order]
+        scale = np.sqrt(self.variance / np.where(flat, 1.0, epistemic))
+        return mean + scale[:, None] * deviation
+
+    @property
     def calibration_factor(self) -> np.ndarray:
         """Recalibrated over raw total variance: multiply the epistemic and aleatoric parts by it."""
         raw = self.epistemic + self.aleatoric

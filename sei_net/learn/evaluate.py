@@ -85,8 +85,11 @@ def evaluate(ensemble: EnergyEnsemble, data: LabelledSpecies, part: np.ndarray,
     """Species metrics on ``data`` rows ``part``; reaction metrics on the reactions of
     ``stoichiometry`` (columns = rows of ``data``) that involve at least one of them, with every
     species predicted ('reactions') and with only ``part`` predicted, the others at their oracle
-    labels ('reactions_labels_kept'). ``calibration``: recalibration maps by kind (default: the
-    ensemble's)."""
+    labels ('reactions_labels_kept'), each with its reaction recalibration map; and labels kept
+    with the uncertainty a scored network carries ('reactions_as_scored': the spread of
+    member-wise dG over the species-calibrated members, ``EnsemblePrediction.calibrated_members``,
+    which is what path and product probabilities read). ``calibration``: recalibration maps by
+    kind (default: the ensemble's)."""
     maps = ensemble.calibration if calibration is None else calibration
     pred = prediction if prediction is not None else ensemble.predict(data.species)
     pred = EnsemblePrediction(pred.members, pred.member_variance, maps.get("species"))
@@ -101,6 +104,9 @@ def evaluate(ensemble: EnergyEnsemble, data: LabelledSpecies, part: np.ndarray,
                     ("reactions_labels_kept", labels_kept(pred, data.G, part), "reaction_labels_kept")):
                 r = reaction_uncertainty(stoichiometry[rxn], species_pred, maps.get(cal))
                 out[name] = metrics.regression_report(r.mean - target, r.sigma)
+            spread = EnsemblePrediction(pred.calibrated_members, np.zeros_like(pred.member_variance))
+            r = reaction_uncertainty(stoichiometry[rxn], labels_kept(spread, data.G, part))
+            out["reactions_as_scored"] = metrics.regression_report(r.mean - target, r.sigma)
     return out
 
 

@@ -55,7 +55,10 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
 def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | None = None,
                   batch_size: int = 4096) -> dict:
     """Predict every species of an open, writable ``NetworkStore`` and store the energies (G mean,
-    calibrated sigma, members; eV). Species with elements the model never saw are skipped.
+    calibrated sigma, members; eV). Species with elements the model never saw are skipped. The
+    stored members are the calibrated ones (``EnsemblePrediction.calibrated_members``): their
+    spread is the stored sigma, so member-wise reaction dG, path and product probabilities carry
+    the recalibrated uncertainty, aleatoric part included.
 
     ``labels`` (species key -> oracle G in eV, ``oracle_labels``): those species are not predicted;
     they keep their oracle value in every member with sigma 0, so reaction energies are uncertain
@@ -78,7 +81,7 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
     members = np.full((len(ids), n_members), np.nan)
     predicted = ~kept
     factor = pred.calibration_factor  # each EnsemblePrediction property is a whole-array pass
-    mean[predicted], sigma[predicted], members[predicted] = pred.mean, pred.sigma, pred.members
+    mean[predicted], sigma[predicted], members[predicted] = pred.mean, pred.sigma, pred.calibrated_members
     epistemic[predicted], aleatoric[predicted] = pred.epistemic * factor, pred.aleatoric * factor
     oracle_G = np.array([labels[k] for k, keep in zip(keys, kept) if keep])
     mean[kept], members[kept] = oracle_G, oracle_G[:, None]
