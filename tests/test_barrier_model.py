@@ -266,3 +266,24 @@ def test_learned_barriers_flow_into_rates_with_detailed_balance(mapped_reactions
         pairs += 1
     assert pairs > 50
     assert "learned intrinsic barriers" in q.rate_model.describe()
+
+
+def test_a_barrier_model_speaks_only_for_its_domain_classes(tmp_path):
+    from sei_net.constants import BARRIER_SOURCE
+    from sei_net.learn.score import load_barrier_model, score_barriers
+
+    torch.manual_seed(0)
+    counts = {}
+    for name, card in (("all", {}), ("fragmentation", {"trained_classes": ["concerted", "fragmentation", "ring"],
+                                                        "domain_classes": ["fragmentation"]})):
+        BarrierEnsemble([BarrierNet(16, 2).eval() for _ in range(2)], "test", card=card).save(tmp_path / f"{name}.pt")
+        with build_network("ec_lipf6", tmp_path / f"{name}.db", max_generations=2) as net:
+            store = net.store
+            counts[name] = score_barriers(store, load_barrier_model(tmp_path / f"{name}.pt", "cpu"))["reactions"]
+            species = store.all_species()
+            kinds = {reaction_class(store.get_reaction(rid, species).kind) for rid in store.barriers(BARRIER_SOURCE)}
+        if name == "fragmentation":
+            assert kinds == {"fragmentation"}
+        else:
+            assert {"fragmentation", "ring"} <= kinds
+    assert 0 < counts["fragmentation"] < counts["all"]

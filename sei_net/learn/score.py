@@ -129,14 +129,14 @@ def in_barrier_domain(reaction, trained_classes: set[str] | None) -> bool:
 
 def score_barriers(store, ensemble) -> dict:
     """Intrinsic barriers lambda/4 (eV, the barrier at dG = 0) of every reaction in the barrier
-    model's domain (``in_barrier_domain``), from a barrier ensemble (``load_barrier_model``),
-    written to the store as source ``BARRIER_SOURCE`` (value: mean lambda/4; members: each
+    model's domain (``in_barrier_domain`` with the card's ``domain_classes``), from a barrier
+    ensemble (``load_barrier_model``), written to the store as source ``BARRIER_SOURCE`` (value: mean lambda/4; members: each
     member's lambda/4). Rates then use the clipped Marcus form with these
     (``kinetics.rates.RateModel.intrinsic``); every other reaction keeps its BEP or Marcus barrier."""
     start = time.perf_counter()
     species = store.all_species()
     table = store.reaction_table()
-    trained = ensemble.card.get("trained_classes")
+    trained = ensemble.card.get("domain_classes", ensemble.card.get("trained_classes"))
     trained = set(trained) if trained is not None else None
     ids, chosen = [], []
     for rid in table["id"][table["electrons"] == 0]:
