@@ -1,7 +1,9 @@
 """Write sei_net/data/models/README.md from the shipped random-split model's card, the hard-split
-twin's card and a notes file (Markdown appended as is):
+twin's card and a notes file (Markdown appended as is), then, with --barrier, the shipped barrier
+model's card, its hard-split twin's test figures and its notes:
 
-    python scripts/write_model_card.py sei_net/data/models/energy_gfn2.pt HARD_SPLIT.pt NOTES.md
+    python scripts/write_model_card.py sei_net/data/models/energy_gfn2.pt HARD_SPLIT.pt NOTES.md \
+        --barrier sei_net/data/models/barrier_gfn2_neb.pt BARRIER_HARD.pt BARRIER_NOTES.md
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ def main() -> None:
     parser.add_argument("model", help="the shipped model (.pt)")
     parser.add_argument("hard", help="the same recipe trained on the size split (.pt)")
     parser.add_argument("notes", help="Markdown appended after the tables")
+    parser.add_argument("--barrier", nargs=3, metavar=("MODEL", "HARD", "NOTES"),
+                        help="the shipped barrier model, its hard-split twin and notes (Markdown)")
     args = parser.parse_args()
     shipped = EnergyEnsemble.load(args.model, device="cpu").card
     hard = EnergyEnsemble.load(args.hard, device="cpu").card
@@ -33,8 +37,49 @@ def main() -> None:
     if check and check.get("n"):
         text += (f"Start graphs whose relaxed graph is a test species ({check['n']:,}): {check['fraction_below']:.1%} "
                  f"predicted more than {check['margin_eV']} eV below their lower bound.\n\n")
-    README.write_text(text + Path(args.notes).read_text())
+    text += Path(args.notes).read_text()
+    if args.barrier:
+        text += "\n" + barrier_section(*args.barrier)
+    README.write_text(text)
     print(f"wrote {README}")
+
+
+def barrier_section(model: str, hard: str, notes: str) -> str:
+    """Markdown of a barrier ensemble's card: data, split, test against both BEP baselines (eV),
+    cross-validation when the card has it, the external DFT test, and the hard-split twin."""
+    from sei_net.learn.barrier_ensemble import BarrierEnsemble
+
+    shipped = BarrierEnsemble.load(model, device="cpu")
+    card = shipped.card
+    report, twin = card["report"], BarrierEnsemble.load(hard, device="cpu").card["report"]
+    lines = ["# Model card: barrier_gfn2_neb.pt (default barrier surrogate)", "",
+             f"- Predicts: the intrinsic barrier lambda/4 (eV) of a unimolecular non-redox reaction (or the "
+             f"reverse of one) from its condensed graph of reaction; barrier = clipped Marcus(dG, lambda), never "
+             f"below max(0, dG). Trained on **{shipped.level_of_theory}** CI-NEB free-energy barriers.",
+             f"- Data: {', '.join(card.get('datasets', []))} ({report['n_examples']:,} usable labels: "
+             f"{report['statuses']}); trained on classes {', '.join(card.get('trained_classes', []))}; used for "
+             f"**{', '.join(card.get('domain_classes', card.get('trained_classes', [])))}** (`domain_classes`).",
+             f"- Split `{report['split']}` (seed {report['seed']}): "
+             + ", ".join(f"{k} {v:,}" for k, v in report["sizes"].items()) + ".", "",
+             "## Held-out test (eV)", ""]
+    lines += metrics_table({f"{k} ({report['split']} split)": v for k, v in report["test"].items()}
+                           | {f"{k} (hard split)": v for k, v in twin["test"].items()})
+    lines += ["", f"MAE below the fitted BEP: {report['mae_reduction_vs_bep']:.0%} (random split), "
+              f"{twin['mae_reduction_vs_bep']:.0%} (hard split: the largest reactants held out).", ""]
+    cv = report.get("cross_validation")
+    if cv:
+        lines += [f"{cv['folds']}-fold cross-validation over every label ({cv['members']} members), MAE eV:", "",
+                  "| group | n | model | fitted BEP | default BEP |", "|---|---|---|---|---|"]
+        lines += [f"| {g} | {m['n']} | {m['model']:.3f} | {m['bep_fitted']:.3f} | {m['bep_default']:.3f} |"
+                  for g, m in cv["mae"].items()]
+        lines.append("")
+    ext = report.get("external")
+    if ext:
+        lines += [f"External: {ext['n']} RNMC DFT transition states ({ext['n_unmapped']} more could not be "
+                  f"mapped): MAE model {ext['model']['mae']:.3f}, fitted BEP {ext['bep_fitted']['mae']:.3f}, "
+                  f"default BEP {ext['bep_default']['mae']:.3f} eV (against DFT, so the oracle's own error is "
+                  "in these).", ""]
+    return "\n".join(lines) + "\n" + Path(notes).read_text()
 
 
 if __name__ == "__main__":

@@ -42,8 +42,9 @@ def _test_metrics(test: dict) -> dict:
 
 
 def _barrier_stage(db: Path, echo: Callable[[str], None]) -> dict | None:
-    """Learned intrinsic barriers for the non-redox reactions, when a barrier ensemble is shipped
-    (its held-out errors go into the record); None otherwise (BEP defaults are used)."""
+    """Learned intrinsic barriers for the non-redox reactions of the shipped barrier ensemble's
+    domain classes, when one is shipped (its held-out errors, and its cross-validated errors on
+    those classes against the fitted BEP, go into the record); None otherwise (BEP defaults)."""
     from sei_net.learn.score import default_barrier_model_path, load_barrier_model, score_barriers
     from sei_net.store import NetworkStore
 
@@ -52,7 +53,12 @@ def _barrier_stage(db: Path, echo: Callable[[str], None]) -> dict | None:
     ensemble = load_barrier_model()
     with NetworkStore.open(db) as store:
         result = score_barriers(store, ensemble)
-    result["model_test_metrics_eV"] = _test_metrics(ensemble.card.get("report", {}).get("test", {}))
+    report = ensemble.card.get("report", {})
+    result["model_test_metrics_eV"] = _test_metrics(report.get("test", {}))
+    result["domain_classes"] = ensemble.card.get("domain_classes", ensemble.card.get("trained_classes"))
+    cv = report.get("cross_validation", {}).get("mae", {})
+    result["cross_validation_mae_eV"] = {c: cv[f"class {c}"] for c in result["domain_classes"] or ()
+                                         if f"class {c}" in cv}
     echo(f"scored intrinsic barriers of {result['reactions']} reactions in {result['seconds']} s")
     return result
 

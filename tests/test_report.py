@@ -14,3 +14,16 @@ def test_path_levels_sum_to_the_path_dG_and_barriers_sit_above_both_ends():
     assert levels[0] == 0 and levels[-1] == pytest.approx(sum(s["dG"] * s["times"] for s in steps))
     assert np.all(peaks >= np.maximum(levels[:-1], levels[1:]) - 1e-12)
     assert peaks[2] == pytest.approx(levels[2] + 0.5)             # uphill step: peak = start + barrier
+
+
+def test_the_barrier_note_names_the_model_domain_and_its_cross_validated_error_against_bep():
+    from sei_net.report.html import _barrier_note
+
+    assert "BEP estimates" in _barrier_note(None)
+    note = _barrier_note({"reactions": 120, "level_of_theory": "barrier surrogate on CI-NEB", "domain_classes":
+                          ["fragmentation"], "model_test_metrics_eV": {"model": {"n": 9, "mae": 0.08}},
+                          "cross_validation_mae_eV": {"fragmentation": {"n": 592, "model": 0.087,
+                                                                         "bep_fitted": 0.115}}})
+    assert "120 reactions (classes fragmentation)" in note
+    assert "class fragmentation (n=592): model MAE 0.087 eV, BEP fitted on the same folds 0.115 eV" in note
+    assert "MAE 0.08 eV (n=9)" in note and "Other barriers are the model defaults" in note

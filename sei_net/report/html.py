@@ -82,8 +82,13 @@ def _barrier_note(barriers: dict | None) -> str:
                 "reaction; electron-transfer barriers are Marcus estimates.")
     m = barriers.get("model_test_metrics_eV", {})
     errors = "; ".join(f"{what}: MAE {v['mae']:.2f} eV (n={v['n']})" for what, v in m.items() if "mae" in v)
-    return (f"Non-redox barriers of {barriers['reactions']} reactions: {_e(barriers['level_of_theory'])}; "
-            f"held-out errors against GFN2 CI-NEB barriers: {_e(errors)}. Other barriers are the model defaults.")
+    classes = barriers.get("domain_classes")
+    cv = "".join(f"; cross-validated on class {c} (n={v['n']}): model MAE {v['model']:.3f} eV, BEP fitted on the "
+                 f"same folds {v['bep_fitted']:.3f} eV" for c, v in barriers.get("cross_validation_mae_eV", {}).items())
+    return (f"Non-redox barriers of {barriers['reactions']} reactions"
+            + (f" (classes {_e(', '.join(classes))})" if classes else "") + f": {_e(barriers['level_of_theory'])}; "
+            f"held-out errors against GFN2 CI-NEB barriers (one random test part): {_e(errors)}{_e(cv)}. "
+            "Other barriers are the model defaults.")
 
 
 def _answer(s: dict) -> str:
