@@ -55,7 +55,7 @@ def barrier_section(model: str, hard: str, notes: str) -> str:
     lines = ["# Model card: barrier_gfn2_neb.pt (default barrier surrogate)", "",
              f"- Predicts: the intrinsic barrier lambda/4 (eV) of a unimolecular non-redox reaction (or the "
              f"reverse of one) from its condensed graph of reaction; barrier = clipped Marcus(dG, lambda), never "
-             f"below max(0, dG). Trained on **{shipped.level_of_theory}** CI-NEB free-energy barriers.",
+             f"below max(0, dG). Trained on free-energy barriers at **{shipped.level_of_theory}**.",
              f"- Data: {', '.join(card.get('datasets', []))} ({report['n_examples']:,} usable labels: "
              f"{report['statuses']}); trained on classes {', '.join(card.get('trained_classes', []))}; used for "
              f"**{', '.join(card.get('domain_classes', card.get('trained_classes', [])))}** (`domain_classes`).",

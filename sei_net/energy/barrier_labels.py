@@ -167,8 +167,8 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
     ``kinds``: run only reactions of these kinds (the direction of each pair is chosen among all
     kinds first, so a subset never runs the reverse of a reaction a full run would take).
     ``shard`` (k, n): every n-th eligible reaction from the k-th (``shard_queue``), so n processes
-    can share one store without running a reaction twice. ``resume_from``: barrier datasets whose reactions
-    the store lacks are added first (``BarrierStore.import_jsonl``)."""
+    can share one store without running a reaction twice. ``resume_from``: barrier datasets whose
+    reactions the store lacks are added first (``BarrierStore.import_jsonl``)."""
     import numpy as np
 
     from sei_net.energy.labels import LabelStore
