@@ -688,7 +688,7 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
           device: str = typer.Option("auto", help="auto | cpu | cuda"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Predict free energies with uncertainties (eV) for every species of a network and store them;
-    with --barrier-model, intrinsic barriers (eV) for every non-redox reaction too."""
+    with --barrier-model, intrinsic barriers (eV) for the non-redox reactions of its domain too."""
     from sei_net.learn.score import load_barrier_model, score_barriers, score_file
     from sei_net.store import NetworkStore
 
