@@ -86,7 +86,8 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
     oracle_G = np.array([labels[k] for k, keep in zip(keys, kept) if keep])
     mean[kept], members[kept] = oracle_G, oracle_G[:, None]
     source = surrogate_source(ensemble)
-    level = f"surrogate ensemble of {n_members} on {ensemble.level_of_theory}"
+    level = (f"surrogate ensemble of {n_members} on {ensemble.level_of_theory}"
+             f"{'; members spread to the calibrated sigma' if ensemble.calibration.get('species') else ''}")
     if kept.any():
         level += "; oracle labels kept where present"
     rows = []
