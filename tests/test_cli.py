@@ -107,6 +107,8 @@ def test_run_builds_the_network_and_resumes(tmp_path):
     assert totals["at_counts_time"] == pytest.approx(totals["initial"])   # atoms conserved
     assert 0 < kin["counts_at_s"] <= kin["time_reached_s"]["min"] and kin["members"]["n"] == 5
     assert 0 < kin["members"]["counts_at_s"] <= kin["counts_at_s"]
+    spreads = [y["members"] for y in kin["yields"] if "members" in y]
+    assert spreads and all(m["min"] <= m["median"] <= m["max"] for m in spreads)
     assert max(kin["series"]["time_s"]) == kin["counts_at_s"]
     assert min(t for t in kin["series"]["time_s"] if t > 0) <= 1e-9 * kin["counts_at_s"]   # 10 decades shown
     assert kin["acceleration"]["separation"] == 100 and kin["stop"]["time_s"] == 1.0   # the default run

@@ -81,7 +81,8 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
     network's energies at a potential, through kinetics.rates). With ``members``, the same trajectories (same seeds) under every energy
     member's rates give the spread that the energy uncertainty puts on the mean counts, at the
     last grid time that every run (mean rates and members) reached: ``members.counts_at_s``, where
-    each yield's ``members.mean_rates`` is the mean-rate run's count for comparison.
+    each yield's ``members.mean_rates`` is the mean-rate run's count for comparison (the mean
+    energies need not give a typical member: compare ``members.median``).
     Counts are reported at the last grid time that every trajectory reached (at_common_time); the
     members run to that time. Returns a JSON-ready dict; ``series`` holds counts on a log time grid
     up to that time for the tracked species. ``accelerate`` slows fast quasi-equilibrated reversible
@@ -102,7 +103,8 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
             return r.grid_mean[_grid_index(r.grid, t_all)]
         finals = np.array([at(r) for r in runs])
         spread = {"mean": finals.mean(axis=0), "std": finals.std(axis=0, ddof=1), "min": finals.min(axis=0),
-                  "max": finals.max(axis=0), "mean_rates": at(result), "members": len(finals), "time_s": t_all}
+                  "median": np.median(finals, axis=0), "max": finals.max(axis=0), "mean_rates": at(result),
+                  "members": len(finals), "time_s": t_all}
     tracked = _tracked(mech, query, mean, counts)
     known = known_species_keys()
 
@@ -112,7 +114,7 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
                "mean": float(mean[s]), "std": float(std[s]),
                "standard_error": float(std[s] / np.sqrt(result.n_trajectories))}
         if spread is not None:
-            out["members"] = {k: float(spread[k][s]) for k in ("mean_rates", "mean", "std", "min", "max")}
+            out["members"] = {k: float(spread[k][s]) for k in ("mean_rates", "mean", "std", "min", "median", "max")}
         return out
 
     reached = result.end_time

@@ -186,7 +186,7 @@ def _kinetics(s: dict) -> str:
         m = y.get("members")
         rows.append([f"<code>{_e(y['species'])}</code>", _e(y["known_as"] or ""), y["initial"],
                      f"{y['mean']:.1f} ± {y['standard_error']:.1f}",
-                     f"{m['mean_rates']:.1f} ({m['min']:.1f} – {m['max']:.1f})" if m else "–"])
+                     _member_cell(m)])
     tr = k["time_reached_s"]
     return f"""
 <h2>Kinetics</h2>
@@ -200,9 +200,19 @@ Counts are at <b>{k['counts_at_s']:.3g} s</b>, the last recorded time every traj
 {_img(figures.kinetics_plot(k), 'counts against time')}
 <p>Mean ± standard error over trajectories. The energy uncertainty: every run (mean rates and the
 {k['members']['n']} energy members' rates) reached {_fmt(k['members'].get('counts_at_s'), '.2g')} s; the last column gives the
-mean-rate count there and, in brackets, the range of the members' means (the spread that the energies put on the yields).</p>
+mean-rate count there, the median of the members' means and, in brackets, their range (the spread that the
+energies put on the yields; the mean energies need not give a typical member).</p>
 {_table(['species', 'known as', 'initial', 'count at ' + format(k['counts_at_s'], '.2g') + ' s',
-         'at ' + _fmt(k['members'].get('counts_at_s'), '.2g') + ' s: mean rates (member range)'], rows, {2, 3, 4})}"""
+         'at ' + _fmt(k['members'].get('counts_at_s'), '.2g') + ' s: mean rates; member median (range)'],
+        rows, {2, 3, 4})}"""
+
+
+def _member_cell(m: dict | None) -> str:
+    """Mean-rate count; member median (range), or a dash without members."""
+    if not m:
+        return "–"
+    median = f"; median {m['median']:.1f}" if "median" in m else ""
+    return f"{m['mean_rates']:.1f}{median} ({m['min']:.1f} – {m['max']:.1f})"
 
 
 def _reactive_steps(g: dict) -> str:
