@@ -253,6 +253,8 @@ def test_member_rates_give_a_spread_of_yields(rnmc_store, tmp_path):
         spreads[name] = member_spread(np.array(finals), mech.names)
     assert max(v["std"] for v in spreads["test-surrogate"].values()) > 1.0
     assert all(v["std"] == 0.0 for v in spreads["flat-surrogate"].values())   # equal members, same seeds
+    assert all(v["min"] <= v["median"] <= v["max"] for v in spreads["test-surrogate"].values())
+    assert all(v["median"] == v["mean"] for v in spreads["flat-surrogate"].values())
 
 
 def test_kmc_and_ode_cli(rnmc_store, tmp_path):

@@ -112,10 +112,11 @@ def member_mechanisms(query) -> list[Mechanism]:
 
 def member_spread(finals: np.ndarray, names: list[str], min_mean: float = 0.5) -> dict:
     """Spread of mean final counts over energy members: ``finals`` (M, S) -> species -> {mean, std,
-    min, max} over members, for species whose member-mean exceeds ``min_mean``."""
+    min, median, max} over members, for species whose member-mean exceeds ``min_mean``."""
     mean = finals.mean(axis=0)
     std = finals.std(axis=0, ddof=1) if len(finals) > 1 else np.zeros(finals.shape[1])
+    median = np.median(finals, axis=0)
     order = np.argsort(-mean, kind="stable")
-    return {names[s]: {"mean": float(mean[s]), "std": float(std[s]),
-                                         "min": float(finals[:, s].min()), "max": float(finals[:, s].max())}
+    return {names[s]: {"mean": float(mean[s]), "std": float(std[s]), "min": float(finals[:, s].min()),
+                       "median": float(median[s]), "max": float(finals[:, s].max())}
             for s in order if mean[s] > min_mean}
