@@ -7,7 +7,8 @@ import importlib
 import sys
 from pathlib import Path
 
-ALL = ["acceleration", "barrier", "cli_startup", "generation", "growth", "kinetics", "labelling", "paths", "store_io", "surrogate"]
+ALL = ["acceleration", "barrier", "cli_startup", "generation", "growth", "kinetics", "labelling", "paths", "store_io",
+       "surrogate", "threads"]
 
 
 def main(names: list[str]) -> None:

@@ -27,8 +27,11 @@ def _score_stage(db: Path, labels: Sequence[Path], echo: Callable[[str], None]) 
     """Surrogate free energies for every species (the shipped GFN2-trained ensemble); species in
     the label files keep their oracle values."""
     from sei_net.learn.score import score_file
+    from sei_net.threads import use_idle_cores
 
+    threads = use_idle_cores()               # two threads on one idle core run several times slower
     result, ensemble = score_file(db, "default", labels, "auto")
+    result["torch_threads"] = threads
     result["model_test_metrics_eV"] = _test_metrics(ensemble.card.get("test", {}))
     echo(f"scored {result['scored']} species with the {result['source']} ensemble in {result['seconds']['total']} s")
     result["barriers"] = _barrier_stage(db, echo)
