@@ -17,16 +17,23 @@ EC_LIPF6 = Path(__file__).resolve().parents[1] / "out" / "ec_lipf6" / "ec_lipf6.
 
 
 @contextmanager
+def ec_lipf6_copy() -> Iterator[Path]:
+    """A temporary copy of the `make run` network file (out/ec_lipf6), removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "net.db"
+        with sqlite3.connect(EC_LIPF6) as src, sqlite3.connect(copy) as dst:
+            src.backup(dst)
+        yield copy
+
+
+@contextmanager
 def ec_lipf6_mechanism() -> Iterator[tuple]:
     """(mechanism, initial counts by species index, volume in L) of a copy of the `make run`
     network (rates from its energies at the recipe's potential); the original is not touched."""
     from sei_net.kinetics.setup import initial_state, load_mechanism
     from sei_net.store import NetworkStore
 
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "net.db"
-        with sqlite3.connect(EC_LIPF6) as src, sqlite3.connect(copy) as dst:
-            src.backup(dst)
+    with ec_lipf6_copy() as copy:
         store = NetworkStore.open(copy)
         try:
             mech, _ = load_mechanism(store)

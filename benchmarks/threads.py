@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from benchmarks.common import EC_LIPF6, write_table
+from benchmarks.common import EC_LIPF6, ec_lipf6_copy, write_table
+from sei_net.threads import usable_cpus
 
 CHILD = r"""
 import json, sys, time, torch
@@ -49,12 +48,9 @@ def _score(db: Path, mode: str) -> dict:
 def run() -> Path:
     if not EC_LIPF6.exists():
         raise SystemExit(f"{EC_LIPF6} is missing: run `make run` first")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = len(usable_cpus() or ()) or os.cpu_count()
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "net.db"
-        with sqlite3.connect(EC_LIPF6) as src, sqlite3.connect(db) as dst:
-            src.backup(dst)
+    with ec_lipf6_copy() as db:
         for load in ("idle", "one core busy"):
             busy = subprocess.Popen([sys.executable, "-c", BUSY]) if load != "idle" else None
             try:

@@ -58,7 +58,7 @@ def barrier_section(model: str, hard: str, notes: str) -> str:
              f"below max(0, dG). Trained on free-energy barriers at **{shipped.level_of_theory}**.",
              f"- Data: {', '.join(card.get('datasets', []))} ({report['n_examples']:,} usable labels: "
              f"{report['statuses']}); trained on classes {', '.join(card.get('trained_classes', []))}; used for "
-             f"**{', '.join(card.get('domain_classes', card.get('trained_classes', [])))}** (`domain_classes`).",
+             f"**{', '.join(shipped.domain_classes or ['every class'])}** (`domain_classes`).",
              f"- Split `{report['split']}` (seed {report['seed']}): "
              + ", ".join(f"{k} {v:,}" for k, v in report["sizes"].items()) + ".", "",
              "## Held-out test (eV)", ""]

@@ -691,12 +691,9 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
     with --barrier-model, intrinsic barriers (eV) for the non-redox reactions of its domain too."""
     from sei_net.learn.score import load_barrier_model, score_barriers, score_file
     from sei_net.store import NetworkStore
-    from sei_net.threads import use_idle_cores
 
     barrier_ensemble = None if barrier_model is None else load_barrier_model(barrier_model, device)
-    threads = use_idle_cores()
     result, _ = score_file(net, model, labels, device)
-    result["torch_threads"] = threads
     if barrier_ensemble is not None:
         with NetworkStore.open(net) as store:
             result["barriers"] = score_barriers(store, barrier_ensemble)

@@ -54,6 +54,11 @@ def fitting_threads(cores: int, idle: float) -> int:
     return max(1, min(cores, int(round(idle * cores))))
 
 
+def usable_cpus() -> set[int] | None:
+    """The CPUs this process may run on (None where the platform does not say)."""
+    return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+
 def use_idle_cores(interval: float = 0.1) -> int:
     """Set torch's intra-op threads to the cores idle now (OMP_NUM_THREADS, when set, wins);
     returns the thread count torch uses."""
@@ -61,7 +66,7 @@ def use_idle_cores(interval: float = 0.1) -> int:
 
     if os.environ.get("OMP_NUM_THREADS"):
         return torch.get_num_threads()
-    cpus = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    cpus = usable_cpus()
     cores = len(cpus) if cpus else (os.cpu_count() or 1)
     try:
         before = STAT.read_text()

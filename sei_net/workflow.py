@@ -27,11 +27,8 @@ def _score_stage(db: Path, labels: Sequence[Path], echo: Callable[[str], None]) 
     """Surrogate free energies for every species (the shipped GFN2-trained ensemble); species in
     the label files keep their oracle values."""
     from sei_net.learn.score import score_file
-    from sei_net.threads import use_idle_cores
 
-    threads = use_idle_cores()               # two threads on one idle core run several times slower
     result, ensemble = score_file(db, "default", labels, "auto")
-    result["torch_threads"] = threads
     result["model_test_metrics_eV"] = _test_metrics(ensemble.card.get("test", {}))
     echo(f"scored {result['scored']} species with the {result['source']} ensemble in {result['seconds']['total']} s")
     result["barriers"] = _barrier_stage(db, echo)
@@ -58,7 +55,7 @@ def _barrier_stage(db: Path, echo: Callable[[str], None]) -> dict | None:
         result = score_barriers(store, ensemble)
     report = ensemble.card.get("report", {})
     result["model_test_metrics_eV"] = _test_metrics(report.get("test", {}))
-    result["domain_classes"] = ensemble.card.get("domain_classes", ensemble.card.get("trained_classes"))
+    result["domain_classes"] = ensemble.domain_classes
     cv = report.get("cross_validation", {}).get("mae", {})
     result["cross_validation_mae_eV"] = {c: cv[f"class {c}"] for c in result["domain_classes"] or ()
                                          if f"class {c}" in cv}

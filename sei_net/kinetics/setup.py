@@ -110,13 +110,17 @@ def member_mechanisms(query) -> list[Mechanism]:
     return [mechanism_from_query(query, m) for m in range(query.samples.rate.shape[1])]
 
 
-def member_spread(finals: np.ndarray, names: list[str], min_mean: float = 0.5) -> dict:
-    """Spread of mean final counts over energy members: ``finals`` (M, S) -> species -> {mean, std,
-    min, median, max} over members, for species whose member-mean exceeds ``min_mean``."""
-    mean = finals.mean(axis=0)
+def member_statistics(finals: np.ndarray) -> dict[str, np.ndarray]:
+    """Per species, over energy members, of counts ``finals`` (M, S): mean, std (ddof 1; 0 for one
+    member), min, median and max, each of shape (S,)."""
     std = finals.std(axis=0, ddof=1) if len(finals) > 1 else np.zeros(finals.shape[1])
-    median = np.median(finals, axis=0)
-    order = np.argsort(-mean, kind="stable")
-    return {names[s]: {"mean": float(mean[s]), "std": float(std[s]), "min": float(finals[:, s].min()),
-                       "median": float(median[s]), "max": float(finals[:, s].max())}
-            for s in order if mean[s] > min_mean}
+    return {"mean": finals.mean(axis=0), "std": std, "min": finals.min(axis=0),
+            "median": np.median(finals, axis=0), "max": finals.max(axis=0)}
+
+
+def member_spread(finals: np.ndarray, names: list[str], min_mean: float = 0.5) -> dict:
+    """Spread of mean final counts over energy members (``member_statistics``) by species name,
+    for species whose member-mean exceeds ``min_mean``, the largest first."""
+    stats = member_statistics(finals)
+    order = np.argsort(-stats["mean"], kind="stable")
+    return {names[s]: {k: float(v[s]) for k, v in stats.items()} for s in order if stats["mean"][s] > min_mean}

@@ -15,7 +15,7 @@ import numpy as np
 from sei_net.chem.known import known_species_keys
 from sei_net.kinetics.acceleration import Acceleration
 from sei_net.kinetics.mechanism import mechanism_from_query
-from sei_net.kinetics.setup import initial_state, member_mechanisms
+from sei_net.kinetics.setup import initial_state, member_mechanisms, member_statistics
 from sei_net.kinetics.ssa import simulate
 
 #: species besides the known SEI ones whose counts over time are kept (largest final means)
@@ -102,9 +102,7 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
         def at(r):
             return r.grid_mean[_grid_index(r.grid, t_all)]
         finals = np.array([at(r) for r in runs])
-        spread = {"mean": finals.mean(axis=0), "std": finals.std(axis=0, ddof=1), "min": finals.min(axis=0),
-                  "median": np.median(finals, axis=0), "max": finals.max(axis=0), "mean_rates": at(result),
-                  "members": len(finals), "time_s": t_all}
+        spread = {**member_statistics(finals), "mean_rates": at(result), "members": len(finals), "time_s": t_all}
     tracked = _tracked(mech, query, mean, counts)
     known = known_species_keys()
 

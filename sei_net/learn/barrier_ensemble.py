@@ -152,6 +152,13 @@ class BarrierEnsemble:
                 "seed": seed, "members": histories}
         return cls(members, level_of_theory, None, card, device)
 
+    @property
+    def domain_classes(self) -> list[str] | None:
+        """Reaction classes the model speaks for: the card's ``domain_classes`` (``sei-net
+        train-barriers --domain``), else the classes it was trained on; None when the card names
+        neither (every class)."""
+        return self.card.get("domain_classes", self.card.get("trained_classes"))
+
     def predict_graphs(self, graphs: Sequence[ReactionGraph], dG: np.ndarray) -> EnsemblePrediction:
         """Member barriers (eV) for CGRs; ``dG`` (n,) or member-wise (n, M) reaction free energies."""
         dG = np.asarray(dG, float)

@@ -43,13 +43,19 @@ def oracle_labels(paths, ensemble: EnergyEnsemble) -> dict[str, float]:
 def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=(), device: str = "auto"
                ) -> tuple[dict, EnergyEnsemble]:
     """Load a model (``load_model``), score the network file in place (``score_network``, labelled
-    species from the label files kept) and return the result and the model."""
+    species from the label files kept) and return the result and the model. Torch first gets the
+    cores idle now (``sei_net.threads.use_idle_cores``; the result's ``torch_threads``), so this and
+    any scoring after it in the process do not fight another job for a core."""
     from sei_net.store import NetworkStore
+    from sei_net.threads import use_idle_cores
 
+    threads = use_idle_cores()
     ensemble = load_model(model, device)
     known = oracle_labels(labels, ensemble) if labels else None
     with NetworkStore.open(network) as store:
-        return score_network(store, ensemble, known), ensemble
+        result = score_network(store, ensemble, known)
+    result["torch_threads"] = threads
+    return result, ensemble
 
 
 def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | None = None,
@@ -130,19 +136,19 @@ def in_barrier_domain(reaction, trained_classes: set[str] | None) -> bool:
 
 def score_barriers(store, ensemble) -> dict:
     """Intrinsic barriers lambda/4 (eV, the barrier at dG = 0) of every reaction in the barrier
-    model's domain (``in_barrier_domain`` with the card's ``domain_classes``), from a barrier
-    ensemble (``load_barrier_model``), written to the store as source ``BARRIER_SOURCE`` (value: mean lambda/4; members: each
-    member's lambda/4). Rates then use the clipped Marcus form with these
+    model's domain (``in_barrier_domain`` with ``BarrierEnsemble.domain_classes``), from a barrier
+    ensemble (``load_barrier_model``), written to the store as source ``BARRIER_SOURCE`` (value:
+    mean lambda/4; members: each member's lambda/4). Rates then use the clipped Marcus form with these
     (``kinetics.rates.RateModel.intrinsic``); every other reaction keeps its BEP or Marcus barrier."""
     start = time.perf_counter()
     species = store.all_species()
     table = store.reaction_table()
-    trained = ensemble.card.get("domain_classes", ensemble.card.get("trained_classes"))
-    trained = set(trained) if trained is not None else None
+    domain = ensemble.domain_classes
+    classes = set(domain) if domain is not None else None
     ids, chosen = [], []
     for rid in table["id"][table["electrons"] == 0]:
         reaction = store.get_reaction(int(rid), species)
-        if in_barrier_domain(reaction, trained):
+        if in_barrier_domain(reaction, classes):
             ids.append(int(rid))
             chosen.append(reaction)
     quarter = ensemble.lambdas(chosen) / 4.0 if chosen else np.zeros((0, len(ensemble.members)))
