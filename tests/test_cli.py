@@ -111,6 +111,13 @@ def test_run_builds_the_network_and_resumes(tmp_path):
     assert spreads and all(m["min"] <= m["median"] <= m["max"] for m in spreads)
     assert max(kin["series"]["time_s"]) == kin["counts_at_s"]
     assert min(t for t in kin["series"]["time_s"] if t > 0) <= 1e-9 * kin["counts_at_s"]   # 10 decades shown
+    ms = kin["member_series"]   # the members' counts over time end where the yields' member figures are taken
+    assert ms["members"] == 5 and ms["time_s"][-1] == pytest.approx(kin["members"]["counts_at_s"])
+    for i, name in enumerate(kin["series"]["species"]):
+        assert all(lo <= med <= hi for lo, med, hi in zip(ms["min"][i], ms["median"][i], ms["max"][i]))
+        y = next(y for y in kin["yields"] if y["species"] == name)
+        assert ms["median"][i][-1] == pytest.approx(y["members"]["median"])
+        assert (ms["min"][i][-1], ms["max"][i][-1]) == pytest.approx((y["members"]["min"], y["members"]["max"]))
     assert kin["acceleration"]["separation"] == 100 and kin["stop"]["time_s"] == 1.0   # the default run
     ec = next(y for y in kin["yields"] if y["known_as"] == "EC")
     assert ec["initial"] == 1400 and ec["mean"] < 1400                   # electrons at 0 V reduce EC

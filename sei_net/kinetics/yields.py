@@ -102,7 +102,8 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
         def at(r):
             return r.grid_mean[_grid_index(r.grid, t_all)]
         finals = np.array([at(r) for r in runs])
-        spread = {**member_statistics(finals), "mean_rates": at(result), "members": len(finals), "time_s": t_all}
+        spread = {**member_statistics(finals), "mean_rates": at(result), "members": len(finals), "time_s": t_all,
+                  "runs": runs}
     tracked = _tracked(mech, query, mean, counts)
     known = known_species_keys()
 
@@ -141,4 +142,16 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
                    "species": [mech.names[s] for s in tracked],
                    "mean": result.grid_mean[:g + 1, tracked].T.tolist(),
                    "std": result.grid_std[:g + 1, tracked].T.tolist()},
+        "member_series": None if spread is None else member_series(spread["runs"], spread["time_s"], tracked),
     }
+
+
+def member_series(runs: list, t_end: float, tracked: list[int]) -> dict:
+    """The energy members' mean counts of the ``tracked`` species over time (s), up to ``t_end``:
+    per grid time the median over members and their range (min, max). Every member run shares one
+    grid (the same stop time), so no interpolation is needed."""
+    g = _grid_index(runs[0].grid, t_end)
+    stack = np.array([r.grid_mean[:g + 1, tracked] for r in runs])          # (members, times, species)
+    return {"time_s": runs[0].grid[:g + 1].tolist(), "members": len(runs),
+            "median": np.median(stack, axis=0).T.tolist(), "min": stack.min(axis=0).T.tolist(),
+            "max": stack.max(axis=0).T.tolist()}

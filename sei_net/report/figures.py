@@ -70,24 +70,40 @@ def sweep_plot(sweep: dict) -> bytes:
 
 
 def kinetics_plot(kinetics: dict) -> bytes:
-    """Mean molecule counts (±1 std over trajectories) against time on a log axis."""
+    """Molecule counts against time on a log axis: the mean-rate run (mean ±1 std over
+    trajectories) and, where the energy members ran (``member_series``), beside it the median of the
+    members' mean counts with their range, in the same colour per species and on the same count axis."""
     plt = pyplot()
-    series = kinetics["series"]
+    series, members = kinetics["series"], kinetics.get("member_series")
+    panels = 2 if members else 1
+    fig, axes = plt.subplots(1, panels, figsize=(8.0 + 4.5 * (panels - 1), 4.2), sharey=True, squeeze=False)
     t = np.array(series["time_s"])
-    fig, ax = plt.subplots(figsize=(8.0, 4.2))
     keep = t > 0
-    drawn = 0
-    for name, mean, std in zip(series["species"], series["mean"], series["std"]):
+    colours = {}
+    for i, (name, mean, std) in enumerate(zip(series["species"], series["mean"], series["std"])):
         m, s = np.array(mean)[keep], np.array(std)[keep]
-        if m.max() <= 0:
+        peak = m.max()
+        if members:
+            peak = max(peak, np.max(members["max"][i]))
+        if peak <= 0:
             continue
-        style = ("-", "--", ":")[min(drawn // 10, 2)]      # the colour cycle has 10 colours
-        drawn += 1
-        line, = ax.plot(t[keep], m, style, lw=1.5, label=name if len(name) <= 28 else name[:26] + "…")
-        ax.fill_between(t[keep], np.maximum(m - s, 0), m + s, color=line.get_color(), alpha=0.15)
-    ax.set_xscale("log")
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("molecules in the volume element")
-    ax.set_title(f"Stochastic kinetics: mean of {kinetics['trajectories']} trajectories (±1 std)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        style = ("-", "--", ":")[min(len(colours) // 10, 2)]      # the colour cycle has 10 colours
+        line, = axes[0, 0].plot(t[keep], m, style, lw=1.5, label=name if len(name) <= 28 else name[:26] + "…")
+        axes[0, 0].fill_between(t[keep], np.maximum(m - s, 0), m + s, color=line.get_color(), alpha=0.15)
+        colours[i] = (line.get_color(), style)
+    axes[0, 0].set_title(f"Mean energies: mean of {kinetics['trajectories']} trajectories (±1 std)", fontsize=10)
+    if members:
+        tm = np.array(members["time_s"])
+        keep_m = tm > 0
+        for i, (colour, style) in colours.items():
+            axes[0, 1].plot(tm[keep_m], np.array(members["median"][i])[keep_m], style, lw=1.5, color=colour)
+            axes[0, 1].fill_between(tm[keep_m], np.array(members["min"][i])[keep_m],
+                                    np.array(members["max"][i])[keep_m], color=colour, alpha=0.15)
+        axes[0, 1].set_title(f"Median of the {members['members']} energy members (band: their range)", fontsize=10)
+    for ax in axes[0]:
+        ax.set_xscale("log")
+        ax.set_xlabel("time (s)")
+    axes[0, 0].set_ylabel("molecules in the volume element")
+    axes[0, -1].legend(*axes[0, 0].get_legend_handles_labels(), fontsize=7, loc="upper left",
+                       bbox_to_anchor=(1.01, 1.0))
     return _png(fig)

@@ -198,13 +198,22 @@ Counts are at <b>{k['counts_at_s']:.3g} s</b>, the last recorded time every traj
 {k['stop']['max_events']:,} events; reached times {tr['min']:.2g}–{tr['max']:.2g} s).</p>
 {_acceleration(k.get('acceleration'))}
 {_img(figures.kinetics_plot(k), 'counts against time')}
-<p>Mean ± standard error over trajectories. The energy uncertainty: every run (mean rates and the
+<p>{_plot_caption(k)} Table: mean ± standard error over trajectories. The energy uncertainty: every run (mean rates and the
 {k['members']['n']} energy members' rates) reached {_fmt(k['members'].get('counts_at_s'), '.2g')} s; the last column gives the
 mean-rate count there, the median of the members' means and, in brackets, their range (the spread that the
 energies put on the yields; the mean energies need not give a typical member).</p>
 {_table(['species', 'known as', 'initial', 'count at ' + format(k['counts_at_s'], '.2g') + ' s',
          'at ' + _fmt(k['members'].get('counts_at_s'), '.2g') + ' s: mean rates; member median (range)'],
         rows, {2, 3, 4})}"""
+
+
+def _plot_caption(k: dict) -> str:
+    """What the kinetics plot shows, panel by panel."""
+    if not k.get("member_series"):
+        return "Plot: the run with the mean energies' rates."
+    return ("Plot, left: the run with the mean energies' rates; right: the same trajectories (same seeds) under "
+            f"each of the {k['member_series']['members']} energy members' rates, their median count and range, "
+            "to the last time every member run reached.")
 
 
 def _member_cell(m: dict | None) -> str:
