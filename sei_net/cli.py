@@ -566,6 +566,9 @@ _COST = typer.Option("mrnet", "--cost", help="mrnet | softplus | kinetic")
 _SOURCE = typer.Option(None, "--source", help="energy source (default: the one covering most species)")
 _LABELS = typer.Option([], "--labels", help="oracle label files (.db, .jsonl.gz): labelled species keep "
                        "their oracle G; repeat")
+_SHIPPED_LABELS = typer.Option(True, "--shipped-labels/--no-shipped-labels", help="species in the shipped "
+                               "GFN2-xTB label files (data/labels/) keep their oracle G (after --labels); "
+                               "--no-shipped-labels scores every other species with the surrogate")
 
 
 @app.command()
@@ -863,7 +866,7 @@ def ode(net: Path = typer.Argument(..., help="network file (.db)"),
 @user_command
 def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe name"),
         out: Path = typer.Option(Path("out"), "-o", "--out", help="output folder"),
-        labels: list[Path] = _LABELS,
+        labels: list[Path] = _LABELS, shipped_labels: bool = _SHIPPED_LABELS,
         potential: Optional[str] = typer.Option(None, "--potential", help="potentials to sweep, V vs Li/Li+, "
                                                 "comma-separated (default 0,0.3,...,1.5; the recipe's is added)"),
         temperature: Optional[str] = typer.Option(None, "--temperature", help="temperatures to sweep, K, "
@@ -903,7 +906,7 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
                 if trajectories else None)
     summary = run_main_job(recipe, out, force=force, labels=labels, echo=lambda m: typer.echo(m, err=True),
                            potentials=values(potential, "potential", "V vs Li/Li+"), temperatures=temperatures,
-                           kinetics=kinetics, grow_steps=grow)
+                           kinetics=kinetics, grow_steps=grow, shipped_labels=shipped_labels)
     typer.echo(json.dumps(summary["network"], indent=1))
     typer.echo(f"wrote {Path(out) / 'summary.json'} and {summary['report']}", err=True)
 
@@ -912,7 +915,8 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
 @user_command
 def grow(recipe: str = typer.Argument(..., help="recipe file or shipped recipe name"),
          net: Optional[Path] = typer.Option(None, "--net", help="network file (.db) with energies or rates "
-                                            "(default: build and score the recipe's network in OUT)"),
+                                            "(default: build and score the recipe's network in OUT, the "
+                                            "shipped GFN2 labels kept, as sei-net run does)"),
          steps: int = typer.Option(200, "--steps", help="reactive MC steps, each after --md-steps MD steps"),
          seed: int = typer.Option(0, "--seed", help="random seed (initial cell, noise, MC)"),
          out: Path = typer.Option(Path("out/growth"), "-o", "--out", help="folder for results and the checkpoint"),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from sei_net.recipe import load_recipe
+from sei_net.resources import shipped_label_files
 from sei_net.store import NetworkStore
 
 #: electrode potentials (V vs Li/Li+) of the default sweep; the recipe's own is always added
@@ -135,9 +136,13 @@ def _growth_stage(q, recipe, db: Path, out: Path, steps: int, force: bool, echo:
 
 
 def network_with_energies(recipe, out: Path, force: bool = False, labels: Sequence[str | Path] = (),
-                          echo: Callable[[str], None] = print) -> tuple[Path, dict, list[str], dict]:
+                          echo: Callable[[str], None] = print, shipped_labels: bool = True
+                          ) -> tuple[Path, dict, list[str], dict]:
     """Build (or resume) the recipe's network in ``out`` and score it with the shipped surrogate
-    ensemble; returns (network file, build state, known SEI species found, energies stage record)."""
+    ensemble; species in ``labels``, then (with ``shipped_labels``) in the shipped GFN2 label files
+    (``resources.shipped_label_files``), keep their oracle free energies (a species in several keeps
+    its first record). Returns (network file, build state, known SEI species found, energies stage
+    record)."""
     from sei_net.chem.known import known_species_keys
     from sei_net.generate import build_network
 
@@ -148,17 +153,20 @@ def network_with_energies(recipe, out: Path, force: bool = False, labels: Sequen
         build_state = json.loads(net.store.get_meta("build_state"))
         known = known_species_keys()
         found = sorted(known[s.key] for s in net.species().values() if s.key in known)
-    return db, build_state, found, _score_stage(db, [Path(p) for p in labels], echo)
+    label_files = [Path(p) for p in labels] + (shipped_label_files() if shipped_labels else [])
+    return db, build_state, found, _score_stage(db, label_files, echo)
 
 
 def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: Sequence[str | Path] = (),
                  echo: Callable[[str], None] = print, potentials: Sequence[float] | None = None,
                  temperatures: Sequence[float] | None = None, kinetics: dict | None = None,
-                 grow_steps: int = 0, report: bool = True) -> dict:
+                 grow_steps: int = 0, report: bool = True, shipped_labels: bool = True) -> dict:
     """Run the main job for a recipe into folder ``out``; returns the summary dict (also written to
     OUT/summary.json, and shown in OUT/report.html unless ``report`` is false).
 
-    ``labels``: oracle label files whose species keep their oracle free energies. ``potentials``
+    ``labels``: oracle label files whose species keep their oracle free energies, besides (with
+    ``shipped_labels``, the default) the shipped GFN2 labels; without both, every species takes the
+    surrogate's energy. ``potentials``
     (V vs Li/Li+) and ``temperatures`` (K): the sweep grid (default DEFAULT_SWEEP_POTENTIALS and the
     recipe's temperature; the recipe's potential is always included). ``kinetics``: settings for
     kinetics.yields.product_yields ({} for its defaults, None to skip the stage). ``grow_steps``:
@@ -166,7 +174,7 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
     t0 = time.perf_counter()
     recipe = load_recipe(recipe_ref)
     out = Path(out)
-    db, build_state, found, energies = network_with_energies(recipe, out, force, labels, echo)
+    db, build_state, found, energies = network_with_energies(recipe, out, force, labels, echo, shipped_labels)
     from sei_net.kinetics.query import PathQuery
     done = ["recipe", "seed_network", "generation", "energies", "paths"]
     potentials = sorted(set(DEFAULT_SWEEP_POTENTIALS if potentials is None else potentials) | {recipe.potential})

@@ -5,10 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from sei_net.cli import app
+from sei_net.store import NetworkStore
 
 runner = CliRunner()
 
@@ -226,3 +228,28 @@ def test_paths_bad_input_exit_2(mrnet_rxn_db, args, message):
     res = sei_net("paths", str(mrnet_rxn_db), *args)
     assert res.returncode == 2
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_run_keeps_the_shipped_oracle_labels_unless_told_not_to(tmp_path):
+    from sei_net.learn.dataset import label_energies
+    from sei_net.resources import shipped_label_files
+
+    shipped, _ = label_energies(shipped_label_files())
+    recipe = _ec_lipf6_small(tmp_path)
+    origins = {}
+    for flag in ("--shipped-labels", "--no-shipped-labels"):
+        out = tmp_path / flag
+        res = runner.invoke(app, ["run", str(recipe), "-o", str(out), "--trajectories", "0", "--potential", "0", flag])
+        assert res.exit_code == 0, res.output
+        with NetworkStore.open(out / "small.db", readonly=True) as store:
+            key_of = {sid: key for key, sid in store.species_ids.items()}
+            rows = {key_of[r["species_id"]]: r for r in store.energies("gfn2-surrogate")}
+        origins[flag] = {k: r["data"]["origin"] for k, r in rows.items()}
+        if flag == "--shipped-labels":   # every labelled species has its GFN2 G in every member, with no spread
+            labelled = [k for k in rows if k in shipped]
+            assert len(labelled) > 10 and all(origins[flag][k] == "oracle" for k in labelled)
+            for k in labelled:
+                assert rows[k]["G"] == shipped[k][1] and rows[k]["sigma"] == 0
+                assert np.all(rows[k]["members"] == shipped[k][1])
+            assert all(origins[flag][k] == "surrogate" for k in rows if k not in shipped)
+    assert set(origins["--no-shipped-labels"].values()) == {"surrogate"}

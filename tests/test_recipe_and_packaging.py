@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sei_net.recipe import RecipeError, load_recipe, parse_recipe
-from sei_net.resources import resource_dir
+from sei_net.resources import resource_dir, shipped_label_files
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,6 +46,8 @@ def test_wheel_ships_rules_and_recipes(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "sei_net/data/networks/ec_lipf6.yaml" in names
     assert any(n.startswith("sei_net/data/reactions/") for n in names)
+    labels = {Path(n).name for n in names if n.startswith("sei_net/data/labels/gfn2_")}   # what sei-net run keeps
+    assert labels == {p.name for p in shipped_label_files()} and len(labels) > 10
     assert any(n.endswith("entry_points.txt") for n in names)
 
 
