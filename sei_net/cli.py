@@ -686,16 +686,23 @@ def learn(net: Path = typer.Argument(..., help="network file (.db), built by sei
 def score(net: Path = typer.Argument(..., help="network file (.db)"),
           model: str = typer.Option("default", help="model file (.pt) or 'default' (shipped GFN2 surrogate)"),
           labels: list[Path] = _LABELS,
+          shipped_labels: bool = typer.Option(True, "--shipped-labels/--no-shipped-labels", help="with the "
+                                              "default model: species in the shipped GFN2-xTB label files "
+                                              "(its level of theory) keep their oracle G, after --labels"),
           barrier_model: Optional[str] = typer.Option(None, "--barrier-model", help="barrier model file (.pt) "
                                                       "or 'default': also store learned intrinsic barriers"),
           device: str = typer.Option("auto", help="auto | cpu | cuda"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
-    """Predict free energies with uncertainties (eV) for every species of a network and store them;
-    with --barrier-model, intrinsic barriers (eV) for the non-redox reactions of its domain too."""
-    from sei_net.learn.score import load_barrier_model, score_barriers, score_file
+    """Predict free energies with uncertainties (eV) for every species of a network and store them
+    (species with oracle labels keep those); with --barrier-model, intrinsic barriers (eV) for the
+    non-redox reactions of its domain too."""
+    from sei_net.learn.score import DEFAULT_MODEL, load_barrier_model, score_barriers, score_file
+    from sei_net.resources import shipped_label_files
     from sei_net.store import NetworkStore
 
     barrier_ensemble = None if barrier_model is None else load_barrier_model(barrier_model, device)
+    if shipped_labels and model == DEFAULT_MODEL:
+        labels = list(labels) + shipped_label_files()
     result, _ = score_file(net, model, labels, device)
     if barrier_ensemble is not None:
         with NetworkStore.open(net) as store:

@@ -172,3 +172,18 @@ def test_recalibrating_repairs_broken_maps_and_reproduces_the_trained_figures(tr
         assert again["test"][what] == pytest.approx(m)             # the same maps, the same figures
         assert fixed.card["test"][what] == pytest.approx(m)
     assert "recalibrated" in fixed.card and fixed.card["test_resampled"]["draws"] > 1
+
+
+def test_score_with_the_default_model_keeps_the_shipped_labels(trained, tmp_path):
+    """The mrnet species the shipped GFN2 files label keep those values; a model of one's own (another
+    level of theory, in general) does not take them, and --no-shipped-labels turns them off."""
+    import shutil
+
+    net = tmp_path / "net.db"
+    kept = {}
+    for flags in ([], ["--no-shipped-labels"], ["--model", str(trained[1])]):
+        shutil.copy(trained[0], net)
+        res = runner.invoke(app, ["score", str(net), "--device", "cpu", "--json", *flags])
+        assert res.exit_code == 0, res.output
+        kept[" ".join(flags[:1])] = json.loads(res.stdout)["oracle_labels_kept"]
+    assert kept[""] > 0 and kept["--no-shipped-labels"] == 0 and kept["--model"] == 0
