@@ -4,7 +4,8 @@ The card names the model's labels, split and seed; the calibration and test part
 them (refused when the label files changed since training), the maps are fitted again with the
 current rule (``sei_net.learn.calibration``) and the card's held-out figures, including the
 re-drawn ``test_resampled`` ones of a random split, are measured again. The networks that gave the reaction figures
-are rebuilt with ``sei-net build`` (the card names them).
+are rebuilt with ``sei-net build`` (the card names them; ec_fec_lipf6 and ec_vc_lipf6 with
+``--max-generations 3``, the depth they were labelled at: data/labels/README.md).
 
     python examples/recalibrate.py sei_net/data/models/energy_gfn2.pt            # in place
     python examples/recalibrate.py MODEL.pt -o NEW.pt --network ec.db --network fec.db

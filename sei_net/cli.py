@@ -874,6 +874,8 @@ def ode(net: Path = typer.Argument(..., help="network file (.db)"),
 def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe name"),
         out: Path = typer.Option(Path("out"), "-o", "--out", help="output folder"),
         labels: list[Path] = _LABELS, shipped_labels: bool = _SHIPPED_LABELS,
+        max_generations: Optional[int] = typer.Option(None, "--max-generations", help="network depth: "
+                                                      "override the recipe's limit (a built network is extended)"),
         potential: Optional[str] = typer.Option(None, "--potential", help="potentials to sweep, V vs Li/Li+, "
                                                 "comma-separated (default 0,0.3,...,1.5; the recipe's is added)"),
         temperature: Optional[str] = typer.Option(None, "--temperature", help="temperatures to sweep, K, "
@@ -900,7 +902,8 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
             raise ValueError(f"--{what} {text!r} is not valid: give comma-separated numbers in {unit}, "
                              "e.g. 0.0,0.5,1.0") from None
 
-    for name, value, low in (("trajectories", trajectories, 0), ("grow", grow, 0), ("kinetics-events", kinetics_events, 1)):
+    for name, value, low in (("trajectories", trajectories, 0), ("grow", grow, 0), ("kinetics-events", kinetics_events, 1),
+                             ("max-generations", 1 if max_generations is None else max_generations, 1)):
         if value < low:
             raise ValueError(f"--{name} {value} is not valid: give a whole number >= {low}")
     if not kinetics_time > 0:
@@ -913,7 +916,8 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
                 if trajectories else None)
     summary = run_main_job(recipe, out, force=force, labels=labels, echo=lambda m: typer.echo(m, err=True),
                            potentials=values(potential, "potential", "V vs Li/Li+"), temperatures=temperatures,
-                           kinetics=kinetics, grow_steps=grow, shipped_labels=shipped_labels)
+                           kinetics=kinetics, grow_steps=grow, shipped_labels=shipped_labels,
+                           max_generations=max_generations)
     typer.echo(json.dumps(summary["network"], indent=1))
     typer.echo(f"wrote {Path(out) / 'summary.json'} and {summary['report']}", err=True)
 

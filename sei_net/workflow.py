@@ -136,20 +136,20 @@ def _growth_stage(q, recipe, db: Path, out: Path, steps: int, force: bool, echo:
 
 
 def network_with_energies(recipe, out: Path, force: bool = False, labels: Sequence[str | Path] = (),
-                          echo: Callable[[str], None] = print, shipped_labels: bool = True
-                          ) -> tuple[Path, dict, list[str], dict]:
+                          echo: Callable[[str], None] = print, shipped_labels: bool = True,
+                          max_generations: int | None = None) -> tuple[Path, dict, list[str], dict]:
     """Build (or resume) the recipe's network in ``out`` and score it with the shipped surrogate
     ensemble; species in ``labels``, then (with ``shipped_labels``) in the shipped GFN2 label files
     (``resources.shipped_label_files``), keep their oracle free energies (a species in several keeps
-    its first record). Returns (network file, build state, known SEI species found, energies stage
-    record)."""
+    its first record). ``max_generations`` overrides the recipe's limit (a finished network is
+    extended). Returns (network file, build state, known SEI species found, energies stage record)."""
     from sei_net.chem.known import known_species_keys
     from sei_net.generate import build_network
 
     out.mkdir(parents=True, exist_ok=True)
     db = out / f"{recipe.name}.db"
     echo(("building" if force or not db.exists() else "resuming") + f" network {db} from recipe {recipe.name}")
-    with build_network(recipe, db, overwrite=force, progress=echo) as net:
+    with build_network(recipe, db, max_generations=max_generations, overwrite=force, progress=echo) as net:
         build_state = json.loads(net.store.get_meta("build_state"))
         known = known_species_keys()
         found = sorted(known[s.key] for s in net.species().values() if s.key in known)
@@ -160,7 +160,8 @@ def network_with_energies(recipe, out: Path, force: bool = False, labels: Sequen
 def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: Sequence[str | Path] = (),
                  echo: Callable[[str], None] = print, potentials: Sequence[float] | None = None,
                  temperatures: Sequence[float] | None = None, kinetics: dict | None = None,
-                 grow_steps: int = 0, report: bool = True, shipped_labels: bool = True) -> dict:
+                 grow_steps: int = 0, report: bool = True, shipped_labels: bool = True,
+                 max_generations: int | None = None) -> dict:
     """Run the main job for a recipe into folder ``out``; returns the summary dict (also written to
     OUT/summary.json, and shown in OUT/report.html unless ``report`` is false).
 
@@ -170,11 +171,13 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
     (V vs Li/Li+) and ``temperatures`` (K): the sweep grid (default DEFAULT_SWEEP_POTENTIALS and the
     recipe's temperature; the recipe's potential is always included). ``kinetics``: settings for
     kinetics.yields.product_yields ({} for its defaults, None to skip the stage). ``grow_steps``:
-    reactive steps of an SEI growth run in OUT/growth (0: no growth stage)."""
+    reactive steps of an SEI growth run in OUT/growth (0: no growth stage). ``max_generations``:
+    overrides the recipe's network depth."""
     t0 = time.perf_counter()
     recipe = load_recipe(recipe_ref)
     out = Path(out)
-    db, build_state, found, energies = network_with_energies(recipe, out, force, labels, echo, shipped_labels)
+    db, build_state, found, energies = network_with_energies(recipe, out, force, labels, echo, shipped_labels,
+                                                             max_generations)
     from sei_net.kinetics.query import PathQuery
     done = ["recipe", "seed_network", "generation", "energies", "paths"]
     potentials = sorted(set(DEFAULT_SWEEP_POTENTIALS if potentials is None else potentials) | {recipe.potential})

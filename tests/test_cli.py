@@ -60,6 +60,7 @@ def test_species_json_by_name_and_smiles(mrnet_db):
     (["run", "ec_lipf6", "--potential", "0,low", "-o", "{tmp}/o"], "comma-separated numbers in V vs Li/Li+"),
     (["run", "ec_lipf6", "--temperature", "-5", "-o", "{tmp}/o"], "temperatures are in K"),
     (["run", "ec_lipf6", "--kinetics-time", "0", "-o", "{tmp}/o"], "positive time in s"),
+    (["run", "ec_lipf6", "--max-generations", "0", "-o", "{tmp}/o"], "--max-generations 0 is not valid"),
     (["grow", "ec_lipf6", "--net", "{missing}", "-o", "{tmp}/g"], "does not exist"),
     (["grow", "ec_lipf6", "--net", "{db}", "-o", "{tmp}/g"], "PF6- are not in"),
     (["grow", "ec_lipf6", "--net", "{db}", "--box", "-3", "-o", "{tmp}/g"], "must be positive"),
@@ -132,6 +133,12 @@ def test_run_builds_the_network_and_resumes(tmp_path):
     again = json.loads((out / "summary.json").read_text())
     assert again["network"] == summary["network"] and "kinetics" not in again["stages_done"]
     assert [r["potential_V_vs_Li"] for r in again["sweep"]["rows"]] == [0.0, 0.5]   # the recipe's is added
+    deeper = runner.invoke(app, ["run", str(recipe), "-o", str(out), "--trajectories", "0", "--max-generations", "3"])
+    assert deeper.exit_code == 0, deeper.output
+    third = json.loads((out / "summary.json").read_text())      # the built network is extended, not rebuilt
+    assert [g["generation"] for g in third["generation"]["generations"]] == [1, 2, 3]
+    assert third["network"]["species"] > summary["network"]["species"]
+    assert third["energies"]["scored"] == third["network"]["species"]
 
 
 def _ec_lipf6_small(folder: Path) -> Path:
