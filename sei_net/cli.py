@@ -42,8 +42,9 @@ def user_command(func):
 
 
 def _quiet(as_json: bool) -> bool:
-    """No progress output with --json or when stderr is not a terminal."""
-    return as_json or not sys.stderr.isatty()
+    """No progress output with --json. Without it progress goes to stderr as plain lines, also
+    when stderr is a log file (a nohup or batch run of a long labelling, NEB or training job)."""
+    return as_json
 
 
 def _emit_json(obj) -> None:
@@ -312,9 +313,9 @@ def build(recipe: str = typer.Argument(..., help="recipe file or shipped recipe 
     """Generate the reaction network of a recipe (resumes an interrupted build)."""
     from sei_net.generate import build_network
 
-    quiet = _quiet(as_json)
-    if quiet:
-        net = build_network(recipe, out, max_generations, max_species, max_reactions, overwrite=force)
+    if _quiet(as_json) or not sys.stderr.isatty():   # a log gets a line per generation, a terminal a live bar
+        echo = None if _quiet(as_json) else (lambda m: typer.echo(m, err=True))
+        net = build_network(recipe, out, max_generations, max_species, max_reactions, overwrite=force, progress=echo)
     else:
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
