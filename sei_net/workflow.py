@@ -21,7 +21,7 @@ from sei_net.store import NetworkStore
 DEFAULT_SWEEP_POTENTIALS = (0.0, 0.3, 0.6, 0.9, 1.2, 1.5)
 
 #: known SEI products whose best paths the summary reports when the network has them
-PATH_TARGETS = ("LEDC", "Li2CO3", "LiF", "LEMC", "C2H4", "CO", "Li2O")
+PATH_TARGETS = ("LEDC", "Li2CO3", "LiF", "LEMC", "LMC", "C2H4", "CO", "Li2O")
 
 
 def _score_stage(db: Path, labels: Sequence[Path], echo: Callable[[str], None]) -> dict:

@@ -108,6 +108,17 @@ def test_sei_species_are_representable():
     assert (pf6.formula, pf6.charge) == ("F6P", -1)
 
 
+def test_every_known_sei_name_is_a_distinct_closed_shell_species():
+    """Names label network species by key: two names on one key would hide one of them."""
+    from sei_net.chem.known import KNOWN_SEI_SPECIES, known_species_keys
+
+    assert len(known_species_keys()) == len(KNOWN_SEI_SPECIES)
+    lmc = Species.from_smiles(KNOWN_SEI_SPECIES["LMC"])
+    assert (lmc.formula, lmc.charge, lmc.multiplicity) == ("C2H3LiO3", 0, 1)
+    # every named species except the ring-opened radical is closed shell
+    assert {n for n, smi in KNOWN_SEI_SPECIES.items() if Species.from_smiles(smi).multiplicity != 1} == {"LiEC_RO"}
+
+
 @pytest.mark.parametrize("bad", ["C1CC(", "", "not a smiles"])
 def test_unparsable_smiles_is_a_clear_error(bad):
     with pytest.raises(ValueError, match="SMILES"):

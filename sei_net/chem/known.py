@@ -2,7 +2,10 @@
 
 Used to label networks and to report which known SEI products a network contains. Sources: the
 EC-reduction mechanisms of Spotte-Smith et al. (ACS Energy Lett. 2022; JACS 2023), Xie et al.
-(JACS 2021), and the mrnet/RNMC species sets in ../shared/data.
+(JACS 2021), and the mrnet/RNMC species sets in ../shared/data; the DMC reduction products lithium
+methyl carbonate and lithium methoxide from K. Xu's review (Chem. Rev. 104, 4303 (2004)). The solvents
+and additives of the shipped recipes are named too, so that a network that makes one (VC from FEC)
+says so.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ KNOWN_SEI_SPECIES: dict[str, str] = {
     "H2": "[H][H]",
     "PF5": "FP(F)(F)(F)F",
     "Li oxalate": "[Li]OC(=O)C(=O)O[Li]",
+    "LMC": "COC(=O)O[Li]",                      # lithium methyl carbonate (DMC reduction)
+    "LiOCH3": "CO[Li]",                         # lithium methoxide (DMC reduction)
+    "DMC": "COC(=O)OC",
+    "FEC": "O=C1OCC(F)O1",
+    "VC": "O=C1OC=CO1",
 }
 
 
