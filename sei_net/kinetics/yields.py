@@ -94,7 +94,7 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
                accelerate=accelerate)
     result = simulate(mech, counts, trajectories, **run)
     t_common, mean, std, g = at_common_time(result)
-    spread = None
+    spread, runs = None, []
     if members and query.samples is not None and t_common > 0:
         runs = [simulate(m, counts, trajectories, **(run | {"time": t_common})) for m in member_mechanisms(query)]
         t_all = min([t_common] + [at_common_time(r)[0] for r in runs])   # one time every run reached
@@ -102,8 +102,7 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
         def at(r):
             return r.grid_mean[_grid_index(r.grid, t_all)]
         finals = np.array([at(r) for r in runs])
-        spread = {**member_statistics(finals), "mean_rates": at(result), "members": len(finals), "time_s": t_all,
-                  "runs": runs}
+        spread = {**member_statistics(finals), "mean_rates": at(result), "members": len(finals), "time_s": t_all}
     tracked = _tracked(mech, query, mean, counts)
     known = known_species_keys()
 
@@ -142,7 +141,7 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
                    "species": [mech.names[s] for s in tracked],
                    "mean": result.grid_mean[:g + 1, tracked].T.tolist(),
                    "std": result.grid_std[:g + 1, tracked].T.tolist()},
-        "member_series": None if spread is None else member_series(spread["runs"], spread["time_s"], tracked),
+        "member_series": None if spread is None else member_series(runs, spread["time_s"], tracked),
     }
 
 
