@@ -1,7 +1,7 @@
 """Grow an SEI for 1 M LiPF6 in EC at 0.0 V vs Li/Li+ with the Python API.
 
 Builds (or reuses) the ec_lipf6 reaction network, scores it with the shipped GFN2-trained surrogate
-ensemble, then runs hybrid MD/MC growth with rates from those energies and prints what deposited and
+ensemble (species with shipped GFN2 labels keep them), then runs hybrid MD/MC growth with rates from those energies and prints what deposited and
 how thick the film is. A few minutes on 2 CPU cores with the defaults; resumable (run it again).
 
     python examples/grow_sei.py [--steps 300] [--out out/grow_sei] [--max-generations N]

@@ -1,5 +1,5 @@
-"""Build the ec_lipf6 network, score it, and ask for the best paths to an SEI product, with the
-Python API. About a minute on 2 CPU cores with the defaults; resumable (run it again).
+"""Build the ec_lipf6 network, score it (the shipped surrogate; species with shipped GFN2 labels keep
+them), and ask for the best paths to an SEI product, with the Python API. About a minute on 2 CPU cores with the defaults; resumable (run it again).
 
     python examples/path_query.py [--target LEDC] [-k 3] [--potential 0.0] [--max-generations N]
 """
