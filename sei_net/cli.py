@@ -313,9 +313,9 @@ def build(recipe: str = typer.Argument(..., help="recipe file or shipped recipe 
     """Generate the reaction network of a recipe (resumes an interrupted build)."""
     from sei_net.generate import build_network
 
-    if _quiet(as_json) or not sys.stderr.isatty():   # a log gets a line per generation, a terminal a live bar
-        echo = None if _quiet(as_json) else (lambda m: typer.echo(m, err=True))
-        net = build_network(recipe, out, max_generations, max_species, max_reactions, overwrite=force, progress=echo)
+    if as_json or not sys.stderr.isatty():   # a log gets a line per generation, a terminal a live bar
+        net = build_network(recipe, out, max_generations, max_species, max_reactions, overwrite=force,
+                            progress=None if as_json else (lambda m: typer.echo(m, err=True)))
     else:
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -697,14 +697,11 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
     """Predict free energies with uncertainties (eV) for every species of a network and store them
     (species with oracle labels keep those); with --barrier-model, intrinsic barriers (eV) for the
     non-redox reactions of its domain too."""
-    from sei_net.learn.score import DEFAULT_MODEL, load_barrier_model, score_barriers, score_file
-    from sei_net.resources import shipped_label_files
+    from sei_net.learn.score import load_barrier_model, score_barriers, score_file
     from sei_net.store import NetworkStore
 
     barrier_ensemble = None if barrier_model is None else load_barrier_model(barrier_model, device)
-    if shipped_labels and model == DEFAULT_MODEL:
-        labels = list(labels) + shipped_label_files()
-    result, _ = score_file(net, model, labels, device)
+    result, _ = score_file(net, model, labels, device, shipped_labels)
     if barrier_ensemble is not None:
         with NetworkStore.open(net) as store:
             result["barriers"] = score_barriers(store, barrier_ensemble)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from sei_net.recipe import load_recipe
-from sei_net.resources import shipped_label_files
 from sei_net.store import NetworkStore
 
 #: electrode potentials (V vs Li/Li+) of the default sweep; the recipe's own is always added
@@ -24,12 +23,12 @@ DEFAULT_SWEEP_POTENTIALS = (0.0, 0.3, 0.6, 0.9, 1.2, 1.5)
 PATH_TARGETS = ("LEDC", "Li2CO3", "LiF", "LEMC", "LMC", "C2H4", "CO", "Li2O")
 
 
-def _score_stage(db: Path, labels: Sequence[Path], echo: Callable[[str], None]) -> dict:
+def _score_stage(db: Path, labels: Sequence[Path], shipped_labels: bool, echo: Callable[[str], None]) -> dict:
     """Surrogate free energies for every species (the shipped GFN2-trained ensemble); species in
-    the label files keep their oracle values."""
+    the label files, and with ``shipped_labels`` in the shipped ones, keep their oracle values."""
     from sei_net.learn.score import score_file
 
-    result, ensemble = score_file(db, "default", labels, "auto")
+    result, ensemble = score_file(db, "default", labels, "auto", shipped_labels)
     result["model_test_metrics_eV"] = _test_metrics(ensemble.card.get("test", {}))
     echo(f"scored {result['scored']} species with the {result['source']} ensemble in {result['seconds']['total']} s")
     result["barriers"] = _barrier_stage(db, echo)
@@ -140,7 +139,7 @@ def network_with_energies(recipe, out: Path, force: bool = False, labels: Sequen
                           max_generations: int | None = None) -> tuple[Path, dict, list[str], dict]:
     """Build (or resume) the recipe's network in ``out`` and score it with the shipped surrogate
     ensemble; species in ``labels``, then (with ``shipped_labels``) in the shipped GFN2 label files
-    (``resources.shipped_label_files``), keep their oracle free energies (a species in several keeps
+    (``learn.score.score_file``), keep their oracle free energies (a species in several keeps
     its first record). ``max_generations`` overrides the recipe's limit (a finished network is
     extended). Returns (network file, build state, known SEI species found, energies stage record)."""
     from sei_net.chem.known import known_species_keys
@@ -153,8 +152,7 @@ def network_with_energies(recipe, out: Path, force: bool = False, labels: Sequen
         build_state = json.loads(net.store.get_meta("build_state"))
         known = known_species_keys()
         found = sorted(known[s.key] for s in net.species().values() if s.key in known)
-    label_files = [Path(p) for p in labels] + (shipped_label_files() if shipped_labels else [])
-    return db, build_state, found, _score_stage(db, label_files, echo)
+    return db, build_state, found, _score_stage(db, [Path(p) for p in labels], shipped_labels, echo)
 
 
 def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: Sequence[str | Path] = (),

@@ -111,9 +111,9 @@ def member_mechanisms(query) -> list[Mechanism]:
 
 
 def member_statistics(finals: np.ndarray) -> dict[str, np.ndarray]:
-    """Per species, over energy members, of counts ``finals`` (M, S): mean, std (ddof 1; 0 for one
-    member), min, median and max, each of shape (S,)."""
-    std = finals.std(axis=0, ddof=1) if len(finals) > 1 else np.zeros(finals.shape[1])
+    """Over energy members (axis 0) of counts ``finals`` (M, ...: species, or times x species): mean,
+    std (ddof 1; 0 for one member), min, median and max, each of shape ``finals.shape[1:]``."""
+    std = finals.std(axis=0, ddof=1) if len(finals) > 1 else np.zeros(finals.shape[1:])
     return {"mean": finals.mean(axis=0), "std": std, "min": finals.min(axis=0),
             "median": np.median(finals, axis=0), "max": finals.max(axis=0)}
 

@@ -94,15 +94,15 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
                accelerate=accelerate)
     result = simulate(mech, counts, trajectories, **run)
     t_common, mean, std, g = at_common_time(result)
-    spread, runs = None, []
+    spread = over_time = None
     if members and query.samples is not None and t_common > 0:
         runs = [simulate(m, counts, trajectories, **(run | {"time": t_common})) for m in member_mechanisms(query)]
         t_all = min([t_common] + [at_common_time(r)[0] for r in runs])   # one time every run reached
-
-        def at(r):
-            return r.grid_mean[_grid_index(r.grid, t_all)]
-        finals = np.array([at(r) for r in runs])
-        spread = {**member_statistics(finals), "mean_rates": at(result), "members": len(finals), "time_s": t_all}
+        g_m = _grid_index(runs[0].grid, t_all)      # every member run has the same grid (same stop time)
+        over_time = member_statistics(np.array([r.grid_mean[:g_m + 1] for r in runs]))   # (times, species)
+        spread = {**{k: v[-1] for k, v in over_time.items()}, "members": len(runs), "time_s": t_all,
+                  "mean_rates": result.grid_mean[_grid_index(result.grid, t_all)]}
+        over_time["time_s"] = runs[0].grid[:g_m + 1]
     tracked = _tracked(mech, query, mean, counts)
     known = known_species_keys()
 
@@ -141,16 +141,8 @@ def product_yields(query, *, trajectories: int = 8, time: float = DEFAULT_TIME, 
                    "species": [mech.names[s] for s in tracked],
                    "mean": result.grid_mean[:g + 1, tracked].T.tolist(),
                    "std": result.grid_std[:g + 1, tracked].T.tolist()},
-        "member_series": None if spread is None else member_series(runs, spread["time_s"], tracked),
+        # the energy members' mean counts of the tracked species over time: median and range over members
+        "member_series": None if over_time is None else {
+            "time_s": over_time["time_s"].tolist(), "members": spread["members"],
+            **{k: over_time[k][:, tracked].T.tolist() for k in ("median", "min", "max")}},
     }
-
-
-def member_series(runs: list, t_end: float, tracked: list[int]) -> dict:
-    """The energy members' mean counts of the ``tracked`` species over time (s), up to ``t_end``:
-    per grid time the median over members and their range (min, max). Every member run shares one
-    grid (the same stop time), so no interpolation is needed."""
-    g = _grid_index(runs[0].grid, t_end)
-    stack = np.array([r.grid_mean[:g + 1, tracked] for r in runs])          # (members, times, species)
-    return {"time_s": runs[0].grid[:g + 1].tolist(), "members": len(runs),
-            "median": np.median(stack, axis=0).T.tolist(), "min": stack.min(axis=0).T.tolist(),
-            "max": stack.max(axis=0).T.tolist()}

@@ -40,16 +40,22 @@ def oracle_labels(paths, ensemble: EnergyEnsemble) -> dict[str, float]:
     return {key: G for key, (_, G) in label_energies(paths, ensemble.level_of_theory)[0].items()}
 
 
-def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=(), device: str = "auto"
-               ) -> tuple[dict, EnergyEnsemble]:
+def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=(), device: str = "auto",
+               shipped_labels: bool = False) -> tuple[dict, EnergyEnsemble]:
     """Load a model (``load_model``), score the network file in place (``score_network``, labelled
-    species from the label files kept) and return the result and the model. Torch first gets the
+    species from the label files kept) and return the result and the model. With ``shipped_labels``
+    and the default model, the shipped GFN2 label files (``resources.shipped_label_files``, its
+    level of theory) are kept too, after ``labels``; another model never takes them. Torch first gets the
     cores idle now (``sei_net.threads.use_idle_cores``; the result's ``torch_threads``), so this and
     any scoring after it in the process do not fight another job for a core."""
     from sei_net.store import NetworkStore
     from sei_net.threads import use_idle_cores
 
     threads = use_idle_cores()
+    if shipped_labels and str(model) == DEFAULT_MODEL:
+        from sei_net.resources import shipped_label_files
+
+        labels = [*labels, *shipped_label_files()]
     ensemble = load_model(model, device)
     known = oracle_labels(labels, ensemble) if labels else None
     with NetworkStore.open(network) as store:
