@@ -100,11 +100,15 @@ def _run(payloads: list[dict], oracle: str, settings: dict, workers: int, schedu
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, env={"OMP_NUM_THREADS": "1"})
     client = Client(scheduler or cluster)
+    futures = []
     try:
         futures = client.map(_label_one, payloads, oracle_name=oracle, settings=settings, pure=False)
         for fut in as_completed(futures):
             yield EnergyRecord.from_dict(fut.result())
     finally:
+        # an interrupted run leaves tasks in flight: cancel them so that the workers are idle when
+        # the connections close (otherwise they log CommClosedError on the way down)
+        client.cancel([f for f in futures if not f.done()])
         client.close()
         if cluster is not None:
             cluster.close()
