@@ -187,3 +187,58 @@ def test_score_with_the_default_model_keeps_the_shipped_labels(trained, tmp_path
         assert res.exit_code == 0, res.output
         kept[" ".join(flags[:1])] = json.loads(res.stdout)["oracle_labels_kept"]
     assert kept[""] > 0 and kept["--no-shipped-labels"] == 0 and kept["--model"] == 0
+
+
+def test_score_leaves_species_without_an_oracle_minimum_unscored(trained, tmp_path):
+    """A species whose structure rearranged from every starting geometry is not a minimum at the
+    oracle's level: it gets no energy and its reactions no dG. A species the oracle failed on for
+    another reason (SCF) is predicted, and a usable label in any file beats a no-minimum record."""
+    import gzip
+    import shutil
+
+    from sei_net.kinetics.hypergraph import HyperGraph, species_energies
+    from sei_net.learn.dataset import load_labels, oracle_verdicts
+
+    net, model, _ = trained
+    net_copy = tmp_path / "net.db"
+    shutil.copy(net, net_copy)
+    reference = load_labels([LABELS])
+    known_ghosts = oracle_verdicts([LABELS], reference.level_of_theory)[1]
+    with NetworkStore.open(net_copy, readonly=True) as store:
+        species = store.all_species()
+    unlabelled = [s.key for s in species.values()
+                  if s.key not in set(reference.keys) | known_ghosts and s.n_atoms > 2]
+    labelled = next(k for k in reference.keys if k in {s.key for s in species.values()})
+    ghost, scf = unlabelled[:2]
+
+    def failed(key, outcomes, reason):
+        return {"key": key, "level_of_theory": reference.level_of_theory, "status": "failed", "E": None,
+                "G": None, "temperature": 298.15, "coords": None, "seconds": 0.1, "reason": reason,
+                "data": {"conformers": outcomes}}
+
+    rearranged = [{"status": "rearranged", "E": -100.0, "converged": True}] * 3
+    verdicts = tmp_path / "verdicts.jsonl.gz"
+    with gzip.open(verdicts, "wt") as fh:
+        for rec in (failed(ghost, rearranged, "RuntimeError: rearranged during optimisation in all 3 conformers"),
+                    failed(scf, [], "CalculationFailed: SCF not converged in 500 cycles"),
+                    failed(labelled, rearranged, "RuntimeError: rearranged during optimisation in all 3 conformers")):
+            fh.write(json.dumps(rec) + "\n")
+    runs = [runner.invoke(app, ["score", str(net_copy), "--model", str(model), "--labels", str(LABELS), *more,
+                                "--json"]) for more in ([], ["--labels", str(verdicts)])]
+    assert all(res.exit_code == 0 for res in runs), runs[-1].output
+    before, out = (json.loads(res.stdout) for res in runs)
+    # the reference file has its own no-minimum records; the added file adds exactly one
+    assert out["no_minimum_unscored"] == before["no_minimum_unscored"] + 1
+    assert out["scored"] == before["scored"] - 1 and "no minimum" in out["level_of_theory"]
+    with NetworkStore.open(net_copy, readonly=True) as store:
+        by_key = {species[r["species_id"]].key: r for r in store.energies("gfn2-surrogate")}
+        graph = HyperGraph.from_store(store)
+        energies = species_energies(store, graph.n_species, "gfn2-surrogate")
+    assert ghost not in by_key
+    assert by_key[scf]["data"]["origin"] == "surrogate" and np.isfinite(by_key[scf]["G"])
+    assert by_key[labelled]["data"]["origin"] == "oracle"
+    ghost_id = next(i for i, s in species.items() if s.key == ghost)
+    touching = np.flatnonzero(abs(graph.stoichiometry())[:, ghost_id].toarray().ravel() > 0)
+    dG = graph.reaction_dG(energies.G, -1.4)
+    assert len(touching) and np.all(np.isnan(dG[touching]))
+    assert np.isfinite(dG).sum() > 0

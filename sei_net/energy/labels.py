@@ -90,6 +90,18 @@ class LabelStore:
             "SELECT key, G, json_extract(record, '$.coords') FROM labels "
             "WHERE level = ? AND status = ? AND G IS NOT NULL ORDER BY key", (level, status))]
 
+    def no_minimum(self, level: str) -> list[str]:
+        """Keys of the failed records at ``level`` whose structure rearranged (covalent bonds
+        changed) from every starting geometry tried: the oracle found no minimum for that graph."""
+        out = []
+        for key, outcomes in self.conn.execute(
+                "SELECT key, json_extract(record, '$.data.conformers') FROM labels "
+                "WHERE level = ? AND status = 'failed' ORDER BY key", (level,)):
+            outcomes = json.loads(outcomes) if outcomes else []
+            if outcomes and all(o.get("status") == "rearranged" for o in outcomes):
+                out.append(key)
+        return out
+
     def todo(self, keys: Iterable[str], level: str, retry_failed: bool = False) -> list[str]:
         """The keys with no record at ``level`` (and the failed ones with ``retry_failed``)."""
         done = {k: s for k, s in self.conn.execute("SELECT key, status FROM labels WHERE level = ?", (level,))}

@@ -68,9 +68,11 @@ class LabelledSpecies:
                                [self.status[i] for i in index], self.level_of_theory)
 
 
-def _rows(path: Path, level: str | None, geometries: bool = False) -> tuple[list[tuple], list[tuple], set[str]]:
+def _rows(path: Path, level: str | None, geometries: bool = False
+          ) -> tuple[list[tuple], list[tuple], list[str], set[str]]:
     """One label file at ``level`` (or its only level), opened once: its usable rows, with
-    ``geometries`` also the (key, G, coords) of its coordination_changed records, and all its levels."""
+    ``geometries`` also the (key, G, coords) of its coordination_changed records, the keys the
+    oracle found no minimum for (``LabelStore.no_minimum``), and all its levels."""
     with tempfile.TemporaryDirectory() as tmp:
         if path.suffix == ".db":
             store = LabelStore(path)
@@ -81,30 +83,33 @@ def _rows(path: Path, level: str | None, geometries: bool = False) -> tuple[list
             levels = store.levels()
             chosen = level if level is not None else (next(iter(levels)) if len(levels) == 1 else None)
             if not chosen:
-                return [], [], levels
+                return [], [], [], levels
             moved = store.geometries(chosen, "coordination_changed") if geometries else []
-            return store.usable(chosen), moved, levels
+            return store.usable(chosen), moved, store.no_minimum(chosen), levels
         finally:
             store.close()
 
 
 def _read(paths: Sequence[str | Path], level: str | None,
-          geometries: bool = False) -> tuple[list[tuple], list[tuple], str | None]:
-    """``_rows`` of every file in order, and the level of theory they share. Raises ValueError for
-    a missing file, or when the files hold several levels and ``level`` does not pick one."""
+          geometries: bool = False) -> tuple[list[tuple], list[tuple], str | None, set[str]]:
+    """``_rows`` of every file in order, the level of theory they share, and the keys some file
+    found no minimum for. Raises ValueError for a missing file, or when the files hold several
+    levels and ``level`` does not pick one."""
     rows: list[tuple] = []
     moved: list[tuple] = []
+    no_minimum: set[str] = set()
     all_levels: set[str] = set()
     for p in map(Path, paths):
         if not p.exists():
             raise ValueError(f"label file {str(p)!r} does not exist; give a label cache (.db) or an export (.jsonl.gz)")
-        file_rows, file_moved, levels = _rows(p, level, geometries)
+        file_rows, file_moved, file_no_minimum, levels = _rows(p, level, geometries)
         all_levels |= levels
         if level is None and len(all_levels) > 1:
             raise ValueError(f"labels hold several levels of theory; pick one with level=: {sorted(all_levels)}")
         rows += file_rows
         moved += file_moved
-    return rows, moved, level if level is not None else next(iter(all_levels), None)
+        no_minimum.update(file_no_minimum)
+    return rows, moved, level if level is not None else next(iter(all_levels), None), no_minimum
 
 
 def _first_records(rows: list[tuple], statuses: Sequence[str], paths, level: str | None) -> dict[str, tuple[str, float]]:
@@ -125,8 +130,17 @@ def label_energies(paths: Sequence[str | Path], level: str | None = None,
     (.jsonl[.gz]), and their level of theory. A species labelled in several files keeps its first
     record. Raises ValueError when the files hold several levels and ``level`` does not pick one,
     or when nothing usable is found."""
-    rows, _, chosen = _read(paths, level)
+    rows, _, chosen, _ = _read(paths, level)
     return _first_records(rows, statuses, paths, level), chosen
+
+
+def oracle_verdicts(paths: Sequence[str | Path], level: str) -> tuple[dict[str, float], set[str]]:
+    """From label files at ``level``, read once: species key -> oracle G (eV) of the usable labels
+    (``label_energies``), and the keys without a usable label that the oracle found no minimum
+    for (rearranged from every starting geometry, ``LabelStore.no_minimum``)."""
+    rows, _, _, no_minimum = _read(paths, level)
+    usable = _first_records(rows, USABLE_STATUSES, paths, level)
+    return {key: G for key, (_, G) in usable.items()}, no_minimum - usable.keys()
 
 
 def _relax(moved: list[tuple]) -> list[tuple[str, str | None, float]]:
@@ -168,7 +182,7 @@ def load_labels(paths: Sequence[str | Path], level: str | None = None,
         raise ValueError(f"coordination {coordination!r} is not known; valid: {', '.join(COORDINATION_MODES)}")
     if coordination != "keep":
         statuses = [s for s in statuses if s != "coordination_changed"]
-    rows, moved, chosen = _read(paths, level, geometries=coordination == "rekey")
+    rows, moved, chosen, _ = _read(paths, level, geometries=coordination == "rekey")
     seen = _first_records(rows, statuses, paths, level)
     counts = {}
     bounds: dict[str, tuple[float, str]] = {}

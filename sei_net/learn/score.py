@@ -35,9 +35,15 @@ def surrogate_source(ensemble: EnergyEnsemble) -> str:
 
 def oracle_labels(paths, ensemble: EnergyEnsemble) -> dict[str, float]:
     """species key -> oracle G (eV) from label files, at the model's level of theory."""
-    from sei_net.learn.dataset import label_energies
+    return oracle_verdicts(paths, ensemble)[0]
 
-    return {key: G for key, (_, G) in label_energies(paths, ensemble.level_of_theory)[0].items()}
+
+def oracle_verdicts(paths, ensemble: EnergyEnsemble) -> tuple[dict[str, float], set[str]]:
+    """``oracle_labels`` and the keys the oracle found no minimum for (``dataset.oracle_verdicts``),
+    at the model's level of theory."""
+    from sei_net.learn import dataset
+
+    return dataset.oracle_verdicts(paths, ensemble.level_of_theory)
 
 
 def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=(), device: str = "auto",
@@ -57,15 +63,15 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
 
         labels = [*labels, *shipped_label_files()]
     ensemble = load_model(model, device)
-    known = oracle_labels(labels, ensemble) if labels else None
+    known, no_minimum = oracle_verdicts(labels, ensemble) if labels else (None, None)
     with NetworkStore.open(network) as store:
-        result = score_network(store, ensemble, known)
+        result = score_network(store, ensemble, known, no_minimum)
     result["torch_threads"] = threads
     return result, ensemble
 
 
 def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | None = None,
-                  batch_size: int = 4096) -> dict:
+                  no_minimum: set[str] | None = None, batch_size: int = 4096) -> dict:
     """Predict every species of an open, writable ``NetworkStore`` and store the energies (G mean,
     calibrated sigma, members; eV). Species with elements the model never saw are skipped. The
     stored members are the calibrated ones (``EnsemblePrediction.calibrated_members``): their
@@ -75,14 +81,18 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
     ``labels`` (species key -> oracle G in eV, ``oracle_labels``): those species are not predicted;
     they keep their oracle value in every member with sigma 0, so reaction energies are uncertain
     only through the species the oracle has not labelled (the model card's
-    'reactions_labels_kept' figures)."""
+    'reactions_labels_kept' figures). ``no_minimum`` (keys, ``oracle_verdicts``): species whose
+    structure rearranged from every starting geometry are not minima at the oracle's level, so
+    they get no energy: their reactions drop out of paths and kinetics instead of making a
+    species that does not exist a sink."""
     start = time.perf_counter()
     species = store.all_species()
     ids = np.fromiter(species.keys(), dtype=np.int64, count=len(species))
     keys = [s.key for s in species.values()]
-    labels = labels or {}
+    labels, no_minimum = labels or {}, no_minimum or set()
     kept = np.array([k in labels for k in keys], dtype=bool)
-    todo = [s for s, keep in zip(species.values(), kept) if not keep]
+    unstable = np.array([k in no_minimum and k not in labels for k in keys], dtype=bool)
+    todo = [s for s, keep in zip(species.values(), kept | unstable) if not keep]
     graphs = [featurise(s) for s in todo]
     t_feat = time.perf_counter() - start
     pred = ensemble.predict_graphs(graphs, np.array([s.charge for s in todo]), batch_size)
@@ -91,7 +101,7 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
     mean, sigma = np.full(len(ids), np.nan), np.zeros(len(ids))
     epistemic, aleatoric = np.zeros(len(ids)), np.zeros(len(ids))
     members = np.full((len(ids), n_members), np.nan)
-    predicted = ~kept
+    predicted = ~(kept | unstable)
     factor = pred.calibration_factor  # each EnsemblePrediction property is a whole-array pass
     mean[predicted], sigma[predicted], members[predicted] = pred.mean, pred.sigma, pred.calibrated_members
     epistemic[predicted], aleatoric[predicted] = pred.epistemic * factor, pred.aleatoric * factor
@@ -102,16 +112,18 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
              f"{'; members spread to the calibrated sigma' if ensemble.calibration.get('species') else ''}")
     if kept.any():
         level += "; oracle labels kept where present"
+    if unstable.any():
+        level += "; species the oracle found no minimum for left unscored"
     rows = []
     for k in np.flatnonzero(np.isfinite(mean)):
         rows.append({"species_id": int(ids[k]), "source": source, "level_of_theory": level,
                      "G": float(mean[k]), "sigma": float(sigma[k]), "members": members[k],
                      "data": {"origin": "oracle" if kept[k] else "surrogate",
                               "epistemic_var": float(epistemic[k]), "aleatoric_var": float(aleatoric[k])}})
-    store.set_energies(rows)
+    store.set_energies(rows, replace_source=source)
     return {"source": source, "level_of_theory": level, "species": len(ids), "scored": len(rows),
-            "oracle_labels_kept": int(kept.sum()),
-            "skipped_unknown_elements": int(len(ids) - len(rows)), "device": ensemble.device,
+            "oracle_labels_kept": int(kept.sum()), "no_minimum_unscored": int(unstable.sum()),
+            "skipped_unknown_elements": int(len(ids) - len(rows) - unstable.sum()), "device": ensemble.device,
             "seconds": {"featurise": round(t_feat, 3), "predict": round(t_pred, 3),
                         "total": round(time.perf_counter() - start, 3)}}
 

@@ -378,13 +378,17 @@ class NetworkStore:
                         None if amap is None else np.frombuffer(amap, dtype=np.int32), rule)
 
     # ------------------------------------------------------------------ energies, barriers, rates
-    def set_energies(self, rows: Iterable[dict]) -> int:
+    def set_energies(self, rows: Iterable[dict], replace_source: str | None = None) -> int:
         """Upsert species energies. Each row: species_id, source, level_of_theory, G (eV) and
-        optionally E (eV), sigma (eV), members (eV array), temperature (K), data (dict)."""
+        optionally E (eV), sigma (eV), members (eV array), temperature (K), data (dict). With
+        ``replace_source``, that source's stored rows go first, in the same transaction: the rows
+        are its whole new set (a species it no longer covers keeps no stale energy)."""
         vals = [(int(r["species_id"]), r["source"], r["level_of_theory"], float(r["G"]), r.get("E"),
                  r.get("sigma"), _pack(r.get("members"), np.float64), r.get("temperature"),
                  json.dumps(r["data"]) if r.get("data") is not None else None) for r in rows]
         with self.transaction():
+            if replace_source is not None:
+                self.conn.execute("DELETE FROM energies WHERE source = ?", (replace_source,))
             self.conn.executemany(
                 "INSERT OR REPLACE INTO energies(species_id, source, level_of_theory, G, E, sigma, "
                 "members, temperature, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", vals)
