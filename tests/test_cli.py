@@ -129,6 +129,9 @@ def test_run_builds_the_network_and_resumes(tmp_path):
     assert ec["initial"] == 1400 and ec["mean"] < 1400                   # electrons at 0 V reduce EC
     page = (out / "report.html").read_text()
     assert "Level of theory" in page and "Kinetics" in page and "<img" in page and "Accelerated" in page
+    e = summary["energies"]   # the page says how many species have energies, and from where
+    assert f"{e['scored']} species have a free energy: {e['oracle_labels_kept']} their oracle label" in page
+    assert (f"{e['no_minimum_unscored']} are left without one" in page) == (e["no_minimum_unscored"] > 0)
     assert "http://" not in page and "https://" not in page and 'src="data:image/png;base64,' in page
     second = runner.invoke(app, ["run", str(recipe), "-o", str(out), "--trajectories", "0",
                                  "--potential", "0.5"])

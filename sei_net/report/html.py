@@ -61,7 +61,7 @@ Stages: {_e(', '.join(s['stages_done']))}.</p>
 <h2>Level of theory and uncertainty</h2>
 <ul>
 <li><b>Free energies</b> (eV): {_e(settings['level_of_theory'])}. Source <code>{_e(settings['energy_source'])}</code>;
-{e['scored']} species scored by the surrogate ensemble. Its held-out errors against the oracle (eV):</li>
+{_scored_note(e)} The surrogate's held-out errors against the oracle (eV):</li>
 </ul>
 {_table(['test set', 'n', 'MAE', 'RMSE', '95 % coverage'], mrows, {1, 2, 3, 4}) if mrows else ''}
 <ul>
@@ -73,6 +73,18 @@ The surrogate's errors against its oracle are listed above; the oracle's own err
 included and are usually larger.</li>
 {f'<li><b>Left out</b> (outside the oracle&#39;s domain; their reactions are not used):<ul>{left_html}</ul></li>' if left_html else ''}
 </ul>"""
+
+
+def _scored_note(energies: dict) -> str:
+    """How many species have a free energy, how many keep their oracle label, and how many the
+    oracle found no minimum for (left without one)."""
+    kept, none = energies.get("oracle_labels_kept", 0), energies.get("no_minimum_unscored", 0)
+    text = (f"{energies['scored']} species have a free energy: {kept} their oracle label, "
+            f"{energies['scored'] - kept} predicted by the surrogate ensemble.")
+    if none:
+        text += (f" {none} are left without one: the oracle found no minimum for them (rearranged from "
+                 f"every starting geometry), so their reactions are not used.")
+    return _e(text)
 
 
 def _barrier_note(barriers: dict | None) -> str:
