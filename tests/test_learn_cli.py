@@ -206,9 +206,9 @@ def test_score_leaves_species_without_an_oracle_minimum_unscored(trained, tmp_pa
     known_ghosts = oracle_verdicts([LABELS], reference.level_of_theory)[1]
     with NetworkStore.open(net_copy, readonly=True) as store:
         species = store.all_species()
-    unlabelled = [s.key for s in species.values()
-                  if s.key not in set(reference.keys) | known_ghosts and s.n_atoms > 2]
-    labelled = next(k for k in reference.keys if k in {s.key for s in species.values()})
+    network_keys, not_new = {s.key for s in species.values()}, set(reference.keys) | known_ghosts
+    unlabelled = [s.key for s in species.values() if s.key not in not_new and s.n_atoms > 2]
+    labelled = next(k for k in reference.keys if k in network_keys)
     ghost, scf = unlabelled[:2]
 
     def failed(key, outcomes, reason):

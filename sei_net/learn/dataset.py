@@ -68,11 +68,11 @@ class LabelledSpecies:
                                [self.status[i] for i in index], self.level_of_theory)
 
 
-def _rows(path: Path, level: str | None, geometries: bool = False
+def _rows(path: Path, level: str | None, geometries: bool = False, verdicts: bool = False
           ) -> tuple[list[tuple], list[tuple], list[str], set[str]]:
     """One label file at ``level`` (or its only level), opened once: its usable rows, with
-    ``geometries`` also the (key, G, coords) of its coordination_changed records, the keys the
-    oracle found no minimum for (``LabelStore.no_minimum``), and all its levels."""
+    ``geometries`` also the (key, G, coords) of its coordination_changed records, with ``verdicts``
+    the keys the oracle found no minimum for (``LabelStore.no_minimum``), and all its levels."""
     with tempfile.TemporaryDirectory() as tmp:
         if path.suffix == ".db":
             store = LabelStore(path)
@@ -85,15 +85,15 @@ def _rows(path: Path, level: str | None, geometries: bool = False
             if not chosen:
                 return [], [], [], levels
             moved = store.geometries(chosen, "coordination_changed") if geometries else []
-            return store.usable(chosen), moved, store.no_minimum(chosen), levels
+            return store.usable(chosen), moved, store.no_minimum(chosen) if verdicts else [], levels
         finally:
             store.close()
 
 
-def _read(paths: Sequence[str | Path], level: str | None,
-          geometries: bool = False) -> tuple[list[tuple], list[tuple], str | None, set[str]]:
-    """``_rows`` of every file in order, the level of theory they share, and the keys some file
-    found no minimum for. Raises ValueError for a missing file, or when the files hold several
+def _read(paths: Sequence[str | Path], level: str | None, geometries: bool = False,
+          verdicts: bool = False) -> tuple[list[tuple], list[tuple], str | None, set[str]]:
+    """``_rows`` of every file in order, the level of theory they share, and (with ``verdicts``)
+    the keys some file found no minimum for. Raises ValueError for a missing file, or when the files hold several
     levels and ``level`` does not pick one."""
     rows: list[tuple] = []
     moved: list[tuple] = []
@@ -102,7 +102,7 @@ def _read(paths: Sequence[str | Path], level: str | None,
     for p in map(Path, paths):
         if not p.exists():
             raise ValueError(f"label file {str(p)!r} does not exist; give a label cache (.db) or an export (.jsonl.gz)")
-        file_rows, file_moved, file_no_minimum, levels = _rows(p, level, geometries)
+        file_rows, file_moved, file_no_minimum, levels = _rows(p, level, geometries, verdicts)
         all_levels |= levels
         if level is None and len(all_levels) > 1:
             raise ValueError(f"labels hold several levels of theory; pick one with level=: {sorted(all_levels)}")
@@ -138,7 +138,7 @@ def oracle_verdicts(paths: Sequence[str | Path], level: str) -> tuple[dict[str, 
     """From label files at ``level``, read once: species key -> oracle G (eV) of the usable labels
     (``label_energies``), and the keys without a usable label that the oracle found no minimum
     for (rearranged from every starting geometry, ``LabelStore.no_minimum``)."""
-    rows, _, _, no_minimum = _read(paths, level)
+    rows, _, _, no_minimum = _read(paths, level, verdicts=True)
     usable = _first_records(rows, USABLE_STATUSES, paths, level)
     return {key: G for key, (_, G) in usable.items()}, no_minimum - usable.keys()
 

@@ -35,15 +35,9 @@ def surrogate_source(ensemble: EnergyEnsemble) -> str:
 
 def oracle_labels(paths, ensemble: EnergyEnsemble) -> dict[str, float]:
     """species key -> oracle G (eV) from label files, at the model's level of theory."""
-    return oracle_verdicts(paths, ensemble)[0]
+    from sei_net.learn.dataset import label_energies
 
-
-def oracle_verdicts(paths, ensemble: EnergyEnsemble) -> tuple[dict[str, float], set[str]]:
-    """``oracle_labels`` and the keys the oracle found no minimum for (``dataset.oracle_verdicts``),
-    at the model's level of theory."""
-    from sei_net.learn import dataset
-
-    return dataset.oracle_verdicts(paths, ensemble.level_of_theory)
+    return {key: G for key, (_, G) in label_energies(paths, ensemble.level_of_theory)[0].items()}
 
 
 def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=(), device: str = "auto",
@@ -63,7 +57,12 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
 
         labels = [*labels, *shipped_label_files()]
     ensemble = load_model(model, device)
-    known, no_minimum = oracle_verdicts(labels, ensemble) if labels else (None, None)
+    if labels:
+        from sei_net.learn.dataset import oracle_verdicts
+
+        known, no_minimum = oracle_verdicts(labels, ensemble.level_of_theory)
+    else:
+        known = no_minimum = None
     with NetworkStore.open(network) as store:
         result = score_network(store, ensemble, known, no_minimum)
     result["torch_threads"] = threads
