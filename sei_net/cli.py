@@ -712,6 +712,11 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
                    f"({result['oracle_labels_kept']} at their oracle labels) "
                    f"in {result['seconds']['total']} s on {result['device']} "
                    f"({result['skipped_unknown_elements']} with unknown elements skipped)")
+        if result["no_minimum_unscored"] or result["dissociative_transfers"]["removed"]:
+            d = result["dissociative_transfers"]
+            typer.echo(f"{result['no_minimum_unscored']} species have no oracle minimum and are left unscored; "
+                       f"{d['reactions']} concerted dissociative electron transfers through them "
+                       f"({d['added']} added, {d['removed']} removed)")
         if "barriers" in result:
             b = result["barriers"]
             typer.echo(f"intrinsic barriers of {b['reactions']} reactions stored as {b['source']!r} in {b['seconds']} s")

@@ -31,6 +31,9 @@ def _score_stage(db: Path, labels: Sequence[Path], shipped_labels: bool, echo: C
     result, ensemble = score_file(db, "default", labels, "auto", shipped_labels)
     result["model_test_metrics_eV"] = _test_metrics(ensemble.card.get("test", {}))
     echo(f"scored {result['scored']} species with the {result['source']} ensemble in {result['seconds']['total']} s")
+    if result["no_minimum_unscored"]:
+        echo(f"{result['no_minimum_unscored']} species have no oracle minimum: "
+             f"{result['dissociative_transfers']['reactions']} concerted electron transfers through them")
     result["barriers"] = _barrier_stage(db, echo)
     return result
 

@@ -242,3 +242,22 @@ def test_score_leaves_species_without_an_oracle_minimum_unscored(trained, tmp_pa
     dG = graph.reaction_dG(energies.G, -1.4)
     assert len(touching) and np.all(np.isnan(dG[touching]))
     assert np.isfinite(dG).sum() > 0
+    # electron transfers into a species without a minimum are joined with its decays
+    # (generate.dissociative): the composites hold scored species only, so they stay in the kinetics
+    from sei_net.generate.dissociative import RULE
+
+    store_reactions = _reactions(net_copy)
+    joined = np.array([r.rule == RULE for r in store_reactions])
+    assert joined.sum() == out["dissociative_transfers"]["reactions"] >= before["dissociative_transfers"]["reactions"]
+    assert np.all(np.isfinite(dG[joined])) and out["dissociative_transfers"]["added"] > 0
+    # scoring again without the verdict removes the composites through that species only
+    res = runner.invoke(app, ["score", str(net_copy), "--model", str(model), "--labels", str(LABELS), "--json"])
+    again = json.loads(res.stdout)["dissociative_transfers"]
+    assert again["reactions"] == before["dissociative_transfers"]["reactions"]
+    assert again["removed"] == out["dissociative_transfers"]["added"]
+    assert len(_reactions(net_copy)) == len(store_reactions) - again["removed"]
+
+
+def _reactions(path):
+    with NetworkStore.open(path, readonly=True) as store:
+        return [store.get_reaction(int(i)) for i in store.reaction_table()["id"]]

@@ -112,7 +112,12 @@ class PathQuery:
         redox = np.flatnonzero(graph.electrons != 0)
         radii: dict[int, float] = {}
         for r in redox:
-            s = int(graph.r_species[graph.r_ptr[r]])
+            # the species that takes or gives the electron: the lone reactant, or the lone product of
+            # an associative oxidation (the reverse of a dissociative reduction, generate.dissociative),
+            # so that both directions of a pair share lambda and keep detailed balance
+            one_product = (graph.r_coef[graph.r_ptr[r]:graph.r_ptr[r + 1]].sum() > 1
+                           and graph.p_coef[graph.p_ptr[r]:graph.p_ptr[r + 1]].sum() == 1)
+            s = int(graph.p_species[graph.p_ptr[r]] if one_product else graph.r_species[graph.r_ptr[r]])
             if s not in radii:
                 radii[s] = effective_radius(species[s])
             radius[r] = radii[s]

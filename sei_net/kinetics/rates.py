@@ -31,7 +31,10 @@ Barrier models
 - Marcus for electron transfer: dG_act = (lambda/4) (1 + dG/lambda)^2, lambda = inner + outer;
   outer from the Born/Marcus two-sphere (or sphere-electrode image) formula with the solvent's
   static dielectric constant and refractive index (defaults 18.5 and 1.415, the EC/EMC values used
-  by mrnet), inner from energies when the caller has them (default 0: stated, not hidden).
+  by mrnet), inner from energies when the caller has them (default 0: stated, not hidden). An
+  electron transfer concerted with a bond change (electrons and a kind other than 'redox',
+  ``generate.dissociative``) adds 4 E0 of that kind's BEP to lambda (Saveant's concerted
+  dissociative electron transfer, J. Am. Chem. Soc. 109, 6788 (1987)).
 """
 
 from __future__ import annotations
@@ -165,7 +168,8 @@ class RateModel:
             learned = (f"learned intrinsic barriers (clipped Marcus) for {n} reactions from "
                        f"{self.intrinsic_source or 'a barrier model'}, else ")
         return (f"Eyring TST at {self.temperature} K; {learned}BEP per kind {self.bep}; Marcus for "
-                f"electron transfer ({lam}); kappa=exp(-{self.beta}/Å*{self.film_thickness} Å)")
+                f"electron transfer ({lam}; +4 E0 of the bond change's kind when one goes with it); "
+                f"kappa=exp(-{self.beta}/Å*{self.film_thickness} Å)")
 
     def barriers(self, dG: np.ndarray, kinds: np.ndarray, electrons: np.ndarray,
                  radius: np.ndarray | None = None) -> np.ndarray:
@@ -187,7 +191,7 @@ class RateModel:
         if self.intrinsic is not None:
             self._learned(dG, out, redox)
         if redox.any():
-            lam = self.reorganisation(radius, redox)
+            lam = self.reorganisation(radius, redox) + self.bond_change_reorganisation(kinds[redox])
             if dG.ndim == 2:
                 lam = lam[:, None]
             out[redox] = marcus_barrier(dG[redox], lam)
@@ -204,6 +208,21 @@ class RateModel:
             lam = lam[:, None]
         rows = ~redox & np.isfinite(lam.reshape(len(lam), -1)[:, 0])
         out[rows] = clipped_marcus_barrier(dG[rows], lam[rows])
+
+    def bond_change_reorganisation(self, kinds: np.ndarray) -> np.ndarray:
+        """Extra Marcus lambda (eV) of electron transfers concerted with a bond change (a kind other
+        than 'redox', ``generate.dissociative``): 4 E0 of that kind's BEP, so the intrinsic barrier
+        is the transfer's plus the bond change's (Saveant's concerted dissociative electron
+        transfer); 0 for a plain electron transfer."""
+        out = np.zeros(len(kinds))
+        for i, kind in enumerate(kinds):
+            if kind == "redox":
+                continue
+            if kind not in self.bep:
+                raise ValueError(f"no BEP parameters for reaction kind {kind!r}: "
+                                 f"known kinds {', '.join(sorted(self.bep))}")
+            out[i] = 4.0 * self.bep[kind][0]
+        return out
 
     def reorganisation(self, radius: np.ndarray | None, redox: np.ndarray) -> np.ndarray:
         """Marcus lambda (eV) for the redox reactions selected by the mask ``redox``."""

@@ -25,7 +25,10 @@ MIN_CALIBRATION = 10
 
 def labelled_reactions(network_paths: Sequence[str | Path], keys: Sequence[str]) -> sp.csr_matrix:
     """Stoichiometry (n_reactions, len(keys)) of the distinct reactions of the networks whose species
-    all appear in ``keys`` (a reaction and its reverse count once; electrons dropped)."""
+    all appear in ``keys`` (a reaction and its reverse count once; electrons dropped). The concerted
+    electron transfers that scoring adds (``generate.dissociative``) are left out, so the figures
+    do not depend on whether, or with which labels, a network was scored."""
+    from sei_net.generate.dissociative import composite_ids
     from sei_net.kinetics.hypergraph import HyperGraph
     from sei_net.store.db import NetworkStore
 
@@ -33,7 +36,9 @@ def labelled_reactions(network_paths: Sequence[str | Path], keys: Sequence[str])
     rows: dict[tuple, None] = {}
     for path in network_paths:
         with NetworkStore.open(path, readonly=True) as store:
-            N = HyperGraph.from_store(store).stoichiometry()  # columns: store species ids
+            graph = HyperGraph.from_store(store)
+            N = graph.stoichiometry()  # columns: store species ids
+            derived = np.isin(graph.reaction_id, list(composite_ids(store)))
             to_col = np.full(N.shape[1], -1, dtype=np.int64)
             for key, sid in store.species_ids.items():
                 to_col[sid] = column.get(key, -1)
@@ -41,7 +46,7 @@ def labelled_reactions(network_paths: Sequence[str | Path], keys: Sequence[str])
             cols = N.indices[N.indptr[r]:N.indptr[r + 1]]
             vals = N.data[N.indptr[r]:N.indptr[r + 1]]
             mapped = to_col[cols]
-            if len(cols) == 0 or (mapped < 0).any():
+            if len(cols) == 0 or (mapped < 0).any() or derived[r]:
                 continue
             entry = tuple(sorted(zip(mapped.tolist(), vals.tolist())))
             reverse = tuple(sorted((c, -v) for c, v in entry))

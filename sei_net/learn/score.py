@@ -47,7 +47,10 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
     and the default model, the shipped GFN2 label files (``resources.shipped_label_files``, its
     level of theory) are kept too, after ``labels``; another model never takes them. Torch first gets the
     cores idle now (``sei_net.threads.use_idle_cores``; the result's ``torch_threads``), so this and
-    any scoring after it in the process do not fight another job for a core."""
+    any scoring after it in the process do not fight another job for a core. The network then holds
+    exactly the concerted electron transfers through the species left without a minimum
+    (``generate.dissociative``; none without labels): the result's ``dissociative_transfers``."""
+    from sei_net.generate.dissociative import add_dissociative_transfers
     from sei_net.store import NetworkStore
     from sei_net.threads import use_idle_cores
 
@@ -65,6 +68,7 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
         known = no_minimum = None
     with NetworkStore.open(network) as store:
         result = score_network(store, ensemble, known, no_minimum)
+        result["dissociative_transfers"] = add_dissociative_transfers(store, (no_minimum or set()) - set(known or ()))
     result["torch_threads"] = threads
     return result, ensemble
 

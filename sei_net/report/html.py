@@ -83,7 +83,9 @@ def _scored_note(energies: dict) -> str:
             f"{energies['scored'] - kept} predicted by the surrogate ensemble.")
     if none:
         text += (f" {none} are left without one: the oracle found no minimum for them (rearranged from "
-                 f"every starting geometry), so their reactions are not used.")
+                 f"every starting geometry), so their reactions are not used; electron transfers that "
+                 f"would make one are joined with what it falls apart into, as "
+                 f"{energies.get('dissociative_transfers', {}).get('reactions', 0)} concerted steps.")
     return _e(text)
 
 
