@@ -206,10 +206,15 @@ def test_score_leaves_species_without_an_oracle_minimum_unscored(trained, tmp_pa
     known_ghosts = oracle_verdicts([LABELS], reference.level_of_theory)[1]
     with NetworkStore.open(net_copy, readonly=True) as store:
         species = store.all_species()
+        reactions = [store.get_reaction(int(i), species) for i in store.reaction_table()["id"]]
     network_keys, not_new = {s.key for s in species.values()}, set(reference.keys) | known_ghosts
     unlabelled = [s.key for s in species.values() if s.key not in not_new and s.n_atoms > 2]
     labelled = next(k for k in reference.keys if k in network_keys)
-    ghost, scf = unlabelled[:2]
+    # the ghost: one a reduction makes and that decays on its own, so that composites go through it
+    reduced = {s.key for r in reactions if r.electrons == 1 for s in r.products}
+    decaying = {r.reactants[0].key for r in reactions if r.electrons == 0 and len(r.reactants) == 1}
+    ghost = next(k for k in unlabelled if k in reduced & decaying)
+    scf = next(k for k in unlabelled if k != ghost)
 
     def failed(key, outcomes, reason):
         return {"key": key, "level_of_theory": reference.level_of_theory, "status": "failed", "E": None,

@@ -8,7 +8,7 @@ with it; the two-electron reduction of EC to CO3 2- and C2H4 goes through two su
 dianion and the ring-opened [CH2-]CH2OCO2-, no GFN2 minimum for either). This module joins the
 steps into one, as in Saveant's concerted dissociative electron transfer:
 
-    A + e- -> X   (any electron transfer, X formed once, not consumed)
+    A + e- -> X   (a one-electron reduction, X formed once, not consumed)
     X -> B + C    (any unimolecular step of X without electrons: fragmentation, ring opening or
                    closing, a shift; up to ``MAX_DECAYS`` in a row while a product has no minimum)
     gives  A + e- -> B + C  (rule ``RULE``), and its reverse, B + C -> A + e-.
@@ -20,6 +20,12 @@ change, lambda = lambda_outer + 4 E0, E0 the BEP intercept of its kind (``kineti
 without the bond term a ring opening would ride on the electron transfer for free. One composite
 per chain of steps, so every channel X could take stays open and the kinetics weighs them. The atom
 maps compose, so the composite keeps one.
+
+Only reductions start a composite. An oxidation A -> X + e- through a species without a minimum
+is uphill at the potentials of a negative electrode, and its reverse, fragments meeting at the
+electrode to take an electron and bond in one step (EC + EC.- + e- -> a C-C bonded dianion, for
+one), is a three-body encounter that mass action with a Marcus barrier overstates: with those
+reverses in, on ec_lipf6 at 0 V one of them carried most of the flux.
 """
 
 from __future__ import annotations
@@ -83,12 +89,13 @@ def _one_transient(reaction: Reaction, transient_keys: set[str]) -> Species | No
 def dissociative_transfers(reactions: Iterable[Reaction], transient_keys: set[str],
                            max_decays: int = MAX_DECAYS) -> list[Reaction]:
     """Every composite ``compose`` makes from ``reactions`` through the species of
-    ``transient_keys`` (the module docstring), following up to ``max_decays`` decays through
-    species without a minimum; each with its reverse; sorted by key."""
+    ``transient_keys`` (the module docstring), starting from one-electron reductions and following
+    up to ``max_decays`` decays through species without a minimum; each with its reverse; sorted
+    by key."""
     open_steps: list[tuple[Reaction, Species]] = []
     decays = defaultdict(list)
     for r in reactions:
-        if r.electrons != 0 and not {s.key for s in r.reactants} & transient_keys:
+        if r.electrons == 1 and not {s.key for s in r.reactants} & transient_keys:
             transient = _one_transient(r, transient_keys)
             if transient is not None:
                 open_steps.append((r, transient))
