@@ -890,6 +890,8 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
         exact_kinetics: bool = typer.Option(False, "--exact-kinetics", help="exact SSA: do not slow fast "
                                             "equilibrated pairs (reaches ~us on generated networks)"),
         grow: int = typer.Option(0, "--grow", help="reactive steps of an SEI growth run in OUT/growth (0: none)"),
+        electrode: str = typer.Option("marcus", "--electrode-kinetics", help="barriers of electrode steps: "
+                                      "marcus (parabola, inverted region) or mhc (Marcus-Hush-Chidsey, none)"),
         force: bool = typer.Option(False, "--force", help="start over instead of resuming")) -> None:
     """The main job: build, score, rank products and paths, sweep potentials, run kinetics (and
     with --grow an SEI growth); write OUT/summary.json and OUT/report.html. Resumable."""
@@ -911,6 +913,9 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
             raise ValueError(f"--{name} {value} is not valid: give a whole number >= {low}")
     if not kinetics_time > 0:
         raise ValueError(f"--kinetics-time {kinetics_time} is not valid: give a positive time in s")
+    from sei_net.kinetics.rates import ELECTRODE_MODELS
+    if electrode not in ELECTRODE_MODELS:
+        raise ValueError(f"--electrode-kinetics {electrode!r} is not valid; valid: {', '.join(ELECTRODE_MODELS)}")
     temperatures = values(temperature, "temperature", "K")
     if temperatures and min(temperatures) <= 0:
         raise ValueError(f"--temperature {temperature!r} is not valid: temperatures are in K and positive")
@@ -920,7 +925,7 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
     summary = run_main_job(recipe, out, force=force, labels=labels, echo=lambda m: typer.echo(m, err=True),
                            potentials=values(potential, "potential", "V vs Li/Li+"), temperatures=temperatures,
                            kinetics=kinetics, grow_steps=grow, shipped_labels=shipped_labels,
-                           max_generations=max_generations)
+                           max_generations=max_generations, electrode=electrode)
     typer.echo(json.dumps(summary["network"], indent=1))
     typer.echo(f"wrote {Path(out) / 'summary.json'} and {summary['report']}", err=True)
 

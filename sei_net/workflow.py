@@ -162,7 +162,7 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
                  echo: Callable[[str], None] = print, potentials: Sequence[float] | None = None,
                  temperatures: Sequence[float] | None = None, kinetics: dict | None = None,
                  grow_steps: int = 0, report: bool = True, shipped_labels: bool = True,
-                 max_generations: int | None = None) -> dict:
+                 max_generations: int | None = None, electrode: str = "marcus") -> dict:
     """Run the main job for a recipe into folder ``out``; returns the summary dict (also written to
     OUT/summary.json, and shown in OUT/report.html unless ``report`` is false).
 
@@ -173,7 +173,8 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
     recipe's temperature; the recipe's potential is always included). ``kinetics``: settings for
     kinetics.yields.product_yields ({} for its defaults, None to skip the stage). ``grow_steps``:
     reactive steps of an SEI growth run in OUT/growth (0: no growth stage). ``max_generations``:
-    overrides the recipe's network depth."""
+    overrides the recipe's network depth. ``electrode``: electrode kinetics of the rates, 'marcus'
+    or 'mhc' (``kinetics.rates.RateModel``)."""
     t0 = time.perf_counter()
     recipe = load_recipe(recipe_ref)
     out = Path(out)
@@ -185,7 +186,7 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
     temperatures = sorted(set(temperatures or ()) | {recipe.temperature})
     with NetworkStore.open(db, readonly=True) as store:
         q = PathQuery.prepare(store, source=energies["source"], potential=recipe.potential,
-                              temperature=recipe.temperature)
+                              temperature=recipe.temperature, electrode=electrode)
         products, ranked = _products_stage(q, recipe, echo)
         sweep = _sweep_stage(q, recipe, ranked, potentials, temperatures, echo)
         done.append("sweep")

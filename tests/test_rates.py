@@ -6,7 +6,7 @@ import pytest
 from sei_net.constants import BOLTZMANN_EV, PLANCK_EV
 from sei_net.kinetics.costs import kinetic_cost, mrnet_cost, reaction_costs, softplus_cost
 from sei_net.kinetics.rates import (
-    DEFAULT_BEP, RNMC_BEP, RateModel, bep_barrier, eyring, marcus_barrier, outer_reorganisation,
+    DEFAULT_BEP, RNMC_BEP, RateModel, bep_barrier, eyring, marcus_barrier, mhc_barrier, outer_reorganisation,
     tunnelling_factor,
 )
 
@@ -69,6 +69,50 @@ def test_marcus_form():
     assert np.all(np.diff(b[inverted]) < 0)                            # inverted region: barrier rises as dG falls
     with pytest.raises(ValueError):
         marcus_barrier(0.1, 0.0)
+
+
+def _mhc_by_quadrature(dG: float, lam: float) -> float:
+    """The Marcus-Hush-Chidsey barrier by adaptive quadrature (scipy), independently of the grid:
+    -kT ln( integral f(e) exp(-(lam + dG - e)^2 / 4 lam kT) de / sqrt(4 pi lam kT) )."""
+    from scipy.integrate import quad
+
+    def log_term(e):
+        return -(lam + dG - e) ** 2 / (4 * lam * KT) - np.logaddexp(0.0, e / KT)
+
+    grid = np.linspace(-30.0, 30.0, 600001)
+    peak = grid[np.argmax(log_term(grid))]
+    top = log_term(peak)
+    area = quad(lambda e: np.exp(log_term(e) - top), -30.0, 30.0, points=[peak, 0.0, lam + dG], limit=1000)[0]
+    return max(0.0, -KT * (np.log(area) + top - 0.5 * np.log(4 * np.pi * lam * KT)))
+
+
+@pytest.mark.parametrize("lam", [0.3, 1.0, 2.5])
+def test_marcus_hush_chidsey_at_the_electrode(lam):
+    b = mhc_barrier(DG, lam)
+    for dG in (-2.5, -lam, -0.3, 0.0, 0.4, 2.0):
+        assert mhc_barrier(dG, lam) == pytest.approx(_mhc_by_quadrature(dG, lam), abs=1e-6)
+    assert mhc_barrier(-lam, lam) == pytest.approx(KT * np.log(2.0), rel=1e-6)   # half the levels reach it
+    assert np.allclose(b - mhc_barrier(-DG, lam), DG, atol=1e-9)                 # detailed balance
+    assert np.all(b >= np.maximum(DG, 0.0) - 1e-12) and np.all(np.diff(b) > -1e-12)
+    assert mhc_barrier(-lam - 40 * np.sqrt(lam * KT), lam) < 1e-6                # no inverted region
+    # near dG = 0 it follows the parabola's slope (1/2), above it by about kT ln(levels' share)
+    slope = (mhc_barrier(0.05, lam) - mhc_barrier(-0.05, lam)) / 0.1
+    assert slope == pytest.approx(0.5, abs=0.02)
+    assert 0.0 < mhc_barrier(0.0, lam) - marcus_barrier(0.0, lam) < 0.1
+
+
+def test_rate_model_electrode_kinetics():
+    dG = np.array([-3.0, 0.0, -3.0])
+    kinds = np.array(["redox", "redox", "fragmentation"], dtype=object)
+    electrons = np.array([1, 1, 0])
+    marcus, mhc = (RateModel(redox_reorganisation=0.8, electrode=e).barriers(dG, kinds, electrons)
+                   for e in ("marcus", "mhc"))
+    assert marcus[:2] == pytest.approx(marcus_barrier(dG[:2], 0.8))
+    assert mhc[:2] == pytest.approx(mhc_barrier(dG[:2], 0.8))
+    assert mhc[2] == marcus[2]                                         # non-redox steps untouched
+    assert "Chidsey" in RateModel(electrode="mhc").describe()
+    with pytest.raises(ValueError, match="valid: marcus, mhc"):
+        RateModel(electrode="butler-volmer")
 
 
 def test_outer_reorganisation_two_sphere_and_electrode():

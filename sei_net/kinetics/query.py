@@ -86,11 +86,12 @@ class PathQuery:
     def prepare(cls, store, *, source: str | None = None, potential: float | None = None,
                 electron_free_energy: float | None = None, temperature: float | None = None,
                 cost: str | Callable = "mrnet", rate_model: RateModel | None = None,
-                n_samples: int = 32, seed: int = 0) -> "PathQuery":
+                n_samples: int = 32, seed: int = 0, electrode: str = "marcus") -> "PathQuery":
         """Score a network. ``potential`` (V vs Li/Li+) defaults to the recipe's (else 0.0);
         ``electron_free_energy`` (eV) overrides it. ``temperature`` (K) defaults to the recipe's
         (else 298.15). ``n_samples`` Gaussian draws are used when the energies have a sigma but no
-        members."""
+        members. ``electrode``: the electrode kinetics of the rate model made here
+        (``RateModel.electrode``: 'marcus' or 'mhc'), unless ``rate_model`` is given."""
         get_cost(cost)
         if temperature is None:
             temperature = float(store.get_meta("temperature", "298.15"))
@@ -100,7 +101,7 @@ class PathQuery:
         if rate_model is None:
             intrinsic = stored_intrinsic(store, graph)
             rate_model = RateModel(temperature=temperature, intrinsic=intrinsic,
-                                   intrinsic_source="" if intrinsic is None else BARRIER_SOURCE)
+                                   intrinsic_source="" if intrinsic is None else BARRIER_SOURCE, electrode=electrode)
         if rate_model.temperature != temperature:
             raise ValueError(f"rate model temperature {rate_model.temperature} K differs from the "
                              f"query temperature {temperature} K")

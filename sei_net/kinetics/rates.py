@@ -34,7 +34,9 @@ Barrier models
   by mrnet), inner from energies when the caller has them (default 0: stated, not hidden). An
   electron transfer concerted with a bond change (electrons and a kind other than 'redox',
   ``generate.dissociative``) adds 4 E0 of that kind's BEP to lambda (Saveant's concerted
-  dissociative electron transfer, J. Am. Chem. Soc. 109, 6788 (1987)).
+  dissociative electron transfer, J. Am. Chem. Soc. 109, 6788 (1987)). With
+  ``RateModel(electrode="mhc")`` electrode steps take the Marcus-Hush-Chidsey barrier instead
+  (``mhc_barrier``: the Marcus rate summed over the metal's occupied levels, no inverted region).
 """
 
 from __future__ import annotations
@@ -98,6 +100,51 @@ def marcus_barrier(dG, reorganisation) -> np.ndarray:
     return lam / 4.0 * (1.0 + dG / lam) ** 2
 
 
+#: how electron transfers at the electrode get their barrier (``RateModel.electrode``)
+ELECTRODE_MODELS = ("marcus", "mhc")
+#: grid points of the Fermi-level integral of ``mhc_barrier``
+MHC_POINTS = 1001
+
+
+def mhc_barrier(dG, reorganisation, temperature: float = 298.15, points: int = MHC_POINTS) -> np.ndarray:
+    """Effective barrier (eV) of an electron transfer at a metal electrode by Marcus-Hush-Chidsey
+    kinetics (Chidsey, Science 251, 919 (1991)): every electronic level eps of the metal (eV from the
+    Fermi level, where the electron's free energy is set) transfers at its own Marcus rate, weighted
+    by its occupation f(eps) = 1/(1 + exp(eps/kT)),
+
+        k ~ integral f(eps) exp(-(lambda + dG - eps)^2 / (4 lambda kT)) d eps,
+
+    given as -kT ln(k / k_max) with k_max = sqrt(4 pi lambda kT), the plateau where every level
+    reaches the activationless point: 0 at large driving force (no inverted region), exactly
+    kT ln 2 at dG = -lambda, and near Marcus's parabola at small |dG|. The same formula with the
+    oxidation's own dG gives the reverse step (empty levels take the electron), and forward minus
+    reverse is exactly dG. ``dG`` and ``reorganisation`` (eV) broadcast; the integral is a
+    log-sum-exp trapezoid over a grid that holds both the Gaussian and the Fermi edge."""
+    kt = thermal_energy(temperature)
+    lam = np.asarray(reorganisation, dtype=float)
+    if np.any(lam <= 0):
+        raise ValueError("reorganisation energy must be positive (eV)")
+    dG, lam = np.broadcast_arrays(np.asarray(dG, dtype=float), lam)
+    flat_dG, flat_lam = dG.ravel(), lam.ravel()
+    out = np.empty(flat_dG.shape)
+    u = np.linspace(0.0, 1.0, points)
+    for start in range(0, len(flat_dG), 1024):
+        d, l = flat_dG[start:start + 1024, None], flat_lam[start:start + 1024, None]
+        centre, width = l + d, np.sqrt(2.0 * l * kt)
+        lo = np.minimum(np.minimum(centre - 2.0 * l, 0.0), centre) - 12.0 * width
+        hi = np.maximum(centre, 0.0) + 12.0 * width
+        eps = lo + (hi - lo) * u
+        log_f = -np.logaddexp(0.0, eps / kt)
+        log_term = log_f - (eps - centre) ** 2 / (4.0 * l * kt)
+        top = log_term.max(axis=1, keepdims=True)
+        weights = np.exp(log_term - top)
+        step = (hi - lo)[:, 0] / (points - 1)
+        area = step * (weights.sum(axis=1) - 0.5 * (weights[:, 0] + weights[:, -1]))   # trapezoid rule
+        integral = np.log(area) + top[:, 0]
+        out[start:start + 1024] = -kt * (integral - 0.5 * np.log(4.0 * np.pi * l[:, 0] * kt))
+    return np.maximum(out, 0.0).reshape(dG.shape)
+
+
 def clipped_marcus_barrier(dG, lam) -> np.ndarray:
     """(lambda/4)(1 + dG/lambda)^2 for |dG| < lambda, dG above, 0 below (no inverted region for
     bond changes); eV. Never below max(0, dG); forward minus reverse barrier is exactly dG."""
@@ -144,7 +191,8 @@ class RateModel:
     give the tunnelling factor of electrode steps. ``intrinsic``: learned lambda (eV) per reaction,
     shape (R,) or (R, M) for barrier-ensemble members, NaN where there is none; non-redox reactions
     with one use ``clipped_marcus_barrier`` instead of BEP (member-wise when dG has M members too).
-    ``intrinsic_source`` names where it came from, for reports."""
+    ``intrinsic_source`` names where it came from, for reports. ``electrode``: 'marcus' (the
+    parabola, with its inverted region) or 'mhc' (``mhc_barrier``: Marcus-Hush-Chidsey, none)."""
 
     temperature: float = 298.15
     bep: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BEP))
@@ -156,6 +204,11 @@ class RateModel:
     film_thickness: float = 0.0
     intrinsic: np.ndarray | None = field(default=None, compare=False)
     intrinsic_source: str = ""
+    electrode: str = "marcus"
+
+    def __post_init__(self):
+        if self.electrode not in ELECTRODE_MODELS:
+            raise ValueError(f"electrode kinetics {self.electrode!r} is not valid; valid: {', '.join(ELECTRODE_MODELS)}")
 
     def describe(self) -> str:
         """One line for reports: the models and their parameters."""
@@ -167,7 +220,8 @@ class RateModel:
             n = int(np.isfinite(np.asarray(self.intrinsic).reshape(len(self.intrinsic), -1)[:, 0]).sum())
             learned = (f"learned intrinsic barriers (clipped Marcus) for {n} reactions from "
                        f"{self.intrinsic_source or 'a barrier model'}, else ")
-        return (f"Eyring TST at {self.temperature} K; {learned}BEP per kind {self.bep}; Marcus for "
+        transfer = "Marcus" if self.electrode == "marcus" else "Marcus-Hush-Chidsey (Fermi-level integral)"
+        return (f"Eyring TST at {self.temperature} K; {learned}BEP per kind {self.bep}; {transfer} for "
                 f"electron transfer ({lam}; +4 E0 of the bond change's kind when one goes with it); "
                 f"kappa=exp(-{self.beta}/Å*{self.film_thickness} Å)")
 
@@ -194,7 +248,8 @@ class RateModel:
             lam = self.reorganisation(radius, redox) + self.bond_change_reorganisation(kinds[redox])
             if dG.ndim == 2:
                 lam = lam[:, None]
-            out[redox] = marcus_barrier(dG[redox], lam)
+            out[redox] = (marcus_barrier(dG[redox], lam) if self.electrode == "marcus"
+                          else mhc_barrier(dG[redox], lam, self.temperature))
         return out
 
     def _learned(self, dG: np.ndarray, out: np.ndarray, redox: np.ndarray) -> None:
