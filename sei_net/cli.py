@@ -463,12 +463,15 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
                             resume_from=resume_from, kinds=kind or NEB_KINDS)
     result["label_level"] = level
     if export is not None:
-        result["exported"] = export_barrier_dataset(barriers, network, labels, level, export)
+        result["exported"], result["export_left_out"] = export_barrier_dataset(barriers, network, labels, level,
+                                                                               export)
     if as_json:
         _emit_json(result)
     else:
         typer.echo(f"{barriers}: {result['run']} run of {result['eligible']} eligible; stored {result['counts']}"
-                   + (f"; {result['exported']} written to {export}" if export is not None else ""))
+                   + (f"; {result['exported']} written to {export}" if export is not None else "")
+                   + (f" ({result['export_left_out']} records of reactions not in {network.name} left out)"
+                      if result.get("export_left_out") else ""))
 
 
 @app.command("train-barriers")

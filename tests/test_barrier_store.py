@@ -40,3 +40,32 @@ def test_importing_keeps_results_stored_since_the_export(tmp_path):
         assert new.import_jsonl(tmp_path / "x.jsonl") == 1
         by_key = {rec["reaction_key"]: rec for _, rec in new.records()}
         assert by_key["r1"]["status"] == "ok" and by_key["r2"]["dG_act"] == 0.4
+
+
+def test_export_leaves_out_records_of_reactions_the_network_lacks(tmp_path):
+    """A store that took in another network's dataset (--resume-from) exports only this network's
+    reactions, each with the dG of its species labels; the rest is counted, not a crash."""
+    from sei_net.energy.labels import LabelStore
+    from sei_net.energy.record import EnergyRecord
+    from sei_net.generate import build_network
+    from sei_net.learn.barrier_data import export_barrier_dataset
+    from sei_net.recipe import parse_recipe
+
+    recipe = parse_recipe({"name": "ro", "species": [{"smiles": "[CH2]COC(=O)[O-]", "concentration": 1.0}],
+                           "limits": {"max_generations": 1}})
+    with build_network(recipe, tmp_path / "ro.db") as net:
+        reaction = next(r for r in net.reactions() if len(r.reactants) == 1 and r.electrons == 0)
+    level = "test level"
+    G = {s.key: -100.0 - i for i, s in enumerate(reaction.reactants + reaction.products)}
+    with LabelStore(tmp_path / "labels.db") as labels:
+        labels.put([EnergyRecord(k, level, "ok", E=g, G=g, temperature=298.15) for k, g in G.items()])
+    with BarrierStore(tmp_path / "b.db") as store:
+        store.put(BarrierRecord(reaction.key, "ok", dG_act=0.5), reaction.kind)
+        store.put(BarrierRecord("0" * 32, "barrierless"), "fragmentation")   # another network's
+    written, left_out = export_barrier_dataset(tmp_path / "b.db", tmp_path / "ro.db", tmp_path / "labels.db",
+                                               level, tmp_path / "out.jsonl.gz")
+    assert (written, left_out) == (1, 1)
+    with gzip.open(tmp_path / "out.jsonl.gz", "rt") as fh:
+        (line,) = [json.loads(x) for x in fh]
+    assert line["reaction_key"] == reaction.key
+    assert line["dG"] == sum(G[p.key] for p in reaction.products) - G[reaction.reactants[0].key]

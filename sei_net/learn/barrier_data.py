@@ -58,9 +58,11 @@ def barrier_target(status: str, dG: float, dG_act: float | None) -> float:
 
 
 def export_barrier_dataset(barriers: str | Path, network: str | Path, labels: str | Path, label_level: str,
-                           path: str | Path) -> int:
-    """Join every stored NEB record with its reaction (from ``network``) and dG (from ``labels``)
-    and write them to ``path``; returns the number of lines."""
+                           path: str | Path) -> tuple[int, int]:
+    """Join every stored NEB record of a reaction of ``network`` with that reaction and its dG (from
+    ``labels``) and write them to ``path``. Returns (lines written, records left out): a store that
+    took in other networks' datasets (``--resume-from``) holds reactions this network lacks; their
+    own files keep them."""
     from sei_net.energy.barrier_labels import BarrierStore
     from sei_net.energy.labels import LabelStore
     from sei_net.store.db import NetworkStore
@@ -71,14 +73,15 @@ def export_barrier_dataset(barriers: str | Path, network: str | Path, labels: st
         ids = net._reaction_ids([rec["reaction_key"] for _, rec in rows])
         species = net.all_species()
         G = {k: g for k, _, _, g, _, _ in lab.usable(label_level)}
+        mine = [(kind, rec) for kind, rec in rows if rec["reaction_key"] in ids]
         with _open_text(path, "wt") as fh:
-            for kind, rec in rows:
+            for kind, rec in mine:
                 reaction = net.get_reaction(ids[rec["reaction_key"]], species)
                 dG = sum(G[p.key] for p in reaction.products) - G[reaction.reactants[0].key]
                 line = {**rec, "kind": kind, "label_level": label_level, "dG": dG,
                         "reaction": reaction_to_dict(reaction)}
                 fh.write(json.dumps(line, separators=(",", ":")) + "\n")
-    return len(rows)
+    return len(mine), len(rows) - len(mine)
 
 
 def load_barrier_dataset(paths: Iterable[str | Path]) -> list[BarrierExample]:
