@@ -40,8 +40,6 @@ from sei_net.chem.species import Species
 
 #: provenance name of the composite reactions (both directions)
 RULE = "dissociative_electron_transfer"
-
-
 #: decays chained after one electron transfer at most (X -> Y -> B + C when Y has no minimum either)
 MAX_DECAYS = 2
 

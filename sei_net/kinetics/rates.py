@@ -129,19 +129,17 @@ def mhc_barrier(dG, reorganisation, temperature: float = 298.15, points: int = M
     out = np.empty(flat_dG.shape)
     u = np.linspace(0.0, 1.0, points)
     for start in range(0, len(flat_dG), 1024):
-        d, l = flat_dG[start:start + 1024, None], flat_lam[start:start + 1024, None]
-        centre, width = l + d, np.sqrt(2.0 * l * kt)
-        lo = np.minimum(np.minimum(centre - 2.0 * l, 0.0), centre) - 12.0 * width
+        d, lb = flat_dG[start:start + 1024, None], flat_lam[start:start + 1024, None]
+        centre, width = lb + d, np.sqrt(2.0 * lb * kt)
+        lo = np.minimum(np.minimum(centre - 2.0 * lb, 0.0), centre) - 12.0 * width
         hi = np.maximum(centre, 0.0) + 12.0 * width
         eps = lo + (hi - lo) * u
-        log_f = -np.logaddexp(0.0, eps / kt)
-        log_term = log_f - (eps - centre) ** 2 / (4.0 * l * kt)
+        log_term = -np.logaddexp(0.0, eps / kt) - (eps - centre) ** 2 / (4.0 * lb * kt)
         top = log_term.max(axis=1, keepdims=True)
         weights = np.exp(log_term - top)
         step = (hi - lo)[:, 0] / (points - 1)
         area = step * (weights.sum(axis=1) - 0.5 * (weights[:, 0] + weights[:, -1]))   # trapezoid rule
-        integral = np.log(area) + top[:, 0]
-        out[start:start + 1024] = -kt * (integral - 0.5 * np.log(4.0 * np.pi * l[:, 0] * kt))
+        out[start:start + 1024] = -kt * (np.log(area) + top[:, 0] - 0.5 * np.log(4.0 * np.pi * lb[:, 0] * kt))
     return np.maximum(out, 0.0).reshape(dG.shape)
 
 
