@@ -7,7 +7,7 @@ import importlib
 import sys
 from pathlib import Path
 
-ALL = ["acceleration", "barrier", "cli_startup", "generation", "growth", "kinetics", "labelling", "paths", "store_io",
+ALL = ["acceleration", "barrier", "cli_startup", "electrode", "generation", "growth", "kinetics", "labelling", "paths", "store_io",
        "surrogate", "threads"]
 
 
