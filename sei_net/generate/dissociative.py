@@ -37,6 +37,7 @@ import numpy as np
 
 from sei_net.chem.reaction import Reaction
 from sei_net.chem.species import Species
+from sei_net.kinetics.rates import DEFAULT_BEP
 
 #: provenance name of the composite reactions (both directions)
 RULE = "dissociative_electron_transfer"
@@ -44,15 +45,15 @@ RULE = "dissociative_electron_transfer"
 MAX_DECAYS = 2
 
 
+def _intercept(kind: str) -> float:
+    """``DEFAULT_BEP`` intercept E0 (eV) of a step kind; -1 for a plain 'redox' step, which has none."""
+    return -1.0 if kind == "redox" else DEFAULT_BEP.get(kind, (0.0, 0.0))[0]
+
+
 def harder_kind(first: str, second: str) -> str:
-    """Of two step kinds, the one with the larger intrinsic barrier (``DEFAULT_BEP`` intercept; a
-    plain 'redox' step has none): the kind a concerted step made of both takes."""
-    from sei_net.kinetics.rates import DEFAULT_BEP
-
-    def e0(kind: str) -> float:
-        return -1.0 if kind == "redox" else DEFAULT_BEP.get(kind, (0.0, 0.0))[0]
-
-    return second if e0(second) > e0(first) else first
+    """Of two step kinds, the one with the larger intrinsic barrier (``_intercept``): the kind a
+    concerted step made of both takes."""
+    return second if _intercept(second) > _intercept(first) else first
 
 
 def compose(transfer: Reaction, decay: Reaction, transient: Species) -> Reaction:

@@ -234,11 +234,8 @@ class RateModel:
         kinds = np.asarray(kinds, dtype=object)
         redox = np.asarray(electrons) != 0
         for kind in set(kinds[~redox].tolist()):
-            if kind not in self.bep:
-                raise ValueError(f"no BEP parameters for reaction kind {kind!r}: "
-                                 f"known kinds {', '.join(sorted(self.bep))}")
             sel = (~redox) & (kinds == kind)
-            e0, alpha = self.bep[kind]
+            e0, alpha = self._bep(kind)
             out[sel] = bep_barrier(dG[sel], e0, alpha)
         if self.intrinsic is not None:
             self._learned(dG, out, redox)
@@ -262,19 +259,22 @@ class RateModel:
         rows = ~redox & np.isfinite(lam.reshape(len(lam), -1)[:, 0])
         out[rows] = clipped_marcus_barrier(dG[rows], lam[rows])
 
+    def _bep(self, kind: str) -> tuple[float, float]:
+        """(E0 eV, alpha) of a reaction kind; one clear error for a kind without parameters."""
+        if kind not in self.bep:
+            raise ValueError(f"no BEP parameters for reaction kind {kind!r}: "
+                             f"known kinds {', '.join(sorted(self.bep))}")
+        return self.bep[kind]
+
     def bond_change_reorganisation(self, kinds: np.ndarray) -> np.ndarray:
         """Extra Marcus lambda (eV) of electron transfers concerted with a bond change (a kind other
         than 'redox', ``generate.dissociative``): 4 E0 of that kind's BEP, so the intrinsic barrier
         is the transfer's plus the bond change's (Saveant's concerted dissociative electron
         transfer); 0 for a plain electron transfer."""
+        kinds = np.asarray(kinds, dtype=object)
         out = np.zeros(len(kinds))
-        for i, kind in enumerate(kinds):
-            if kind == "redox":
-                continue
-            if kind not in self.bep:
-                raise ValueError(f"no BEP parameters for reaction kind {kind!r}: "
-                                 f"known kinds {', '.join(sorted(self.bep))}")
-            out[i] = 4.0 * self.bep[kind][0]
+        for kind in set(kinds.tolist()) - {"redox"}:
+            out[kinds == kind] = 4.0 * self._bep(kind)[0]
         return out
 
     def reorganisation(self, radius: np.ndarray | None, redox: np.ndarray) -> np.ndarray:

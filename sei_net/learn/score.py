@@ -68,7 +68,7 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
         known = no_minimum = None
     with NetworkStore.open(network) as store:
         result = score_network(store, ensemble, known, no_minimum)
-        result["dissociative_transfers"] = add_dissociative_transfers(store, (no_minimum or set()) - set(known or ()))
+        result["dissociative_transfers"] = add_dissociative_transfers(store, no_minimum or set())  # no usable label
     result["torch_threads"] = threads
     return result, ensemble
 
