@@ -895,6 +895,9 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
         grow: int = typer.Option(0, "--grow", help="reactive steps of an SEI growth run in OUT/growth (0: none)"),
         electrode: str = typer.Option("marcus", "--electrode-kinetics", help="barriers of electrode steps: "
                                       "marcus (parabola, inverted region) or mhc (Marcus-Hush-Chidsey, none)"),
+        viscosity: Optional[float] = typer.Option(None, "--viscosity", help="electrolyte shear viscosity, mPa s, "
+                                                  "for the encounter limit of bimolecular rates (default 3, "
+                                                  "1 M LiPF6 in carbonates; 0: TST rates unlimited)"),
         force: bool = typer.Option(False, "--force", help="start over instead of resuming")) -> None:
     """The main job: build, score, rank products and paths, sweep potentials, run kinetics (and
     with --grow an SEI growth); write OUT/summary.json and OUT/report.html. Resumable."""
@@ -916,7 +919,12 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
             raise ValueError(f"--{name} {value} is not valid: give a whole number >= {low}")
     if not kinetics_time > 0:
         raise ValueError(f"--kinetics-time {kinetics_time} is not valid: give a positive time in s")
-    from sei_net.kinetics.rates import ELECTRODE_MODELS
+    from sei_net.kinetics.rates import DEFAULT_VISCOSITY, ELECTRODE_MODELS
+    if viscosity is None:
+        viscosity = DEFAULT_VISCOSITY * 1e3
+    if not viscosity >= 0:
+        raise ValueError(f"--viscosity {viscosity} is not valid: give the electrolyte's shear viscosity in mPa s "
+                         "(about 3 for 1 M LiPF6 in carbonates), or 0 for no encounter limit")
     if electrode not in ELECTRODE_MODELS:
         raise ValueError(f"--electrode-kinetics {electrode!r} is not valid; valid: {', '.join(ELECTRODE_MODELS)}")
     temperatures = values(temperature, "temperature", "K")
@@ -928,7 +936,8 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
     summary = run_main_job(recipe, out, force=force, labels=labels, echo=lambda m: typer.echo(m, err=True),
                            potentials=values(potential, "potential", "V vs Li/Li+"), temperatures=temperatures,
                            kinetics=kinetics, grow_steps=grow, shipped_labels=shipped_labels,
-                           max_generations=max_generations, electrode=electrode)
+                           max_generations=max_generations, electrode=electrode,
+                           viscosity=viscosity * 1e-3 if viscosity > 0 else None)
     typer.echo(json.dumps(summary["network"], indent=1))
     typer.echo(f"wrote {Path(out) / 'summary.json'} and {summary['report']}", err=True)
 

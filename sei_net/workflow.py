@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from sei_net.kinetics.rates import DEFAULT_VISCOSITY
 from sei_net.recipe import load_recipe
 from sei_net.store import NetworkStore
 
@@ -162,7 +163,8 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
                  echo: Callable[[str], None] = print, potentials: Sequence[float] | None = None,
                  temperatures: Sequence[float] | None = None, kinetics: dict | None = None,
                  grow_steps: int = 0, report: bool = True, shipped_labels: bool = True,
-                 max_generations: int | None = None, electrode: str = "marcus") -> dict:
+                 max_generations: int | None = None, electrode: str = "marcus",
+                 viscosity: float | None = DEFAULT_VISCOSITY) -> dict:
     """Run the main job for a recipe into folder ``out``; returns the summary dict (also written to
     OUT/summary.json, and shown in OUT/report.html unless ``report`` is false).
 
@@ -174,7 +176,8 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
     kinetics.yields.product_yields ({} for its defaults, None to skip the stage). ``grow_steps``:
     reactive steps of an SEI growth run in OUT/growth (0: no growth stage). ``max_generations``:
     overrides the recipe's network depth. ``electrode``: electrode kinetics of the rates, 'marcus'
-    or 'mhc' (``kinetics.rates.RateModel``)."""
+    or 'mhc' (``kinetics.rates.RateModel``). ``viscosity``: the electrolyte's shear viscosity (Pa s)
+    behind the encounter limit of bimolecular rates (None: TST rates unlimited)."""
     t0 = time.perf_counter()
     recipe = load_recipe(recipe_ref)
     out = Path(out)
@@ -186,7 +189,7 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
     temperatures = sorted(set(temperatures or ()) | {recipe.temperature})
     with NetworkStore.open(db, readonly=True) as store:
         q = PathQuery.prepare(store, source=energies["source"], potential=recipe.potential,
-                              temperature=recipe.temperature, electrode=electrode)
+                              temperature=recipe.temperature, electrode=electrode, viscosity=viscosity)
         products, ranked = _products_stage(q, recipe, echo)
         sweep = _sweep_stage(q, recipe, ranked, potentials, temperatures, echo)
         done.append("sweep")

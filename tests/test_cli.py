@@ -62,6 +62,7 @@ def test_species_json_by_name_and_smiles(mrnet_db):
     (["run", "ec_lipf6", "--kinetics-time", "0", "-o", "{tmp}/o"], "positive time in s"),
     (["run", "ec_lipf6", "--max-generations", "0", "-o", "{tmp}/o"], "--max-generations 0 is not valid"),
     (["run", "ec_lipf6", "--electrode-kinetics", "tafel", "-o", "{tmp}/o"], "valid: marcus, mhc"),
+    (["run", "ec_lipf6", "--viscosity", "-1", "-o", "{tmp}/o"], "shear viscosity in mPa s"),
     (["grow", "ec_lipf6", "--net", "{missing}", "-o", "{tmp}/g"], "does not exist"),
     (["grow", "ec_lipf6", "--net", "{db}", "-o", "{tmp}/g"], "PF6- are not in"),
     (["grow", "ec_lipf6", "--net", "{db}", "--box", "-3", "-o", "{tmp}/g"], "must be positive"),

@@ -1,13 +1,17 @@
 """Rates and costs: limits, detailed balance, the Marcus form, and cost properties."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from sei_net.constants import BOLTZMANN_EV, PLANCK_EV
+from sei_net.constants import AVOGADRO, BOLTZMANN_EV, PLANCK_EV
+from sei_net.kinetics.hypergraph import HyperGraph
+from sei_net.kinetics.query import score_reactions
 from sei_net.kinetics.costs import kinetic_cost, mrnet_cost, reaction_costs, softplus_cost
 from sei_net.kinetics.rates import (
-    DEFAULT_BEP, RNMC_BEP, RateModel, bep_barrier, eyring, marcus_barrier, mhc_barrier, outer_reorganisation,
-    tunnelling_factor,
+    DEFAULT_BEP, DEFAULT_VISCOSITY, RNMC_BEP, RateModel, bep_barrier, diffusion_limit, encounter_factor, eyring,
+    marcus_barrier, mhc_barrier, outer_reorganisation, tunnelling_factor,
 )
 
 T = 298.15
@@ -156,3 +160,60 @@ def test_costs_are_non_negative_and_ordered():
         reaction_costs(lambda dG, b, k, t: dG, np.array([-1.0]), None, None, T)
     with pytest.raises(ValueError, match="valid costs"):
         reaction_costs("cheapest", DG, barrier, rate, T)
+
+
+def test_diffusion_limit_is_smoluchowski_with_stokes_einstein():
+    # independent route: k_D = 4 pi N_A (D_A + D_B)(r_A + r_B) with D = kB T / (6 pi eta r), per
+    # species radius, SI units (J, m) -> L/(mol s); equal radii, any size, give 8RT/(3 eta)
+    kb_si, eta = 1.380649e-23, 0.89e-3                       # J/K; water at 25 C, Pa s
+    for r in (2e-10, 5e-10):
+        d = kb_si * T / (6 * np.pi * eta * r)
+        assert diffusion_limit(T, eta) == pytest.approx(4 * np.pi * AVOGADRO * 2 * d * 2 * r * 1e3, rel=1e-6)
+    assert 6e9 < diffusion_limit(T, eta) < 8e9               # the textbook ~7e9 L/(mol s) of water
+    assert diffusion_limit(T) < diffusion_limit(T, eta)      # the electrolyte is more viscous
+    for bad in (0.0, -1e-3):
+        with pytest.raises(ValueError, match="viscosity"):
+            diffusion_limit(T, bad)
+    with pytest.raises(ValueError, match="viscosity"):
+        RateModel(viscosity=0.0)
+
+
+def test_encounter_limit_caps_fast_bimolecular_steps_and_keeps_slow_ones():
+    k_d = diffusion_limit(T)
+    # a barrierless association A + B -> C: TST says kB*T/h = 6e12, the encounter caps it near k_D
+    s = encounter_factor(0.0, -2.0, 2, 1, T, k_d)
+    assert eyring(0.0, T) * s == pytest.approx(k_d, rel=1e-3) and eyring(0.0, T) * s < k_d
+    # a 1 eV barrier is reaction-limited: no change
+    assert encounter_factor(1.0, -2.0, 2, 1, T, k_d) == pytest.approx(1.0, abs=1e-6)
+    # a unimolecular isomerisation has no encounter
+    assert encounter_factor(0.0, -2.0, 1, 1, T, k_d) == 1.0
+    # the dissociation C -> A + B of a barrierless association is limited by the same factor
+    assert encounter_factor(2.0, 2.0, 1, 2, T, k_d) == pytest.approx(s)
+
+
+@pytest.mark.parametrize("members", [False, True])
+def test_encounter_limit_keeps_detailed_balance(members):
+    # pairs: A + B <-> C (association), A + B <-> C + D (exchange), A <-> C; both directions of each
+    graph = HyperGraph.from_lists([[0, 1], [2], [0, 1], [2, 3], [0], [2]],
+                                  [[2], [0, 1], [2, 3], [0, 1], [2], [0]],
+                                  kinds=["fragmentation"] * 6, n_species=4)
+    G = np.array([0.0, 0.1, -0.6, 0.2])
+    if members:
+        G = G[:, None] + np.linspace(-0.3, 0.3, 4)[None, :]
+    limited = score_reactions(graph, G, 0.0, RateModel(), "mrnet", np.zeros(6))
+    free = score_reactions(graph, G, 0.0, RateModel(viscosity=None), "mrnet", np.zeros(6))
+    ratio = limited.rate[0::2] / limited.rate[1::2]
+    assert ratio == pytest.approx(np.exp(-limited.dG[0::2] / KT), rel=1e-9)
+    assert np.all(limited.rate <= free.rate) and np.all(limited.rate[:4] < free.rate[:4])
+    assert limited.rate[4:] == pytest.approx(free.rate[4:])            # unimolecular: untouched
+    assert np.all(limited.rate[[0, 2, 3]] < diffusion_limit(T))         # bimolecular: below k_D
+
+
+def test_encounter_limit_leaves_electrode_steps_alone():
+    graph = HyperGraph.from_lists([[0, 1]], [[2]], electrons=[1], kinds=["redox"], n_species=3)
+    model = RateModel(redox_reorganisation=0.5)
+    limited = score_reactions(graph, np.array([0.0, 0.0, -1.0]), -1.0, model, "mrnet", np.ones(1))
+    free = score_reactions(graph, np.array([0.0, 0.0, -1.0]), -1.0, replace(model, viscosity=None), "mrnet",
+                           np.ones(1))
+    assert limited.rate == pytest.approx(free.rate)
+    assert "Collins-Kimball" in model.describe() and f"{DEFAULT_VISCOSITY * 1e3:g} mPa s" in model.describe()

@@ -28,6 +28,14 @@ def _preference_rank(source: str) -> int:
     return SOURCE_PREFERENCE.index(kind) if kind in SOURCE_PREFERENCE else len(SOURCE_PREFERENCE)
 
 
+def _side_order(ptr: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Sum of the coefficients in each CSR row (0 for an empty row)."""
+    total = np.zeros(len(ptr) - 1, dtype=np.int64)
+    rows = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+    np.add.at(total, rows, np.asarray(coef, dtype=np.int64))
+    return total
+
+
 def _csr_unique(ptr: np.ndarray, species: np.ndarray, n_species: int):
     """Distinct species per row with their counts: (ptr, species, coef), rows kept in order."""
     n_rows = len(ptr) - 1
@@ -107,6 +115,14 @@ class HyperGraph:
     def products(self, r: int) -> list[tuple[int, int]]:
         a, b = self.p_ptr[r], self.p_ptr[r + 1]
         return list(zip(self.p_species[a:b].tolist(), self.p_coef[a:b].tolist()))
+
+    def reactant_order(self) -> np.ndarray:
+        """Number of reactant species of every reaction, with coefficients (electrons excluded)."""
+        return _side_order(self.r_ptr, self.r_coef)
+
+    def product_order(self) -> np.ndarray:
+        """Number of product species of every reaction, with coefficients (electrons excluded)."""
+        return _side_order(self.p_ptr, self.p_coef)
 
     def stoichiometry(self) -> sp.csr_matrix:
         """Sparse (reactions x species) matrix: +coef for products, -coef for reactants."""

@@ -60,7 +60,7 @@ class Mechanism:
 
     def order(self) -> np.ndarray:
         """Reactant order m of every reaction (sum of reactant coefficients; electrons excluded)."""
-        return np.add.reduceat(self.graph.r_coef, self.graph.r_ptr[:-1]) * (np.diff(self.graph.r_ptr) > 0)
+        return self.graph.reactant_order()
 
     def subset(self, keep: np.ndarray) -> "Mechanism":
         """The mechanism restricted to the reactions where the boolean mask ``keep`` is true."""

@@ -22,7 +22,7 @@ from sei_net.constants import BARRIER_SOURCE, electron_offset_for
 from sei_net.kinetics.costs import get_cost, reaction_costs
 from sei_net.kinetics.hypergraph import HyperGraph, SpeciesEnergies, species_energies
 from sei_net.kinetics.paths import HyperPath, UnreachableError, k_best_paths
-from sei_net.kinetics.rates import RateModel
+from sei_net.kinetics.rates import DEFAULT_VISCOSITY, RateModel
 from sei_net.kinetics.setup import find_species
 
 
@@ -44,7 +44,8 @@ def score_reactions(graph: HyperGraph, G: np.ndarray, g_e: float, rate_model: Ra
     dG = graph.reaction_dG(G, g_e)
     safe = np.where(np.isnan(dG), 0.0, dG)
     barrier = rate_model.barriers(safe, graph.kind, graph.electrons, radius)
-    rate = rate_model.rates(barrier, graph.electrons)
+    rate = rate_model.encounter_limited(rate_model.rates(barrier, graph.electrons), barrier, safe,
+                                        graph.reactant_order(), graph.product_order(), graph.electrons)
     barrier[np.isnan(dG)] = np.nan
     rate[np.isnan(dG)] = np.nan
     c = reaction_costs(cost, dG, barrier, rate, rate_model.temperature)
@@ -86,12 +87,14 @@ class PathQuery:
     def prepare(cls, store, *, source: str | None = None, potential: float | None = None,
                 electron_free_energy: float | None = None, temperature: float | None = None,
                 cost: str | Callable = "mrnet", rate_model: RateModel | None = None,
-                n_samples: int = 32, seed: int = 0, electrode: str = "marcus") -> "PathQuery":
+                n_samples: int = 32, seed: int = 0, electrode: str = "marcus",
+                viscosity: float | None = DEFAULT_VISCOSITY) -> "PathQuery":
         """Score a network. ``potential`` (V vs Li/Li+) defaults to the recipe's (else 0.0);
         ``electron_free_energy`` (eV) overrides it. ``temperature`` (K) defaults to the recipe's
         (else 298.15). ``n_samples`` Gaussian draws are used when the energies have a sigma but no
         members. ``electrode``: the electrode kinetics of the rate model made here
-        (``RateModel.electrode``: 'marcus' or 'mhc'), unless ``rate_model`` is given."""
+        (``RateModel.electrode``: 'marcus' or 'mhc'), and ``viscosity`` (Pa s) its encounter limit
+        of bimolecular steps (None: none), unless ``rate_model`` is given."""
         get_cost(cost)
         if temperature is None:
             temperature = float(store.get_meta("temperature", "298.15"))
@@ -101,7 +104,8 @@ class PathQuery:
         if rate_model is None:
             intrinsic = stored_intrinsic(store, graph)
             rate_model = RateModel(temperature=temperature, intrinsic=intrinsic,
-                                   intrinsic_source="" if intrinsic is None else BARRIER_SOURCE, electrode=electrode)
+                                   intrinsic_source="" if intrinsic is None else BARRIER_SOURCE, electrode=electrode,
+                                   viscosity=viscosity)
         if rate_model.temperature != temperature:
             raise ValueError(f"rate model temperature {rate_model.temperature} K differs from the "
                              f"query temperature {temperature} K")

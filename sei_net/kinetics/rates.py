@@ -37,6 +37,19 @@ Barrier models
   dissociative electron transfer, J. Am. Chem. Soc. 109, 6788 (1987)). With
   ``RateModel(electrode="mhc")`` electrode steps take the Marcus-Hush-Chidsey barrier instead
   (``mhc_barrier``: the Marcus rate summed over the metal's occupied levels, no inverted region).
+
+Encounter limit
+---------------
+TST alone lets a barrierless bimolecular step run at kB*T/h = 6e12 L/(mol s), three orders of
+magnitude faster than two molecules can meet in a carbonate electrolyte. Non-electrode steps with
+two species on a side are therefore encounter-limited (Collins and Kimball, J. Colloid Sci. 4, 425
+(1949)): k = s * k_TST with s = 1 / (1 + (k_f [two reactants] + k_r [two products]) / k_D), where
+k_f and k_r are the TST rate constants of the two directions and k_D = 8RT/(3 eta) the
+Smoluchowski encounter rate constant of two equal spheres with Stokes-Einstein diffusion
+(``diffusion_limit``; 2.2e9 L/(mol s) at the default viscosity). Both directions of a pair get the
+same s, so k_f/k_r stays exp(-dG/kT) (detailed balance). Coulomb attraction or repulsion of ions
+is left out (screened at 1 mol/L salt: a Debye length of about 3 Å); electrode steps are not
+limited (their reactant is at the surface).
 """
 
 from __future__ import annotations
@@ -49,6 +62,11 @@ from sei_net.constants import BOLTZMANN_EV, PLANCK_EV
 
 #: e^2 / (4 pi eps0) in eV Å
 COULOMB_EV_ANGSTROM = 14.399645
+#: molar gas constant, J/(mol K)
+GAS_CONSTANT = 8.314462618
+#: shear viscosity (Pa s) of the default electrolyte, 1 mol/L LiPF6 in EC-based carbonate blends at
+#: 25 C: about 3 mPa s (LP30/LP57-type electrolytes measure 3-4.5 mPa s; EC/DMC-rich blends less)
+DEFAULT_VISCOSITY = 3.0e-3
 
 #: Bell-Evans-Polanyi (E0 in eV, alpha) per reaction kind as in the RNMC SEI network (module docstring).
 RNMC_BEP: dict[str, tuple[float, float]] = {
@@ -68,6 +86,31 @@ DEFAULT_BEP: dict[str, tuple[float, float]] = {
     "ring_opening": (0.56, 0.5), "ring_closing": (0.56, 0.5),
     "concerted": (0.78, 0.5),
 }
+
+
+def diffusion_limit(temperature: float, viscosity: float = DEFAULT_VISCOSITY) -> float:
+    """Smoluchowski encounter rate constant k_D = 8RT/(3 eta) in L/(mol s) of two neutral spheres
+    of equal size with stick Stokes-Einstein diffusion (the radii cancel); ``viscosity`` in Pa s."""
+    thermal_energy(temperature)
+    if not viscosity > 0:
+        raise ValueError(f"viscosity {viscosity!r} Pa s is not valid: give a positive shear viscosity in Pa s "
+                         f"(the default electrolyte's is {DEFAULT_VISCOSITY})")
+    return 8.0 * GAS_CONSTANT * temperature / (3.0 * viscosity) * 1e3
+
+
+def encounter_factor(barrier, dG, n_reactants, n_products, temperature: float, k_diffusion: float) -> np.ndarray:
+    """Collins-Kimball factor s in (0, 1] of each reaction (module docstring, "Encounter limit"):
+    1 / (1 + (k_f [n_reactants >= 2] + k_r [n_products >= 2]) / k_D), with k_f = Eyring(barrier)
+    and k_r = Eyring(barrier - dG), the reverse direction's TST rate constant (eV in, shapes (R,)
+    or (R, M) for members; ``n_reactants``/``n_products`` (R,); ``k_diffusion`` in L/(mol s))."""
+    barrier, dG = np.asarray(barrier, dtype=float), np.asarray(dG, dtype=float)
+    two_r = (np.asarray(n_reactants) >= 2).astype(float)
+    two_p = (np.asarray(n_products) >= 2).astype(float)
+    if barrier.ndim == 2:
+        two_r, two_p = two_r[:, None], two_p[:, None]
+    k_f = eyring(barrier, temperature)
+    k_r = eyring(np.maximum(barrier - dG, 0.0), temperature)
+    return 1.0 / (1.0 + (two_r * k_f + two_p * k_r) / k_diffusion)
 
 
 def thermal_energy(temperature: float) -> float:
@@ -190,7 +233,9 @@ class RateModel:
     shape (R,) or (R, M) for barrier-ensemble members, NaN where there is none; non-redox reactions
     with one use ``clipped_marcus_barrier`` instead of BEP (member-wise when dG has M members too).
     ``intrinsic_source`` names where it came from, for reports. ``electrode``: 'marcus' (the
-    parabola, with its inverted region) or 'mhc' (``mhc_barrier``: Marcus-Hush-Chidsey, none)."""
+    parabola, with its inverted region) or 'mhc' (``mhc_barrier``: Marcus-Hush-Chidsey, none).
+    ``viscosity`` (Pa s): the encounter limit of non-electrode steps with two species on a side
+    (module docstring; ``encounter_limited``); None leaves TST rates unlimited."""
 
     temperature: float = 298.15
     bep: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BEP))
@@ -203,10 +248,13 @@ class RateModel:
     intrinsic: np.ndarray | None = field(default=None, compare=False)
     intrinsic_source: str = ""
     electrode: str = "marcus"
+    viscosity: float | None = DEFAULT_VISCOSITY
 
     def __post_init__(self):
         if self.electrode not in ELECTRODE_MODELS:
             raise ValueError(f"electrode kinetics {self.electrode!r} is not valid; valid: {', '.join(ELECTRODE_MODELS)}")
+        if self.viscosity is not None:
+            diffusion_limit(self.temperature, self.viscosity)
 
     def describe(self) -> str:
         """One line for reports: the models and their parameters."""
@@ -221,7 +269,14 @@ class RateModel:
         transfer = "Marcus" if self.electrode == "marcus" else "Marcus-Hush-Chidsey (Fermi-level integral)"
         return (f"Eyring TST at {self.temperature} K; {learned}BEP per kind {self.bep}; {transfer} for "
                 f"electron transfer ({lam}; +4 E0 of the bond change's kind when one goes with it); "
-                f"kappa=exp(-{self.beta}/Å*{self.film_thickness} Å)")
+                f"kappa=exp(-{self.beta}/Å*{self.film_thickness} Å); {self._encounter_text()}")
+
+    def _encounter_text(self) -> str:
+        if self.viscosity is None:
+            return "no encounter limit"
+        k_d = diffusion_limit(self.temperature, self.viscosity)
+        return (f"encounter-limited bimolecular steps (Collins-Kimball, k_D=8RT/3eta={k_d:.2g} L/(mol s) at "
+                f"eta={self.viscosity * 1e3:g} mPa s)")
 
     def barriers(self, dG: np.ndarray, kinds: np.ndarray, electrons: np.ndarray,
                  radius: np.ndarray | None = None) -> np.ndarray:
@@ -299,3 +354,16 @@ class RateModel:
         if barrier.ndim == 2:
             kappa = kappa[:, None]
         return eyring(barrier, self.temperature, kappa)
+
+    def encounter_limited(self, rate: np.ndarray, barrier: np.ndarray, dG: np.ndarray, n_reactants: np.ndarray,
+                          n_products: np.ndarray, electrons: np.ndarray) -> np.ndarray:
+        """``rate`` times the Collins-Kimball factor (``encounter_factor``) on non-electrode steps; as
+        it is without a ``viscosity``. Shapes as in ``barriers``; ``n_reactants``/``n_products`` (R,)
+        count species with their coefficients."""
+        rate = np.asarray(rate, dtype=float)
+        if self.viscosity is None:
+            return rate
+        factor = encounter_factor(barrier, dG, n_reactants, n_products, self.temperature,
+                                  diffusion_limit(self.temperature, self.viscosity))
+        electrode = np.asarray(electrons) != 0
+        return rate * np.where(electrode[:, None] if rate.ndim == 2 else electrode, 1.0, factor)
