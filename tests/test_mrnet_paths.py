@@ -144,3 +144,24 @@ def test_rescoring_at_another_potential_and_temperature_equals_a_fresh_query(tmp
     assert not np.array_equal(moved.scores.rate, base.scores.rate, equal_nan=True)
     assert moved.describe() == fresh.describe()
     store.close()
+
+
+def test_growth_takes_activation_controlled_rates(query):
+    # well-mixed kinetics limits bimolecular steps by encounters; growth simulates the encounters
+    # with MD, so its pair channels must take the unlimited TST rates of the same network
+    from dataclasses import replace
+
+    from sei_net.growth.engine import growth_mechanism
+    from sei_net.kinetics.mechanism import mechanism_from_query
+
+    assert query.rate_model.viscosity is not None
+    limited = mechanism_from_query(query)
+    mech, dG = growth_mechanism(query)
+    free = mechanism_from_query(query.with_rate_model(replace(query.rate_model, viscosity=None)))
+    assert np.array_equal(mech.graph.reaction_id, free.graph.reaction_id)
+    assert mech.rate == pytest.approx(free.rate, rel=1e-12)
+    # a side with two species (association, dissociation or exchange), not at the electrode
+    two = ((mech.order() == 2) | (mech.graph.product_order() == 2)) & (mech.graph.electrons == 0)
+    assert two.any() and np.all(mech.rate[two] >= limited.rate[two]) and np.any(mech.rate[two] > 10 * limited.rate[two])
+    assert mech.rate[~two] == pytest.approx(limited.rate[~two], rel=1e-12)
+    assert len(dG) == len(mech.rate) and query.rate_model.viscosity is not None   # the query is left as it was

@@ -8,7 +8,9 @@ Channel families (rate constants k from the mechanism, kinetics.mechanism):
 - pair: two species (A + B or A + A), no electrons, k in L mol^-1 s^-1; a pair in contact reacts
   with k_pair = k / (N_A V_shell) (A + B) or 2 k / (N_A V_shell) (A + A), where V_shell is the
   reaction-shell volume (reactive.py). With uniformly spread molecules this gives the mass-action
-  rate k [A][B] (k [A]^2 as the IUPAC rate of 2A -> P), the same convention as the SSA.
+  rate k [A][B] (k [A]^2 as the IUPAC rate of 2A -> P), the same convention as the SSA. k is the
+  activation-controlled TST rate constant, without the encounter limit of well-mixed kinetics
+  (kinetics.rates, "Encounter limit"): here MD brings the pair into contact.
 
 Reactions with three or more reactant molecules, or with electrons and two species, have no
 one-site analogue here; they are counted in ``skipped`` and left out.

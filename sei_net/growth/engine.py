@@ -312,6 +312,19 @@ def _summary(state, chem, sites, bulk, cfg, record, eps, ionic, ff, kmc) -> dict
     }
 
 
+def growth_mechanism(query) -> tuple:
+    """(mechanism, dG in eV per mechanism reaction) of a prepared network (kinetics.query.PathQuery)
+    for growth: rate constants without the encounter limit of well-mixed kinetics (kinetics.rates),
+    since MD moves the molecules and so simulates their encounters; pairs in contact react at the
+    activation-controlled TST rate."""
+    from sei_net.kinetics.mechanism import mechanism_from_query
+
+    if query.rate_model.viscosity is not None:
+        query = query.with_rate_model(dataclasses.replace(query.rate_model, viscosity=None))
+    mech = mechanism_from_query(query)
+    return mech, query.scores.dG[np.isin(query.graph.reaction_id, mech.graph.reaction_id)]
+
+
 def grow_network(recipe, network: str | Path, config: GrowthConfig | None = None, steps: int = 200,
                  out: str | Path | None = None, source: str | None = None, rates: str | None = None,
                  force: bool = False, progress=None, query=None) -> GrowthResult:
@@ -323,7 +336,6 @@ def grow_network(recipe, network: str | Path, config: GrowthConfig | None = None
 
     from sei_net.growth.phases import load_phase_rules
     from sei_net.growth.sites import site_table
-    from sei_net.kinetics.mechanism import mechanism_from_query
     from sei_net.kinetics.setup import load_mechanism
     from sei_net.recipe import Recipe, load_recipe
     from sei_net.store import NetworkStore
@@ -338,11 +350,9 @@ def grow_network(recipe, network: str | Path, config: GrowthConfig | None = None
             mech, dG = load_mechanism(store, rates=rates)[0], None
         else:
             if query is None:
-                mech, query = load_mechanism(store, energy_source=source, potential=recipe.potential,
-                                             temperature=recipe.temperature)
-            else:
-                mech = mechanism_from_query(query)
-            dG = query.scores.dG[np.isin(query.graph.reaction_id, mech.graph.reaction_id)]
+                query = load_mechanism(store, energy_source=source, potential=recipe.potential,
+                                       temperature=recipe.temperature)[1]
+            mech, dG = growth_mechanism(query)
         ids = store.species_ids
         missing = [s.species.name or s.species.smiles for s in recipe.species if s.species.key not in ids]
         if missing:

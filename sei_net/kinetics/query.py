@@ -163,6 +163,12 @@ class PathQuery:
         return self._scored(self.store, self.graph, self.energies, self.species, self.radius, self.member_G,
                             self.cost, float(potential), g_e, rate_model)
 
+    def with_rate_model(self, rate_model: RateModel) -> "PathQuery":
+        """The same network, energies, members, potential and electron free energy scored with
+        another rate model (at its temperature), without reading the store again."""
+        return self._scored(self.store, self.graph, self.energies, self.species, self.radius, self.member_G,
+                            self.cost, self.potential, self.electron_free_energy, rate_model)
+
     # ------------------------------------------------------------------ helpers
     def species_id(self, query: str) -> int:
         """Species id from a name, SMILES or key, or a known SEI species name (chem.known) such as
