@@ -4,11 +4,15 @@ model's card, its hard-split twin's test figures and its notes:
 
     python scripts/write_model_card.py sei_net/data/models/energy_gfn2.pt HARD_SPLIT.pt NOTES.md \
         --barrier sei_net/data/models/barrier_gfn2_neb.pt BARRIER_HARD.pt BARRIER_NOTES.md
+
+After retraining only the barrier model, ``--barrier-only MODEL HARD NOTES`` keeps the energy
+section of the README as it is and rewrites the barrier section.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from sei_net.learn.card import card_markdown, metrics_table
@@ -17,7 +21,15 @@ from sei_net.learn.ensemble import EnergyEnsemble
 README = Path(__file__).resolve().parents[1] / "sei_net" / "data" / "models" / "README.md"
 
 
+BARRIER_TITLE = "# Model card: barrier_gfn2_neb.pt (default barrier surrogate)"
+
+
 def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--barrier-only":
+        energy = README.read_text().split(BARRIER_TITLE)[0].rstrip("\n") + "\n"
+        README.write_text(energy + "\n" + barrier_section(*sys.argv[2:]))
+        print(f"wrote {README}")
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="the shipped model (.pt)")
     parser.add_argument("hard", help="the same recipe trained on the size split (.pt)")
@@ -52,7 +64,7 @@ def barrier_section(model: str, hard: str, notes: str) -> str:
     shipped = BarrierEnsemble.load(model, device="cpu")
     card = shipped.card
     report, twin = card["report"], BarrierEnsemble.load(hard, device="cpu").card["report"]
-    lines = ["# Model card: barrier_gfn2_neb.pt (default barrier surrogate)", "",
+    lines = [BARRIER_TITLE, "",
              f"- Predicts: the intrinsic barrier lambda/4 (eV) of a unimolecular non-redox reaction (or the "
              f"reverse of one) from its condensed graph of reaction; barrier = clipped Marcus(dG, lambda), never "
              f"below max(0, dG). Trained on free-energy barriers at **{shipped.level_of_theory}**.",
