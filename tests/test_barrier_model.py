@@ -287,3 +287,21 @@ def test_a_barrier_model_speaks_only_for_its_domain_classes(tmp_path):
         else:
             assert {"fragmentation", "ring"} <= kinds
     assert 0 < counts["fragmentation"] < counts["all"]
+
+
+def test_shipped_barrier_card_matches_the_committed_labels():
+    # the card states what the model was trained on: those files must still give that many labels,
+    # and the model must speak only for the class the docs say (fragmentation)
+    from pathlib import Path
+
+    from sei_net.learn.barrier_data import load_barrier_dataset
+    from sei_net.learn.score import default_barrier_model_path, load_barrier_model
+
+    model = load_barrier_model(default_barrier_model_path(), "cpu")
+    root = Path(__file__).resolve().parents[1]
+    files = [root / f for f in model.card["datasets"]]
+    assert files and all(f.exists() for f in files)
+    examples = load_barrier_dataset(files)
+    assert len(examples) == model.card["report"]["n_examples"]
+    assert {e.status for e in examples} == set(model.card["report"]["statuses"])
+    assert model.domain_classes == ["fragmentation"]
