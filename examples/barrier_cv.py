@@ -1,7 +1,8 @@
 """Cross-validated barrier surrogate against the BEP baselines, on the committed NEB labels.
 
 ``sei_net.learn.barrier_fit.cross_validate`` over every usable label of the GFN2 CI-NEB files
-(``data/barriers/``, loaded in data-card order so later files win shared reactions): K folds, each
+(``data/barriers/``, loaded in data-card order so later files win shared reactions; by default the
+files the shipped barrier model lists in its card): K folds, each
 trained as an ensemble (3 members by default) with a fifth of its training part for early
 stopping; the per-class BEP refitted on the same training folds ("fitted BEP") and the shipped
 defaults (``kinetics.rates.DEFAULT_BEP``). Prints a Markdown table of the MAE (eV, against GFN2
@@ -21,10 +22,8 @@ import torch
 from sei_net.learn.barrier_data import load_barrier_dataset
 from sei_net.learn.barrier_ensemble import BarrierTrainConfig
 from sei_net.learn.barrier_fit import cross_validate
+from sei_net.learn.score import load_barrier_model
 
-#: every committed NEB file, in data-card order (a later file wins a reaction two files hold)
-FILES = [f"data/barriers/gfn2_neb_{name}.jsonl.gz" for name in
-         ("ec_lipf6", "ec_fec_lipf6", "ec_dmc_lipf6", "ec_vc_lipf6", "ec_fec_lipf6_gen4", "ec_vc_lipf6_gen4")]
 
 
 def table(result: dict) -> str:
@@ -39,13 +38,16 @@ def table(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="*", default=FILES, help="barrier datasets (default: every committed file)")
+    parser.add_argument("files", nargs="*", help="barrier datasets in data-card order (default: those the "
+                        "shipped barrier model was trained on, as its card lists them)")
     parser.add_argument("--seed", type=int, default=0, help="fold draw and first member seed")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--members", type=int, default=3)
     parser.add_argument("--json", help="write the result here too")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if not args.files:
+        args.files = load_barrier_model("default", "cpu").card["datasets"]
     examples = load_barrier_dataset(args.files)
     start = time.perf_counter()
     result = cross_validate(examples, args.folds, args.members, BarrierTrainConfig(), args.seed, "cpu")

@@ -12,7 +12,6 @@ section of the README as it is and rewrites the barrier section.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from sei_net.learn.card import card_markdown, metrics_table
@@ -25,18 +24,22 @@ BARRIER_TITLE = "# Model card: barrier_gfn2_neb.pt (default barrier surrogate)"
 
 
 def main() -> None:
-    if len(sys.argv) == 5 and sys.argv[1] == "--barrier-only":
-        energy = README.read_text().split(BARRIER_TITLE)[0].rstrip("\n") + "\n"
-        README.write_text(energy + "\n" + barrier_section(*sys.argv[2:]))
-        print(f"wrote {README}")
-        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="the shipped model (.pt)")
-    parser.add_argument("hard", help="the same recipe trained on the size split (.pt)")
-    parser.add_argument("notes", help="Markdown appended after the tables")
+    parser.add_argument("model", nargs="?", help="the shipped model (.pt)")
+    parser.add_argument("hard", nargs="?", help="the same recipe trained on the size split (.pt)")
+    parser.add_argument("notes", nargs="?", help="Markdown appended after the tables")
     parser.add_argument("--barrier", nargs=3, metavar=("MODEL", "HARD", "NOTES"),
                         help="the shipped barrier model, its hard-split twin and notes (Markdown)")
+    parser.add_argument("--barrier-only", nargs=3, metavar=("MODEL", "HARD", "NOTES"),
+                        help="keep the README's energy section and rewrite the barrier section from these")
     args = parser.parse_args()
+    if args.barrier_only:
+        energy = README.read_text().split(BARRIER_TITLE)[0].rstrip("\n") + "\n"
+        README.write_text(energy + "\n" + barrier_section(*args.barrier_only))
+        print(f"wrote {README}")
+        return
+    if not (args.model and args.hard and args.notes):
+        parser.error("give MODEL HARD NOTES (or --barrier-only MODEL HARD NOTES)")
     shipped = EnergyEnsemble.load(args.model, device="cpu").card
     hard = EnergyEnsemble.load(args.hard, device="cpu").card
     clipped = hard.get("config", {}).get("clip_grad_norm") is not None

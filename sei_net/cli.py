@@ -920,11 +920,11 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
     if not kinetics_time > 0:
         raise ValueError(f"--kinetics-time {kinetics_time} is not valid: give a positive time in s")
     from sei_net.kinetics.rates import DEFAULT_VISCOSITY, ELECTRODE_MODELS
-    if viscosity is None:
-        viscosity = DEFAULT_VISCOSITY * 1e3
-    if not viscosity >= 0:
+    if viscosity is not None and not viscosity >= 0:
         raise ValueError(f"--viscosity {viscosity} is not valid: give the electrolyte's shear viscosity in mPa s "
                          "(about 3 for 1 M LiPF6 in carbonates), or 0 for no encounter limit")
+    # mPa s -> Pa s; 0 turns the limit off
+    viscosity_pa_s = DEFAULT_VISCOSITY if viscosity is None else (viscosity * 1e-3 if viscosity > 0 else None)
     if electrode not in ELECTRODE_MODELS:
         raise ValueError(f"--electrode-kinetics {electrode!r} is not valid; valid: {', '.join(ELECTRODE_MODELS)}")
     temperatures = values(temperature, "temperature", "K")
@@ -937,7 +937,7 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
                            potentials=values(potential, "potential", "V vs Li/Li+"), temperatures=temperatures,
                            kinetics=kinetics, grow_steps=grow, shipped_labels=shipped_labels,
                            max_generations=max_generations, electrode=electrode,
-                           viscosity=viscosity * 1e-3 if viscosity > 0 else None)
+                           viscosity=viscosity_pa_s)
     typer.echo(json.dumps(summary["network"], indent=1))
     typer.echo(f"wrote {Path(out) / 'summary.json'} and {summary['report']}", err=True)
 
