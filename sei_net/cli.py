@@ -895,9 +895,10 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
         grow: int = typer.Option(0, "--grow", help="reactive steps of an SEI growth run in OUT/growth (0: none)"),
         electrode: str = typer.Option("marcus", "--electrode-kinetics", help="barriers of electrode steps: "
                                       "marcus (parabola, inverted region) or mhc (Marcus-Hush-Chidsey, none)"),
-        viscosity: Optional[float] = typer.Option(None, "--viscosity", help="electrolyte shear viscosity, mPa s, "
-                                                  "for the encounter limit of bimolecular rates (default 3, "
-                                                  "1 M LiPF6 in carbonates; 0: TST rates unlimited)"),
+        viscosity: Optional[float] = typer.Option(None, "--viscosity", help="electrolyte shear viscosity at 25 C, "
+                                                  "mPa s (Arrhenius, 15 kJ/mol, at other temperatures), for the "
+                                                  "encounter limit of bimolecular rates (default 3, 1 M LiPF6 in "
+                                                  "carbonates; 0: TST rates unlimited)"),
         force: bool = typer.Option(False, "--force", help="start over instead of resuming")) -> None:
     """The main job: build, score, rank products and paths, sweep potentials, run kinetics (and
     with --grow an SEI growth); write OUT/summary.json and OUT/report.html. Resumable."""

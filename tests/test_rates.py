@@ -10,8 +10,8 @@ from sei_net.kinetics.hypergraph import HyperGraph
 from sei_net.kinetics.query import score_reactions
 from sei_net.kinetics.costs import kinetic_cost, mrnet_cost, reaction_costs, softplus_cost
 from sei_net.kinetics.rates import (
-    DEFAULT_BEP, DEFAULT_VISCOSITY, RNMC_BEP, RateModel, bep_barrier, diffusion_limit, encounter_factor, eyring,
-    marcus_barrier, mhc_barrier, outer_reorganisation, tunnelling_factor,
+    DEFAULT_BEP, DEFAULT_VISCOSITY, GAS_CONSTANT, RNMC_BEP, VISCOSITY_ACTIVATION, RateModel, bep_barrier, diffusion_limit,
+    encounter_factor, eyring, marcus_barrier, mhc_barrier, outer_reorganisation, tunnelling_factor, viscosity_at,
 )
 
 T = 298.15
@@ -176,6 +176,28 @@ def test_diffusion_limit_is_smoluchowski_with_stokes_einstein():
             diffusion_limit(T, bad)
     with pytest.raises(ValueError, match="viscosity"):
         RateModel(viscosity=0.0)
+
+
+def test_viscosity_follows_arrhenius_away_from_25_c():
+    # the reference point is exact, the law is Arrhenius (ln eta linear in 1/T with slope E/R),
+    # hotter is thinner, and no activation energy means no temperature dependence
+    assert viscosity_at(298.15) == pytest.approx(DEFAULT_VISCOSITY, rel=1e-12)
+    temps = np.array([273.15, 298.15, 333.15, 353.15])
+    ln_eta = np.log([viscosity_at(t) for t in temps])
+    slope = np.polyfit(1.0 / temps, ln_eta, 1)[0]
+    assert slope == pytest.approx(VISCOSITY_ACTIVATION / GAS_CONSTANT, rel=1e-9)
+    assert np.all(np.diff(ln_eta) < 0)
+    assert viscosity_at(333.15, 2e-3, activation=0.0) == pytest.approx(2e-3)
+    # 25 -> 60 C: the electrolyte's viscosity roughly halves (module constant's stated range)
+    assert 0.4 < viscosity_at(333.15) / viscosity_at(298.15) < 0.6
+    with pytest.raises(ValueError, match="activation"):
+        viscosity_at(T, activation=-1.0)
+    # the rate model's k_D: Stokes-Einstein at the carried viscosity, so it grows faster than T
+    hot, cold = RateModel(temperature=333.15), RateModel(temperature=298.15)
+    assert hot.encounter_rate_constant() == pytest.approx(diffusion_limit(333.15, viscosity_at(333.15)))
+    assert hot.encounter_rate_constant() / cold.encounter_rate_constant() > 1.5 * 333.15 / 298.15
+    flat = RateModel(temperature=333.15, viscosity_activation=0.0)
+    assert flat.encounter_rate_constant() == pytest.approx(diffusion_limit(333.15, DEFAULT_VISCOSITY))
 
 
 def test_encounter_limit_caps_fast_bimolecular_steps_and_keeps_slow_ones():

@@ -46,7 +46,9 @@ two species on a side are therefore encounter-limited (Collins and Kimball, J. C
 (1949)): k = s * k_TST with s = 1 / (1 + (k_f [two reactants] + k_r [two products]) / k_D), where
 k_f and k_r are the TST rate constants of the two directions and k_D = 8RT/(3 eta) the
 Smoluchowski encounter rate constant of two equal spheres with Stokes-Einstein diffusion
-(``diffusion_limit``; 2.2e9 L/(mol s) at the default viscosity). Both directions of a pair get the
+(``diffusion_limit``; 2.2e9 L/(mol s) at the default viscosity). The viscosity is given at 25 C and
+follows Arrhenius' law of viscous flow away from it (``viscosity_at``, activation energy
+``VISCOSITY_ACTIVATION``), so k_D grows faster than T in a temperature sweep. Both directions of a pair get the
 same s, so k_f/k_r stays exp(-dG/kT) (detailed balance). Coulomb attraction or repulsion of ions
 is left out (screened at 1 mol/L salt: a Debye length of about 3 Å); electrode steps are not
 limited (their reactant is at the surface).
@@ -67,6 +69,12 @@ GAS_CONSTANT = 8.314462618
 #: shear viscosity (Pa s) of the default electrolyte, 1 mol/L LiPF6 in EC-based carbonate blends at
 #: 25 C: about 3 mPa s (LP30/LP57-type electrolytes measure 3-4.5 mPa s; EC/DMC-rich blends less)
 DEFAULT_VISCOSITY = 3.0e-3
+#: temperature (K) at which ``RateModel.viscosity`` is given
+VISCOSITY_REFERENCE_TEMPERATURE = 298.15
+#: Arrhenius activation energy (J/mol) of viscous flow, eta(T) = eta(298.15 K) exp(E/R (1/T - 1/298.15 K)):
+#: a typical value for 1 mol/L LiPF6 in EC-based carbonate blends between 0 and 60 C (measured
+#: values about 13-18 kJ/mol; the viscosity roughly halves from 25 to 60 C)
+VISCOSITY_ACTIVATION = 15.0e3
 
 #: Bell-Evans-Polanyi (E0 in eV, alpha) per reaction kind as in the RNMC SEI network (module docstring).
 RNMC_BEP: dict[str, tuple[float, float]] = {
@@ -96,6 +104,18 @@ def diffusion_limit(temperature: float, viscosity: float = DEFAULT_VISCOSITY) ->
         raise ValueError(f"viscosity {viscosity!r} Pa s is not valid: give a positive shear viscosity in Pa s "
                          f"(the default electrolyte's is {DEFAULT_VISCOSITY})")
     return 8.0 * GAS_CONSTANT * temperature / (3.0 * viscosity) * 1e3
+
+
+def viscosity_at(temperature: float, viscosity: float = DEFAULT_VISCOSITY,
+                 activation: float = VISCOSITY_ACTIVATION) -> float:
+    """Shear viscosity (Pa s) at ``temperature`` (K) of an electrolyte whose viscosity at 25 C is
+    ``viscosity`` (Pa s), by Arrhenius' law with ``activation`` (J/mol; 0 keeps it constant)."""
+    thermal_energy(temperature)
+    if not activation >= 0:
+        raise ValueError(f"viscosity activation energy {activation!r} J/mol is not valid: give a non-negative "
+                         f"energy in J/mol (typical for carbonate electrolytes: {VISCOSITY_ACTIVATION:g})")
+    return viscosity * float(np.exp(activation / GAS_CONSTANT
+                                    * (1.0 / temperature - 1.0 / VISCOSITY_REFERENCE_TEMPERATURE)))
 
 
 def encounter_factor(barrier, dG, n_reactants, n_products, temperature: float, k_diffusion: float) -> np.ndarray:
@@ -234,8 +254,9 @@ class RateModel:
     with one use ``clipped_marcus_barrier`` instead of BEP (member-wise when dG has M members too).
     ``intrinsic_source`` names where it came from, for reports. ``electrode``: 'marcus' (the
     parabola, with its inverted region) or 'mhc' (``mhc_barrier``: Marcus-Hush-Chidsey, none).
-    ``viscosity`` (Pa s): the encounter limit of non-electrode steps with two species on a side
-    (module docstring; ``encounter_limited``); None leaves TST rates unlimited."""
+    ``viscosity`` (Pa s, at 25 C; ``viscosity_activation`` in J/mol carries it to ``temperature``):
+    the encounter limit of non-electrode steps with two species on a side (module docstring;
+    ``encounter_limited``); None leaves TST rates unlimited."""
 
     temperature: float = 298.15
     bep: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BEP))
@@ -249,12 +270,19 @@ class RateModel:
     intrinsic_source: str = ""
     electrode: str = "marcus"
     viscosity: float | None = DEFAULT_VISCOSITY
+    viscosity_activation: float = VISCOSITY_ACTIVATION
 
     def __post_init__(self):
         if self.electrode not in ELECTRODE_MODELS:
             raise ValueError(f"electrode kinetics {self.electrode!r} is not valid; valid: {', '.join(ELECTRODE_MODELS)}")
         if self.viscosity is not None:
-            diffusion_limit(self.temperature, self.viscosity)
+            self.encounter_rate_constant()
+
+    def encounter_rate_constant(self) -> float:
+        """The encounter rate constant k_D (L/(mol s)) at the model's temperature, with the
+        viscosity carried there from 25 C (``viscosity_at``); needs a ``viscosity``."""
+        eta = viscosity_at(self.temperature, self.viscosity, self.viscosity_activation)
+        return diffusion_limit(self.temperature, eta)
 
     def describe(self) -> str:
         """One line for reports: the models and their parameters."""
@@ -274,9 +302,10 @@ class RateModel:
     def _encounter_text(self) -> str:
         if self.viscosity is None:
             return "no encounter limit"
-        k_d = diffusion_limit(self.temperature, self.viscosity)
-        return (f"encounter-limited bimolecular steps (Collins-Kimball, k_D=8RT/3eta={k_d:.2g} L/(mol s) at "
-                f"eta={self.viscosity * 1e3:g} mPa s)")
+        eta = viscosity_at(self.temperature, self.viscosity, self.viscosity_activation)
+        return (f"encounter-limited bimolecular steps (Collins-Kimball, k_D=8RT/3eta={self.encounter_rate_constant():.2g} "
+                f"L/(mol s) at eta={eta * 1e3:.3g} mPa s: {self.viscosity * 1e3:g} mPa s at 25 C, Arrhenius "
+                f"{self.viscosity_activation / 1e3:g} kJ/mol)")
 
     def barriers(self, dG: np.ndarray, kinds: np.ndarray, electrons: np.ndarray,
                  radius: np.ndarray | None = None) -> np.ndarray:
@@ -363,7 +392,6 @@ class RateModel:
         rate = np.asarray(rate, dtype=float)
         if self.viscosity is None:
             return rate
-        factor = encounter_factor(barrier, dG, n_reactants, n_products, self.temperature,
-                                  diffusion_limit(self.temperature, self.viscosity))
+        factor = encounter_factor(barrier, dG, n_reactants, n_products, self.temperature, self.encounter_rate_constant())
         electrode = np.asarray(electrons) != 0
         return rate * np.where(electrode[:, None] if rate.ndim == 2 else electrode, 1.0, factor)
