@@ -6,12 +6,18 @@ model's card, its hard-split twin's test figures and its notes:
         --barrier sei_net/data/models/barrier_gfn2_neb.pt BARRIER_HARD.pt BARRIER_NOTES.md
 
 After retraining only the barrier model, ``--barrier-only MODEL HARD NOTES`` keeps the energy
-section of the README as it is and rewrites the barrier section.
+section of the README as it is and rewrites the barrier section; without ``--barrier`` the energy
+section is rewritten and the barrier section kept.
+
+The energy model's HARD may instead be the .json that ``examples/compare_energy_models.py`` wrote
+for the shipped model on species of a network it has not seen (the issue's other hard split):
+its "all unseen" rows become the hard-split table.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from sei_net.learn.card import card_markdown, metrics_table
@@ -26,7 +32,8 @@ BARRIER_TITLE = "# Model card: barrier_gfn2_neb.pt (default barrier surrogate)"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", help="the shipped model (.pt)")
-    parser.add_argument("hard", nargs="?", help="the same recipe trained on the size split (.pt)")
+    parser.add_argument("hard", nargs="?", help="the same recipe trained on the size split (.pt), or "
+                        "compare_energy_models.py's .json of the model on an unseen network")
     parser.add_argument("notes", nargs="?", help="Markdown appended after the tables")
     parser.add_argument("--barrier", nargs=3, metavar=("MODEL", "HARD", "NOTES"),
                         help="the shipped barrier model, its hard-split twin and notes (Markdown)")
@@ -41,22 +48,45 @@ def main() -> None:
     if not (args.model and args.hard and args.notes):
         parser.error("give MODEL HARD NOTES (or --barrier-only MODEL HARD NOTES)")
     shipped = EnergyEnsemble.load(args.model, device="cpu").card
-    hard = EnergyEnsemble.load(args.hard, device="cpu").card
-    clipped = hard.get("config", {}).get("clip_grad_norm") is not None
     text = card_markdown(shipped, "Model card: energy_gfn2.pt (default energy surrogate)")
-    text += (f"\n## Hard split (the 10 % largest species held out; a separately trained ensemble, "
-             f"{'clipped' if clipped else 'unclipped'}, not shipped)\n\n")
+    text += unseen_network_section(args.hard) if args.hard.endswith(".json") else size_split_section(args.hard)
+    text += Path(args.notes).read_text()
+    if args.barrier:
+        text += "\n" + barrier_section(*args.barrier)
+    elif BARRIER_TITLE in README.read_text():         # keep the barrier card as it is
+        text += "\n" + BARRIER_TITLE + README.read_text().split(BARRIER_TITLE, 1)[1]
+    README.write_text(text)
+    print(f"wrote {README}")
+
+
+def size_split_section(twin: str) -> str:
+    """The hard-split twin's test table (the 10 % largest species held out)."""
+    hard = EnergyEnsemble.load(twin, device="cpu").card
+    clipped = hard.get("config", {}).get("clip_grad_norm") is not None
+    text = (f"\n## Hard split (the 10 % largest species held out; a separately trained ensemble, "
+            f"{'clipped' if clipped else 'unclipped'}, not shipped)\n\n")
     text += f"Sizes {hard['sizes']}; the same labels and seed.\n\n"
     text += "\n".join(metrics_table(hard["test"])) + "\n\n"
     check = hard.get("start_graph_bounds")
     if check and check.get("n"):
         text += (f"Start graphs whose relaxed graph is a test species ({check['n']:,}): {check['fraction_below']:.1%} "
                  f"predicted more than {check['margin_eV']} eV below their lower bound.\n\n")
-    text += Path(args.notes).read_text()
-    if args.barrier:
-        text += "\n" + barrier_section(*args.barrier)
-    README.write_text(text)
-    print(f"wrote {README}")
+    return text
+
+
+def unseen_network_section(result: str) -> str:
+    """The shipped model on species of a network it has not seen, from the .json of
+    ``examples/compare_energy_models.py`` (its first model's "all unseen" rows)."""
+    rows = json.loads(Path(result).read_text())
+    try:
+        (name, report), = list(rows["all unseen"].items())[:1]
+    except (KeyError, ValueError):
+        raise SystemExit(f"{result}: not a compare_energy_models.py result (no 'all unseen' rows); give the "
+                         "hard-split twin (.pt) or that script's .json") from None
+    text = (f"\n## Hard split (species of a network the model has not seen; `{result}`, model "
+            f"{name.split(' ', 1)[1]})\n\n")
+    text += "\n".join(metrics_table(report)) + "\n\n"
+    return text
 
 
 def barrier_section(model: str, hard: str, notes: str) -> str:
