@@ -25,7 +25,6 @@ from sei_net.learn.barrier_fit import cross_validate
 from sei_net.learn.score import load_barrier_model
 
 
-
 def table(result: dict) -> str:
     """The cross-validation MAE table (eV) with the model's gain over the fitted BEP."""
     rows = ["| group | n | model | fitted BEP | default BEP | model vs fitted BEP |", "|---|---|---|---|---|---|"]

@@ -29,18 +29,15 @@ from sei_net.learn.card import metrics_table
 from sei_net.learn.dataset import load_labels
 from sei_net.learn.ensemble import EnergyEnsemble
 from sei_net.learn.evaluate import evaluate, labelled_reactions
-from sei_net.learn.fit import split_of_card
-
-SEEN_PARTS = ("train", "val", "cal")
+from sei_net.learn.fit import seen_keys, split_of_card
 
 
-def seen_keys(model: EnergyEnsemble, name: str) -> set[str]:
+def model_seen_keys(model: EnergyEnsemble, name: str) -> set[str]:
     """Keys of the species a model was trained, early-stopped or calibrated on (from its card)."""
     try:
-        data, parts = split_of_card(model.card)
+        return seen_keys(*split_of_card(model.card))
     except ValueError as err:
         raise SystemExit(f"{name}: {err}") from None
-    return {data.keys[i] for part in SEEN_PARTS for i in parts[part]}
 
 
 def main() -> None:
@@ -56,7 +53,7 @@ def main() -> None:
 
     models = dict.fromkeys(args.models)   # A, B in the order given (the same file twice is one model)
     models = {name: EnergyEnsemble.load(name, device="cpu") for name in models}
-    seen = set().union(*(seen_keys(m, name) for name, m in models.items()))
+    seen = set().union(*(model_seen_keys(m, name) for name, m in models.items()))
     data = load_labels(args.labels, coordination="rekey")
     stoich = labelled_reactions(args.network, data.keys) if args.network else None
     status = np.array(data.status)

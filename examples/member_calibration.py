@@ -28,7 +28,7 @@ from sei_net.learn import metrics
 from sei_net.learn.dataset import load_labels
 from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction, reaction_uncertainty
 from sei_net.learn.evaluate import calibration_maps, labelled_reactions, labels_kept, reactions_touching
-from sei_net.learn.fit import split_of_card
+from sei_net.learn.fit import seen_keys, split_of_card
 
 FIGURES = ("coverage_95", "miscalibration_area", "spearman", "nll")
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"own split": {what: {k: float(np.median([m[k] for m in ms])) for k in FIGURES}
                             for what, ms in runs.items()}, "draws": args.draws}
     if args.unseen_labels and args.unseen_network:
-        seen = {data.keys[i] for part in ("train", "val", "cal") for i in parts[part]}
+        seen = seen_keys(data, parts)
         every = load_labels(list(model.card["labels"]) + [args.unseen_labels], coordination="rekey")
         chosen = set(load_labels([args.unseen_labels], coordination="rekey").keys)
         test = np.flatnonzero([k not in seen and k in chosen for k in every.keys])

@@ -21,34 +21,34 @@ from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.stats import spearmanr
 
 from sei_net.learn.dataset import load_labels
 from sei_net.learn.ensemble import EnergyEnsemble
-from sei_net.learn.fit import split_of_card
+from sei_net.learn.fit import seen_keys, split_of_card
+from sei_net.learn.metrics import gaussian_nll, mae, spearman_error_sigma
 
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 def ranking(error: np.ndarray, epistemic: np.ndarray, aleatoric: np.ndarray) -> dict:
-    """Spearman(|error|, variance) for each part and each weighting in WEIGHTS."""
-    out = {"n": int(len(error)), "mae": float(np.mean(np.abs(error))),
-           "epistemic": float(spearmanr(np.abs(error), epistemic)[0]),
-           "aleatoric": float(spearmanr(np.abs(error), aleatoric)[0])}
+    """Spearman(|error|, sigma) for each part and each weighting in WEIGHTS."""
+    out = {"n": int(len(error)), "mae": mae(error),
+           "epistemic": spearman_error_sigma(error, np.sqrt(epistemic)),
+           "aleatoric": spearman_error_sigma(error, np.sqrt(aleatoric))}
     for w in WEIGHTS[1:]:
-        out[f"w={w:g}"] = float(spearmanr(np.abs(error), w * epistemic + aleatoric)[0])
+        out[f"w={w:g}"] = spearman_error_sigma(error, np.sqrt(w * epistemic + aleatoric))
     return out
 
 
 def likelihood_weight(error: np.ndarray, epistemic: np.ndarray, aleatoric: np.ndarray) -> dict:
     """Scales a, b of a * epistemic + b * aleatoric that minimise the Gaussian NLL of ``error``."""
     def nll(x):
-        var = np.exp(x[0]) * epistemic + np.exp(x[1]) * aleatoric
-        return float(np.mean(np.log(2 * np.pi * var) + error ** 2 / var) / 2)
+        return gaussian_nll(error, np.sqrt(np.exp(x[0]) * epistemic + np.exp(x[1]) * aleatoric))
     fit = minimize(nll, [0.0, 0.0], method="Nelder-Mead")
+    common = minimize(lambda s: nll([s[0], s[0]]), [0.0], method="Nelder-Mead")
     a, b = np.exp(fit.x)
-    return {"a": float(a), "b": float(b), "w": float(a / b), "nll_fitted": fit.fun,
-            "nll_equal_scales_fitted": float(minimize(lambda s: nll([s[0], s[0]]), [0.0], method="Nelder-Mead").fun)}
+    return {"a": float(a), "b": float(b), "w": float(a / b), "nll_fitted": float(fit.fun),
+            "nll_equal_scales_fitted": float(common.fun)}
 
 
 def main() -> None:
@@ -60,7 +60,7 @@ def main() -> None:
 
     model = EnergyEnsemble.load(args.model, device="cpu")
     data, parts = split_of_card(model.card)
-    seen = {data.keys[i] for part in ("train", "val", "cal") for i in parts[part]}
+    seen = seen_keys(data, parts)
     sets = {part: (data, parts[part]) for part in ("cal", "test")}
     for path in args.unseen:
         other = load_labels([path], coordination=model.card.get("coordination", "keep"))
@@ -77,7 +77,8 @@ def main() -> None:
     lines = [f"Spearman(|error|, variance) of {args.model}; w * epistemic + aleatoric (w=1: the shipped total)", "",
              "| species | n | MAE eV | " + " | ".join(columns) + " |", "|---" * (len(columns) + 3) + "|"]
     for name, row in report["rows"].items():
-        lines.append(f"| {name} | {row['n']} | {row['mae']:.3f} | " + " | ".join(f"{row[c]:.3f}" for c in columns) + " |")
+        cells = " | ".join(f"{row[c]:.3f}" for c in columns)
+        lines.append(f"| {name} | {row['n']} | {row['mae']:.3f} | {cells} |")
     fit = report["likelihood_fit_on_cal"]
     lines += ["", f"Maximum-likelihood scales on the calibration part: a = {fit['a']:.2f} (epistemic), "
                   f"b = {fit['b']:.2f} (aleatoric), w = a/b = {fit['w']:.2f}; NLL {fit['nll_fitted']:.3f} "

@@ -53,8 +53,10 @@ def main() -> None:
     text += Path(args.notes).read_text()
     if args.barrier:
         text += "\n" + barrier_section(*args.barrier)
-    elif BARRIER_TITLE in README.read_text():         # keep the barrier card as it is
-        text += "\n" + BARRIER_TITLE + README.read_text().split(BARRIER_TITLE, 1)[1]
+    else:                                             # keep the barrier card as it is
+        _, title, barrier = README.read_text().partition(BARRIER_TITLE)
+        if title:
+            text += "\n" + title + barrier
     README.write_text(text)
     print(f"wrote {README}")
 
@@ -77,12 +79,11 @@ def size_split_section(twin: str) -> str:
 def unseen_network_section(result: str) -> str:
     """The shipped model on species of a network it has not seen, from the .json of
     ``examples/compare_energy_models.py`` (its first model's "all unseen" rows)."""
-    rows = json.loads(Path(result).read_text())
-    try:
-        (name, report), = list(rows["all unseen"].items())[:1]
-    except (KeyError, ValueError):
+    first = next(iter(json.loads(Path(result).read_text()).get("all unseen", {}).items()), None)
+    if first is None:
         raise SystemExit(f"{result}: not a compare_energy_models.py result (no 'all unseen' rows); give the "
-                         "hard-split twin (.pt) or that script's .json") from None
+                         "hard-split twin (.pt) or that script's .json")
+    name, report = first
     text = (f"\n## Hard split (species of a network the model has not seen; `{result}`, model "
             f"{name.split(' ', 1)[1]})\n\n")
     text += "\n".join(metrics_table(report)) + "\n\n"

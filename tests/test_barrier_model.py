@@ -295,9 +295,9 @@ def test_shipped_barrier_card_matches_the_committed_labels():
     from pathlib import Path
 
     from sei_net.learn.barrier_data import load_barrier_dataset
-    from sei_net.learn.score import default_barrier_model_path, load_barrier_model
+    from sei_net.learn.score import load_barrier_model
 
-    model = load_barrier_model(default_barrier_model_path(), "cpu")
+    model = load_barrier_model("default", "cpu")
     root = Path(__file__).resolve().parents[1]
     files = [root / f for f in model.card["datasets"]]
     assert files and all(f.exists() for f in files)

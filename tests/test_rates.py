@@ -10,8 +10,9 @@ from sei_net.kinetics.hypergraph import HyperGraph
 from sei_net.kinetics.query import score_reactions
 from sei_net.kinetics.costs import kinetic_cost, mrnet_cost, reaction_costs, softplus_cost
 from sei_net.kinetics.rates import (
-    DEFAULT_BEP, DEFAULT_VISCOSITY, GAS_CONSTANT, RNMC_BEP, VISCOSITY_ACTIVATION, RateModel, bep_barrier, diffusion_limit,
-    encounter_factor, eyring, marcus_barrier, mhc_barrier, outer_reorganisation, tunnelling_factor, viscosity_at,
+    DEFAULT_BEP, DEFAULT_VISCOSITY, GAS_CONSTANT, RNMC_BEP, VISCOSITY_ACTIVATION, RateModel, bep_barrier,
+    diffusion_limit, encounter_factor, eyring, marcus_barrier, mhc_barrier, outer_reorganisation, tunnelling_factor,
+    viscosity_at,
 )
 
 T = 298.15

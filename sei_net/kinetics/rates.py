@@ -48,8 +48,8 @@ k_f and k_r are the TST rate constants of the two directions and k_D = 8RT/(3 et
 Smoluchowski encounter rate constant of two equal spheres with Stokes-Einstein diffusion
 (``diffusion_limit``; 2.2e9 L/(mol s) at the default viscosity). The viscosity is given at 25 C and
 follows Arrhenius' law of viscous flow away from it (``viscosity_at``, activation energy
-``VISCOSITY_ACTIVATION``), so k_D grows faster than T in a temperature sweep. Both directions of a pair get the
-same s, so k_f/k_r stays exp(-dG/kT) (detailed balance). Coulomb attraction or repulsion of ions
+``VISCOSITY_ACTIVATION``), so k_D grows faster than T in a temperature sweep. Both directions of a
+pair get the same s, so k_f/k_r stays exp(-dG/kT) (detailed balance). Coulomb attraction or repulsion of ions
 is left out (screened at 1 mol/L salt: a Debye length of about 3 Å); electrode steps are not
 limited (their reactant is at the surface).
 """
@@ -278,11 +278,14 @@ class RateModel:
         if self.viscosity is not None:
             self.encounter_rate_constant()
 
+    def viscosity_here(self) -> float:
+        """The viscosity (Pa s) at the model's temperature, carried from 25 C (``viscosity_at``);
+        needs a ``viscosity``."""
+        return viscosity_at(self.temperature, self.viscosity, self.viscosity_activation)
+
     def encounter_rate_constant(self) -> float:
-        """The encounter rate constant k_D (L/(mol s)) at the model's temperature, with the
-        viscosity carried there from 25 C (``viscosity_at``); needs a ``viscosity``."""
-        eta = viscosity_at(self.temperature, self.viscosity, self.viscosity_activation)
-        return diffusion_limit(self.temperature, eta)
+        """The encounter rate constant k_D (L/(mol s)) at the model's temperature and viscosity."""
+        return diffusion_limit(self.temperature, self.viscosity_here())
 
     def describe(self) -> str:
         """One line for reports: the models and their parameters."""
@@ -302,10 +305,10 @@ class RateModel:
     def _encounter_text(self) -> str:
         if self.viscosity is None:
             return "no encounter limit"
-        eta = viscosity_at(self.temperature, self.viscosity, self.viscosity_activation)
-        return (f"encounter-limited bimolecular steps (Collins-Kimball, k_D=8RT/3eta={self.encounter_rate_constant():.2g} "
-                f"L/(mol s) at eta={eta * 1e3:.3g} mPa s: {self.viscosity * 1e3:g} mPa s at 25 C, Arrhenius "
-                f"{self.viscosity_activation / 1e3:g} kJ/mol)")
+        eta = self.viscosity_here()
+        return (f"encounter-limited bimolecular steps (Collins-Kimball, "
+                f"k_D=8RT/3eta={diffusion_limit(self.temperature, eta):.2g} L/(mol s) at eta={eta * 1e3:.3g} mPa s: "
+                f"{self.viscosity * 1e3:g} mPa s at 25 C, Arrhenius {self.viscosity_activation / 1e3:g} kJ/mol)")
 
     def barriers(self, dG: np.ndarray, kinds: np.ndarray, electrons: np.ndarray,
                  radius: np.ndarray | None = None) -> np.ndarray:
@@ -392,6 +395,7 @@ class RateModel:
         rate = np.asarray(rate, dtype=float)
         if self.viscosity is None:
             return rate
-        factor = encounter_factor(barrier, dG, n_reactants, n_products, self.temperature, self.encounter_rate_constant())
+        factor = encounter_factor(barrier, dG, n_reactants, n_products, self.temperature,
+                                  self.encounter_rate_constant())
         electrode = np.asarray(electrons) != 0
         return rate * np.where(electrode[:, None] if rate.ndim == 2 else electrode, 1.0, factor)

@@ -57,6 +57,16 @@ def split_of_card(card: dict) -> tuple[LabelledSpecies, dict[str, np.ndarray]]:
     return data, parts
 
 
+#: the parts of a split a model has learned from or been calibrated on (not test)
+SEEN_PARTS = ("train", "val", "cal")
+
+
+def seen_keys(data: LabelledSpecies, parts: dict[str, np.ndarray]) -> set[str]:
+    """Keys of the species in a split's ``SEEN_PARTS``: those a model trained, early-stopped or
+    calibrated on, so no test of it may use them."""
+    return {data.keys[i] for part in SEEN_PARTS for i in parts[part]}
+
+
 def oracle_name(level_of_theory: str) -> str:
     """The oracle's short name (as in ``sei_net.constants.ELECTRON_OFFSETS``) from a level of theory."""
     return "gfn2" if level_of_theory.upper().startswith("GFN2") else "oracle"
