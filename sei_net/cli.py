@@ -443,6 +443,9 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
                                                "reactions the store lacks are added first (repeatable)"),
         conformers: Optional[int] = typer.Option(None, help="read the species labels made with this many "
                                                  "conformers (default: the cache's only GFN2 level)"),
+        images: int = typer.Option(7, help="moving images per band; another count is another level of theory, "
+                                   "run only for reactions no stored level settled (e.g. 11 with --retry-failed)"),
+        max_steps: int = typer.Option(600, help="FIRE steps per NEB phase at most"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Climbing-image NEB barriers (GFN2-xTB) for the network's unimolecular reactions (resumable)."""
     from sei_net.energy.barrier_labels import NEB_KINDS, label_barriers
@@ -460,7 +463,8 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
     quiet = _quiet(as_json)
     result = label_barriers(network, labels, barriers, level, limit, seed, retry_failed, (k, n),
                             echo=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)),
-                            resume_from=resume_from, kinds=kind or NEB_KINDS)
+                            resume_from=resume_from, kinds=kind or NEB_KINDS, n_images=images,
+                            max_steps=max_steps)
     result["label_level"] = level
     if export is not None:
         result["exported"], result["export_left_out"] = export_barrier_dataset(barriers, network, labels, level,

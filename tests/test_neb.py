@@ -102,7 +102,33 @@ def test_eligible_reactions_one_direction_per_pair_spin_conserving_and_labelled(
         store.put(BarrierRecord("r1", "failed", reason="x"), "concerted")
         store.put(BarrierRecord("r2", "ok", dG_act=0.5), "ring_opening")
         assert store.done() == {"r1", "r2"} and store.done(retry_failed=True) == {"r2"}
-        assert store.done(NEB_LEVEL + " other") == set()
+        assert store.done(NEB_LEVEL + " other") == {"r2"}  # settled at another level: not run again
+
+
+def test_image_count_is_part_of_the_level_and_a_rerun_takes_only_the_unsettled(tmp_path):
+    from sei_net.energy.barrier_labels import BarrierStore
+    from sei_net.energy.neb import NEB_LEVEL, BarrierRecord, neb_barrier, neb_level
+
+    assert neb_level(7) == NEB_LEVEL and "11 images" in neb_level(11) and neb_level(11) != NEB_LEVEL
+    a = Species.from_smiles("CO")
+    no_map = Reaction([a], [a], kind="concerted")
+    rec = neb_barrier(no_map, np.zeros((a.n_atoms, 3)), [np.zeros((a.n_atoms, 3))], 0.0, 0.0, n_images=11,
+                      max_steps=1500)
+    assert rec.level_of_theory == neb_level(11) and rec.n_images == 11 and rec.data["max_steps"] == 1500
+    with pytest.raises(ValueError, match="images 2 is not valid; give 3 or more"):
+        neb_barrier(no_map, np.zeros((a.n_atoms, 3)), [np.zeros((a.n_atoms, 3))], 0.0, 0.0, n_images=2)
+
+    more = neb_level(11)
+    with BarrierStore(tmp_path / "b.db") as store:
+        store.put(BarrierRecord("stuck", "failed", reason="did not converge"), "concerted")
+        store.put(BarrierRecord("fine", "ok", dG_act=0.5), "concerted")
+        store.put(BarrierRecord("flat", "barrierless"), "fragmentation")
+        assert store.done(more, retry_failed=True) == {"fine", "flat"}  # only the failed one runs again
+        store.put(BarrierRecord("stuck", "ok", dG_act=0.7, n_images=11, level_of_theory=more), "concerted")
+        assert store.done(more, retry_failed=True) == {"fine", "flat", "stuck"}
+        assert store.done(NEB_LEVEL, retry_failed=True) == {"fine", "flat", "stuck"}  # settled at 11 images
+        # both results are kept, the newer last, so a dataset built from the store prefers it
+        assert [r["level_of_theory"] for _, r in store.records() if r["reaction_key"] == "stuck"] == [NEB_LEVEL, more]
 
 
 def test_shards_partition_the_work_and_keep_their_share_when_restarted():

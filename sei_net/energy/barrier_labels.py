@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from sei_net.energy.labels import _open_text
-from sei_net.energy.neb import NEB_LEVEL, BarrierRecord
+from sei_net.energy.neb import (DEFAULT_IMAGES, DEFAULT_MAX_STEPS, NEB_LEVEL, BarrierRecord, check_band_settings,
+                                neb_level)
 
 #: the reaction kinds NEB is run for (their reverses are covered by the same transition state)
 NEB_KINDS = ("ring_opening", "ring_closing", "concerted", "fragmentation")
@@ -73,15 +74,19 @@ class BarrierStore:
                                   time.time())).rowcount
 
     def done(self, level: str = NEB_LEVEL, retry_failed: bool = False) -> set[str]:
-        rows = self.conn.execute("SELECT key, status FROM barriers WHERE level = ?", (level,))
-        return {k for k, s in rows if not (retry_failed and s == "failed")}
+        """Keys not to run at ``level``: those with a record at that level (failed ones too unless
+        ``retry_failed``) and those with a usable (ok or barrierless) record at any other level, so
+        a run with more images takes only what the others could not settle."""
+        rows = self.conn.execute("SELECT key, status, level FROM barriers")
+        return {k for k, s, lev in rows
+                if (lev == level and not (retry_failed and s == "failed")) or (lev != level and s != "failed")}
 
     def records(self, level: str | None = None) -> list[tuple[str, dict]]:
-        """(kind, record dict) of every stored result, by key."""
+        """(kind, record dict) of every stored result, by key and, within a key, oldest first."""
         sql, args = "SELECT kind, record FROM barriers", ()
         if level is not None:
             sql, args = sql + " WHERE level = ?", (level,)
-        return [(k, json.loads(r)) for k, r in self.conn.execute(sql + " ORDER BY key", args)]
+        return [(k, json.loads(r)) for k, r in self.conn.execute(sql + " ORDER BY key, created", args)]
 
     def counts(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT status, COUNT(*) FROM barriers GROUP BY status"))
@@ -162,13 +167,16 @@ def shard_queue(chosen: list[tuple], done: set[str], shard: tuple[int, int], lim
 def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path, label_level: str,
                    limit: int | None = None, seed: int = 0, retry_failed: bool = False,
                    shard: tuple[int, int] = (0, 1), echo: Callable[[str], None] = lambda m: None,
-                   resume_from: Iterable[str | Path] = (), kinds: Iterable[str] = NEB_KINDS) -> dict:
+                   resume_from: Iterable[str | Path] = (), kinds: Iterable[str] = NEB_KINDS,
+                   n_images: int = DEFAULT_IMAGES, max_steps: int = DEFAULT_MAX_STEPS) -> dict:
     """Run NEB for the eligible reactions of ``network`` not yet in ``barriers``; resumable.
     ``kinds``: run only reactions of these kinds (the direction of each pair is chosen among all
     kinds first, so a subset never runs the reverse of a reaction a full run would take).
     ``shard`` (k, n): every n-th eligible reaction from the k-th (``shard_queue``), so n processes
     can share one store without running a reaction twice. ``resume_from``: barrier datasets whose
-    reactions the store lacks are added first (``BarrierStore.import_jsonl``)."""
+    reactions the store lacks are added first (``BarrierStore.import_jsonl``). ``n_images`` and
+    ``max_steps``: band settings; another image count is another level (``neb_level``), run for
+    the reactions no level has settled (``BarrierStore.done``)."""
     import numpy as np
 
     from sei_net.energy.labels import LabelStore
@@ -176,6 +184,7 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
     from sei_net.store.db import NetworkStore
 
     kinds = tuple(kinds)
+    check_band_settings(n_images, max_steps)
     unknown = sorted(set(kinds) - set(NEB_KINDS))
     if unknown:
         raise ValueError(f"reaction kind(s) {', '.join(unknown)} not run by NEB; valid: {', '.join(NEB_KINDS)}")
@@ -184,7 +193,7 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
             BarrierStore(barriers) as out:
         for path in resume_from:
             out.import_jsonl(path)
-        todo_done = out.done(retry_failed=retry_failed)
+        todo_done = out.done(neb_level(n_images), retry_failed=retry_failed)
         chosen = [t for t in balanced_order(eligible_reactions(net, lab, label_level), seed) if t[1] in kinds]
         eligible = len(chosen)
         queue = shard_queue(chosen, todo_done, shard, limit)
@@ -192,7 +201,8 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
             rec_r = lab.get(reaction.reactants[0].key, label_level)
             rec_p = [lab.get(p.key, label_level) for p in reaction.products]
             record = neb_barrier(reaction, np.asarray(rec_r.coords), [np.asarray(p.coords) for p in rec_p],
-                                 rec_r.G, rec_r.E, temperature=rec_r.temperature)
+                                 rec_r.G, rec_r.E, temperature=rec_r.temperature, n_images=n_images,
+                                 max_steps=max_steps)
             out.put(record, kind)
             echo(f"[{n}/{len(queue)}] {kind} {record.status} {record.reason} ({record.seconds:.1f} s)")
         return {"eligible": eligible, "run": len(queue), "counts": out.counts()}

@@ -35,8 +35,22 @@ import numpy as np
 
 from sei_net.chem.reaction import Reaction
 
-NEB_LEVEL = ("CI-NEB (7 images, IDPP, improved tangent, k=1 eV/A^2, FIRE, fmax 0.05 eV/A) on "
-             "GFN2-xTB/GBE(eps=18.5,Still); TS qRRHO without the imaginary mode")
+#: moving images of a band unless a run asks for more
+DEFAULT_IMAGES = 7
+#: FIRE steps per phase (band to 0.3 eV/Å, then climbing image to ``fmax``) unless a run asks for more
+DEFAULT_MAX_STEPS = 600
+
+
+def neb_level(n_images: int = DEFAULT_IMAGES) -> str:
+    """Level-of-theory string of a CI-NEB run with ``n_images`` moving images. The count is part of
+    it because it changes which saddle a band finds (docs/results/neb_images_probe.md: one shift
+    0.77 eV with 7 images, 0.97 eV with 11), so results of different counts are kept apart. The step
+    limit is not: it decides only whether a band converges (``data.max_steps`` records it)."""
+    return (f"CI-NEB ({n_images} images, IDPP, improved tangent, k=1 eV/A^2, FIRE, fmax 0.05 eV/A) on "
+            "GFN2-xTB/GBE(eps=18.5,Still); TS qRRHO without the imaginary mode")
+
+
+NEB_LEVEL = neb_level()
 
 #: a bond the reaction forms is "within reach" when its atoms are at most this far (Å) beyond the sum
 #: of their covalent radii; farther pairs get a reactive reactant conformer (``reactive_reactant``)
@@ -214,11 +228,15 @@ def product_complex_status(reaction: Reaction, coords_reactant_order: np.ndarray
 
 
 def neb_barrier(reaction: Reaction, reactant_coords: np.ndarray, product_coords: list[np.ndarray],
-                reactant_G: float, reactant_E: float, temperature: float = 298.15, n_images: int = 7,
-                fmax: float = 0.05, max_steps: int = 600) -> BarrierRecord:
-    """Run one CI-NEB (see the module docstring); never raises for chemistry problems."""
+                reactant_G: float, reactant_E: float, temperature: float = 298.15,
+                n_images: int = DEFAULT_IMAGES, fmax: float = 0.05,
+                max_steps: int = DEFAULT_MAX_STEPS) -> BarrierRecord:
+    """Run one CI-NEB (see the module docstring); never raises for chemistry problems. The record's
+    level of theory is ``neb_level(n_images)``."""
+    check_band_settings(n_images, max_steps)
     t0 = time.perf_counter()
-    rec = BarrierRecord(reaction.key, "failed", n_images=n_images)
+    rec = BarrierRecord(reaction.key, "failed", n_images=n_images, level_of_theory=neb_level(n_images),
+                        data={"max_steps": max_steps})
     try:
         _run(reaction, np.asarray(reactant_coords, float), product_coords, reactant_G, reactant_E, temperature,
              n_images, fmax, max_steps, rec)
@@ -227,6 +245,14 @@ def neb_barrier(reaction: Reaction, reactant_coords: np.ndarray, product_coords:
         rec.reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
     rec.seconds = round(time.perf_counter() - t0, 3)
     return rec
+
+
+def check_band_settings(n_images: int, max_steps: int) -> None:
+    """Refuse a band that cannot locate a saddle (fewer than 3 moving images) or a step limit below 1."""
+    if n_images < 3:
+        raise ValueError(f"NEB images {n_images} is not valid; give 3 or more moving images (default {DEFAULT_IMAGES})")
+    if max_steps < 1:
+        raise ValueError(f"NEB max_steps {max_steps} is not valid; give 1 or more (default {DEFAULT_MAX_STEPS})")
 
 
 #: a path whose highest image is within this of its higher end has no barrier beyond the
