@@ -446,6 +446,8 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
         images: int = typer.Option(7, help="moving images per band; another count is another level of theory, "
                                    "run only for reactions no stored level settled (e.g. 11 with --retry-failed)"),
         max_steps: int = typer.Option(600, help="FIRE steps per NEB phase at most"),
+        failed_reason: str = typer.Option("", help="run only reactions stored as failed with a reason that "
+                                          "contains this, e.g. 'did not converge' (implies --retry-failed)"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Climbing-image NEB barriers (GFN2-xTB) for the network's unimolecular reactions (resumable)."""
     from sei_net.energy.barrier_labels import NEB_KINDS, label_barriers
@@ -464,7 +466,7 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
     result = label_barriers(network, labels, barriers, level, limit, seed, retry_failed, (k, n),
                             echo=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)),
                             resume_from=resume_from, kinds=kind or NEB_KINDS, n_images=images,
-                            max_steps=max_steps)
+                            max_steps=max_steps, failed_reason=failed_reason)
     result["label_level"] = level
     if export is not None:
         result["exported"], result["export_left_out"] = export_barrier_dataset(barriers, network, labels, level,

@@ -123,10 +123,15 @@ def test_image_count_is_part_of_the_level_and_a_rerun_takes_only_the_unsettled(t
         store.put(BarrierRecord("stuck", "failed", reason="did not converge"), "concerted")
         store.put(BarrierRecord("fine", "ok", dG_act=0.5), "concerted")
         store.put(BarrierRecord("flat", "barrierless"), "fragmentation")
-        assert store.done(more, retry_failed=True) == {"fine", "flat"}  # only the failed one runs again
+        store.put(BarrierRecord("scf", "failed", reason="SCF not converged in 500 cycles"), "concerted")
+        assert store.done(more) == {"fine", "flat"}  # failures of the other level run at this one
+        assert store.done(more, failed_reason="did not converge") == {"fine", "flat", "scf"}
+        assert store.done(NEB_LEVEL, True, "did not converge") == {"fine", "flat", "scf"}
+        assert store.done(NEB_LEVEL) == {"fine", "flat", "scf", "stuck"}
         store.put(BarrierRecord("stuck", "ok", dG_act=0.7, n_images=11, level_of_theory=more), "concerted")
         assert store.done(more, retry_failed=True) == {"fine", "flat", "stuck"}
         assert store.done(NEB_LEVEL, retry_failed=True) == {"fine", "flat", "stuck"}  # settled at 11 images
+        assert store.keys() == {"fine", "flat", "scf", "stuck"}
         # both results are kept, the newer last, so a dataset built from the store prefers it
         assert [r["level_of_theory"] for _, r in store.records() if r["reaction_key"] == "stuck"] == [NEB_LEVEL, more]
 

@@ -73,13 +73,27 @@ class BarrierStore:
                                   record.dE_act, record.seconds, json.dumps(record.to_dict()),
                                   time.time())).rowcount
 
-    def done(self, level: str = NEB_LEVEL, retry_failed: bool = False) -> set[str]:
-        """Keys not to run at ``level``: those with a record at that level (failed ones too unless
-        ``retry_failed``) and those with a usable (ok or barrierless) record at any other level, so
-        a run with more images takes only what the others could not settle."""
-        rows = self.conn.execute("SELECT key, status, level FROM barriers")
-        return {k for k, s, lev in rows
-                if (lev == level and not (retry_failed and s == "failed")) or (lev != level and s != "failed")}
+    def done(self, level: str = NEB_LEVEL, retry_failed: bool = False, failed_reason: str = "") -> set[str]:
+        """Stored keys not to run at ``level``. Run are the reactions no level has settled (no ok or
+        barrierless record), so a run with more images takes only what the others could not, that
+        have no record at ``level`` or, with ``retry_failed``, a failed one. With ``failed_reason``
+        only those whose failure (the one at ``level`` if there is one, else any) names it."""
+        by_key: dict[str, dict[str, tuple[str, str]]] = {}
+        for key, status, lev, why in self.conn.execute(
+                "SELECT key, status, level, json_extract(record, '$.reason') FROM barriers"):
+            by_key.setdefault(key, {})[lev] = (status, why or "")
+        done = set()
+        for key, results in by_key.items():
+            here = results.get(level)
+            failures = [here] if here is not None else list(results.values())
+            if (any(status != "failed" for status, _ in results.values())
+                    or (here is not None and not retry_failed)
+                    or not any(failed_reason in why for _, why in failures)):
+                done.add(key)
+        return done
+
+    def keys(self) -> set[str]:
+        return {k for k, in self.conn.execute("SELECT DISTINCT key FROM barriers")}
 
     def records(self, level: str | None = None) -> list[tuple[str, dict]]:
         """(kind, record dict) of every stored result, by key and, within a key, oldest first."""
@@ -168,7 +182,8 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
                    limit: int | None = None, seed: int = 0, retry_failed: bool = False,
                    shard: tuple[int, int] = (0, 1), echo: Callable[[str], None] = lambda m: None,
                    resume_from: Iterable[str | Path] = (), kinds: Iterable[str] = NEB_KINDS,
-                   n_images: int = DEFAULT_IMAGES, max_steps: int = DEFAULT_MAX_STEPS) -> dict:
+                   n_images: int = DEFAULT_IMAGES, max_steps: int = DEFAULT_MAX_STEPS,
+                   failed_reason: str = "") -> dict:
     """Run NEB for the eligible reactions of ``network`` not yet in ``barriers``; resumable.
     ``kinds``: run only reactions of these kinds (the direction of each pair is chosen among all
     kinds first, so a subset never runs the reverse of a reaction a full run would take).
@@ -176,7 +191,8 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
     can share one store without running a reaction twice. ``resume_from``: barrier datasets whose
     reactions the store lacks are added first (``BarrierStore.import_jsonl``). ``n_images`` and
     ``max_steps``: band settings; another image count is another level (``neb_level``), run for
-    the reactions no level has settled (``BarrierStore.done``)."""
+    the reactions no level has settled (``BarrierStore.done``). ``failed_reason``: run only
+    reactions stored as failed with a reason that contains it (implies ``retry_failed``)."""
     import numpy as np
 
     from sei_net.energy.labels import LabelStore
@@ -193,8 +209,11 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
             BarrierStore(barriers) as out:
         for path in resume_from:
             out.import_jsonl(path)
-        todo_done = out.done(neb_level(n_images), retry_failed=retry_failed)
+        todo_done = out.done(neb_level(n_images), retry_failed or bool(failed_reason), failed_reason)
         chosen = [t for t in balanced_order(eligible_reactions(net, lab, label_level), seed) if t[1] in kinds]
+        if failed_reason:  # only reactions stored as failed with that reason
+            stored = out.keys()
+            chosen = [t for t in chosen if t[0].key in stored]
         eligible = len(chosen)
         queue = shard_queue(chosen, todo_done, shard, limit)
         for n, (reaction, kind, _) in enumerate(queue, 1):
