@@ -108,7 +108,7 @@ def _sweep_stage(q, recipe, ranked_here: list[dict], potentials: Sequence[float]
                  temperatures: Sequence[float], echo: Callable[[str], None]) -> dict:
     """Ranks of the known SEI products among the likely products at each potential x temperature,
     rescoring query ``q`` (whose own point's ranking, ``ranked_here``, is reused). The free
-    energies stay those of the energy source (298.15 K); temperature enters the rates."""
+    energies are carried from the source's temperature to each T (energy.thermal), then the rates."""
     rows = []
     here = (q.potential, q.rate_model.temperature)
     for T in temperatures:
@@ -119,7 +119,8 @@ def _sweep_stage(q, recipe, ranked_here: list[dict], potentials: Sequence[float]
                          "top": [{k: p[k] for k in ("species", "cost", "probability_top_k")} for p in ranked[:5]]})
     echo(f"swept {len(potentials)} potentials x {len(temperatures)} temperatures")
     return {"potentials_V_vs_Li": list(potentials), "temperatures_K": list(temperatures), "rows": rows,
-            "note": "free energies are the energy source's (298.15 K); temperature changes the rates only"}
+            "note": (f"free energies carried from the energy source's {q.energies.temperature:g} K to each "
+                     "temperature with the thermal model's S and Cp (energy.thermal); rates at that temperature")}
 
 
 def _kinetics_stage(q, echo: Callable[[str], None], **settings) -> dict:

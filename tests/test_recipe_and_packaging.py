@@ -49,6 +49,8 @@ def test_wheel_ships_rules_and_recipes(tmp_path):
     labels = {Path(n).name for n in names if n.startswith("sei_net/data/labels/gfn2_")}   # what sei-net run keeps
     assert labels == {p.name for p in shipped_label_files()} and len(labels) > 10
     assert any(n.endswith("entry_points.txt") for n in names)
+    for model in ("energy_gfn2.pt", "barrier_gfn2_neb.pt", "thermal_gfn2.json"):  # shipped defaults
+        assert f"sei_net/data/models/{model}" in names
 
 
 def test_resource_dirs_exist():

@@ -154,7 +154,7 @@ class SpeciesEnergies:
     """Free energies (eV) by species index: ``G`` (NaN where missing), optional ``members``
     (n_species x M) and ``sigma``; ``source`` and ``level_of_theory`` name where they come from;
     ``left_out``: SMILES -> reason for the species outside the oracle's domain (energy.domain),
-    whose stored energies are set to NaN here."""
+    whose stored energies are set to NaN here; ``temperature``: K of every G."""
 
     G: np.ndarray
     members: np.ndarray | None
@@ -162,6 +162,7 @@ class SpeciesEnergies:
     source: str
     level_of_theory: str
     left_out: dict[str, str] = field(default_factory=dict)
+    temperature: float = 298.15
 
     @property
     def n_members(self) -> int:
@@ -188,10 +189,11 @@ def species_energies(store, n_species: int, source: str | None = None) -> Specie
     sigma = np.full(n_species, np.nan)
     n_members = max((len(r["members"]) for r in rows if r["members"] is not None), default=0)
     members = np.full((n_species, n_members), np.nan) if n_members else None
-    levels = set()
+    levels, temperatures = set(), set()
     for r in rows:
         G[r["species_id"]] = r["G"]
         levels.add(r["level_of_theory"])
+        temperatures.add(298.15 if r["temperature"] is None else float(r["temperature"]))
         if r["sigma"] is not None:
             sigma[r["species_id"]] = r["sigma"]
         if members is not None and r["members"] is not None and len(r["members"]) == n_members:
@@ -205,6 +207,9 @@ def species_energies(store, n_species: int, source: str | None = None) -> Specie
             if members is not None:
                 members[s] = np.nan
             left_out[smiles] = reason
+    if len(temperatures) > 1:
+        raise ValueError(f"energy source {source!r} of {store.path.name} mixes free energies at "
+                         f"{', '.join(f'{t:g}' for t in sorted(temperatures))} K; store one temperature per source")
     has_sigma = np.isfinite(sigma).any()
     return SpeciesEnergies(G, members, sigma if has_sigma else None, source, "; ".join(sorted(levels)),
-                           left_out)
+                           left_out, temperatures.pop() if temperatures else 298.15)

@@ -19,6 +19,7 @@ from sei_net.chem.size import effective_radius
 from sei_net.chem.species import Species
 from sei_net.constants import electron_free_energy as electron_free_energy_at
 from sei_net.constants import BARRIER_SOURCE, electron_offset_for
+from sei_net.energy.thermal import ThermalModel, free_energy_shift
 from sei_net.kinetics.costs import get_cost, reaction_costs
 from sei_net.kinetics.hypergraph import HyperGraph, SpeciesEnergies, species_energies
 from sei_net.kinetics.paths import HyperPath, UnreachableError, k_best_paths
@@ -66,6 +67,16 @@ def stored_intrinsic(store, graph: HyperGraph) -> np.ndarray | None:
     return lam
 
 
+def species_thermal(species: dict[int, Species], n_species: int) -> tuple[np.ndarray, np.ndarray]:
+    """(S, Cp) in eV/K at 298.15 K by species id from the shipped additivity model (energy.thermal),
+    which carries the stored free energies (all at one temperature) to the query's."""
+    model = ThermalModel.load()
+    ids = sorted(species)
+    S, Cp = np.zeros(n_species), np.zeros(n_species)
+    S[ids], Cp[ids] = model.predict([species[i] for i in ids])
+    return S, Cp
+
+
 @dataclass
 class PathQuery:
     """A network prepared for path and product queries (see the module docstring)."""
@@ -82,6 +93,7 @@ class PathQuery:
     radius: np.ndarray               # Å, the reduced species' effective radius per redox reaction (Marcus)
     member_G: np.ndarray | None      # (S, M) eV: the energy members, or Gaussian draws from sigma
     cost: str | Callable
+    thermal: tuple[np.ndarray, np.ndarray] | None = None  # (S, Cp) eV/K per species, once needed
 
     @classmethod
     def prepare(cls, store, *, source: str | None = None, potential: float | None = None,
@@ -136,12 +148,20 @@ class PathQuery:
 
     @classmethod
     def _scored(cls, store, graph, energies, species, radius, members, cost, potential: float,
-                electron_free_energy: float, rate_model: RateModel) -> "PathQuery":
-        scores = score_reactions(graph, energies.G, electron_free_energy, rate_model, cost, radius)
-        samples = (score_reactions(graph, members, electron_free_energy, rate_model, cost, radius)
+                electron_free_energy: float, rate_model: RateModel,
+                thermal: tuple[np.ndarray, np.ndarray] | None = None) -> "PathQuery":
+        G, G_members = energies.G, members
+        if rate_model.temperature != energies.temperature:
+            thermal = thermal or species_thermal(species, graph.n_species)
+            shift = (free_energy_shift(*thermal, rate_model.temperature)
+                     - free_energy_shift(*thermal, energies.temperature))
+            G = G + shift
+            G_members = None if members is None else members + shift[:, None]
+        scores = score_reactions(graph, G, electron_free_energy, rate_model, cost, radius)
+        samples = (score_reactions(graph, G_members, electron_free_energy, rate_model, cost, radius)
                    if members is not None else None)
         return cls(store, graph, energies, potential, electron_free_energy, rate_model,
-                   scores, samples, species, radius, members, cost)
+                   scores, samples, species, radius, members, cost, thermal)
 
     @property
     def cost_name(self) -> str:
@@ -161,13 +181,13 @@ class PathQuery:
                       else replace(self.rate_model, temperature=float(temperature)))
         g_e = electron_free_energy_at(potential, electron_offset_for(self.energies.source))
         return self._scored(self.store, self.graph, self.energies, self.species, self.radius, self.member_G,
-                            self.cost, float(potential), g_e, rate_model)
+                            self.cost, float(potential), g_e, rate_model, self.thermal)
 
     def with_rate_model(self, rate_model: RateModel) -> "PathQuery":
         """The same network, energies, members, potential and electron free energy scored with
         another rate model (at its temperature), without reading the store again."""
         return self._scored(self.store, self.graph, self.energies, self.species, self.radius, self.member_G,
-                            self.cost, self.potential, self.electron_free_energy, rate_model)
+                            self.cost, self.potential, self.electron_free_energy, rate_model, self.thermal)
 
     # ------------------------------------------------------------------ helpers
     def species_id(self, query: str) -> int:
@@ -215,7 +235,11 @@ class PathQuery:
         """The settings every reported number depends on."""
         return {"energy_source": self.energies.source, "level_of_theory": self.energies.level_of_theory,
                 "potential_V_vs_Li": self.potential, "electron_free_energy_eV": self.electron_free_energy,
-                "temperature_K": self.rate_model.temperature, "cost": self.cost_name,
+                "temperature_K": self.rate_model.temperature,
+                "free_energies": (f"stored at {self.energies.temperature:g} K" + (
+                    "" if self.energies.temperature == self.rate_model.temperature else
+                    f", carried to {self.rate_model.temperature:g} K with S and Cp of the thermal model "
+                    "(energy.thermal)")), "cost": self.cost_name,
                 "rate_model": self.rate_model.describe(),
                 "left_out_outside_oracle_domain": self.energies.left_out,
                 "uncertainty": (f"{self.samples.cost.shape[1]} energy members"
