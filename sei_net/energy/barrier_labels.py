@@ -74,10 +74,10 @@ class BarrierStore:
                                   time.time())).rowcount
 
     def done(self, level: str = NEB_LEVEL, retry_failed: bool = False, failed_reason: str = "") -> set[str]:
-        """Stored keys not to run at ``level``. Run are the reactions no level has settled (no ok or
-        barrierless record), so a run with more images takes only what the others could not, that
-        have no record at ``level`` or, with ``retry_failed``, a failed one. With ``failed_reason``
-        only those whose failure (the one at ``level`` if there is one, else any) names it."""
+        """Stored keys not to run at ``level``. A stored reaction runs only when no level has settled
+        it (no ok or barrierless record: a run with more images takes only what the others could
+        not), when it has no record at ``level`` or, with ``retry_failed``, a failed one there, and,
+        with ``failed_reason``, when its failure (the one at ``level`` if any, else any) names it."""
         by_key: dict[str, dict[str, tuple[str, str]]] = {}
         for key, status, lev, why in self.conn.execute(
                 "SELECT key, status, level, json_extract(record, '$.reason') FROM barriers"):
