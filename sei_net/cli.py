@@ -444,7 +444,7 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
         conformers: Optional[int] = typer.Option(None, help="read the species labels made with this many "
                                                  "conformers (default: the cache's only GFN2 level)"),
         images: int = typer.Option(7, help="moving images per band; another count is another level of theory, "
-                                   "run only for reactions no stored level settled (e.g. 11 with --retry-failed)"),
+                                   "run only for reactions no stored level settled (e.g. 11 with --failed-reason)"),
         max_steps: int = typer.Option(600, help="FIRE steps per NEB phase at most"),
         failed_reason: str = typer.Option("", help="run only reactions stored as failed with a reason that "
                                           "contains this, e.g. 'did not converge' (implies --retry-failed)"),
