@@ -21,9 +21,9 @@ import warnings
 import numpy as np
 
 from sei_net.chem.species import Species
-from sei_net.constants import BOLTZMANN_EV as KB_EV
 from sei_net.energy.thermal import REFERENCE_TEMPERATURE as T0
 from sei_net.energy.thermal import ThermalModel, free_energy_shift, heat_capacity
+from sei_net.energy.thermo import CM_TO_EV, QUASI_HARMONIC_CUTOFF_CM, standard_state_correction
 
 TEMPERATURES = (253.15, 333.15, 373.15)
 
@@ -36,14 +36,14 @@ def oracle_g(record: dict, temperature: float) -> float:
     species = Species.from_key(record["key"])
     data = record["data"]
     f = np.asarray(data["frequencies_cm"], float)
-    vib = np.maximum(np.where(f < 0, 0.0, f), 100.0) * 1.239841984e-4
+    vib = np.maximum(np.where(f < 0, 0.0, f), QUASI_HARMONIC_CUTOFF_CM) * CM_TO_EV
     thermo = IdealGasThermo(vib_energies=vib, geometry=data["geometry"], potentialenergy=record["E"],
                             atoms=Atoms(species.elements, positions=record["coords"]), symmetrynumber=1,
                             spin=(species.multiplicity - 1) / 2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         g = thermo.get_gibbs_energy(temperature, 101325.0, verbose=False)
-    return g + KB_EV * temperature * np.log(24.46 * temperature / 298.15)
+    return g + standard_state_correction(temperature)
 
 
 def main() -> None:

@@ -319,6 +319,13 @@ class Species:
         return hill_formula(self.elements)
 
     @property
+    def mass(self) -> float:
+        """Molecular mass (amu, ASE's standard atomic masses)."""
+        from ase.data import atomic_masses, atomic_numbers
+
+        return float(sum(atomic_masses[atomic_numbers[e]] for e in self.elements))
+
+    @property
     def n_electrons(self) -> int:
         return sum(ATOMIC_NUMBER[e] for e in self.elements) - self.charge
 

@@ -27,7 +27,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from sei_net.chem.graph import smallest_ring_sizes
 from sei_net.constants import BOLTZMANN_EV as KB_EV
+from sei_net.energy.thermo import CM_TO_EV, QUASI_HARMONIC_CUTOFF_CM, standard_state_correction
 
 #: temperature of every stored species free energy (K)
 REFERENCE_TEMPERATURE = 298.15
@@ -39,8 +41,6 @@ DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "models" / "th
 _AMU_KG = 1.66053906660e-27
 _K_J = 1.380649e-23
 _H_JS = 6.62607015e-34
-_CM_TO_EV = 1.239841984e-4
-_QUASI_HARMONIC_CM = 100.0
 
 
 def free_energy_shift(S: np.ndarray | float, Cp: np.ndarray | float, temperature: float,
@@ -48,7 +48,7 @@ def free_energy_shift(S: np.ndarray | float, Cp: np.ndarray | float, temperature
     """G(T) - G(T0) in eV at 1 mol/L for species of entropy ``S`` and heat capacity ``Cp``
     (eV/K, ideal gas at 1 atm and T0; constant between T0 and T)."""
     T, T0 = float(temperature), float(reference)
-    standard_state = KB_EV * (T * np.log(24.46 * T / 298.15) - T0 * np.log(24.46 * T0 / 298.15))
+    standard_state = standard_state_correction(T) - standard_state_correction(T0)
     return -np.asarray(S) * (T - T0) + np.asarray(Cp) * ((T - T0) - T * np.log(T / T0)) + standard_state
 
 
@@ -70,7 +70,7 @@ def heat_capacity(frequencies_cm: Sequence[float], geometry: str,
     if geometry not in rotation:
         raise ValueError(f"geometry {geometry!r} is not valid; give monatomic, linear or nonlinear")
     f = np.asarray(frequencies_cm, float)
-    x = np.maximum(np.where(f < 0, 0.0, f), _QUASI_HARMONIC_CM) * _CM_TO_EV / (KB_EV * temperature)
+    x = np.maximum(np.where(f < 0, 0.0, f), QUASI_HARMONIC_CUTOFF_CM) * CM_TO_EV / (KB_EV * temperature)
     vibration = float(np.sum(x ** 2 * np.exp(x) / np.expm1(x) ** 2)) if len(x) else 0.0
     return KB_EV * (2.5 + rotation[geometry] + vibration)
 
@@ -78,16 +78,11 @@ def heat_capacity(frequencies_cm: Sequence[float], geometry: str,
 def exact_parts(species) -> tuple[float, float]:
     """The parts of (S, Cp) the graph gives exactly (eV/K): translation (Sackur-Tetrode at 1 atm)
     plus electronic spin entropy k ln(2S+1); translational Cp 5/2 k."""
-    from ase.data import atomic_masses, atomic_numbers
-
-    mass = sum(atomic_masses[atomic_numbers[e]] for e in species.elements)
-    return translational_entropy(mass) + KB_EV * np.log(species.multiplicity), 2.5 * KB_EV
+    return translational_entropy(species.mass) + KB_EV * np.log(species.multiplicity), 2.5 * KB_EV
 
 
 def thermal_features(species) -> np.ndarray:
     """The additivity features (``FEATURES``) of one species from its graph."""
-    from ase.data import atomic_masses, atomic_numbers
-
     elements = species.elements
     if len(elements) == 1:  # an atom: translation and spin are all of it (exact_parts)
         return np.zeros(len(FEATURES))
@@ -101,50 +96,11 @@ def thermal_features(species) -> np.ndarray:
     for i, j in covalent:
         degree[i] += 1
         degree[j] += 1
-    bridges = _bridges(n, covalent)
-    ring = len(covalent) - len(bridges)
-    rotatable = sum(1 for i, j in bridges if degree[i] > 1 and degree[j] > 1)
+    in_ring = [size > 0 for size in smallest_ring_sizes(n, covalent)]
+    rotatable = sum(1 for (i, j), ring in zip(covalent, in_ring) if not ring and degree[i] > 1 and degree[j] > 1)
     coordination = len(species.bonds) - len(covalent)
-    mass = sum(atomic_masses[atomic_numbers[e]] for e in elements)
-    return np.array([1.0, np.log(mass), n, rotatable, ring, coordination]
+    return np.array([1.0, np.log(species.mass), n, rotatable, sum(in_ring), coordination]
                     + [elements.count(e) for e in ELEMENTS], float)
-
-
-def _bridges(n: int, edges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Edges whose removal disconnects their component (not in any ring); iterative Tarjan."""
-    adjacency: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-    for k, (i, j) in enumerate(edges):
-        adjacency[i].append((j, k))
-        adjacency[j].append((i, k))
-    order, low = [-1] * n, [0] * n
-    out, counter = [], 0
-    for root in range(n):
-        if order[root] >= 0:
-            continue
-        order[root] = low[root] = counter
-        counter += 1
-        stack = [(root, -1, iter(adjacency[root]))]
-        while stack:
-            node, via, neighbours = stack[-1]
-            advanced = False
-            for nxt, k in neighbours:
-                if k == via:
-                    continue
-                if order[nxt] < 0:
-                    order[nxt] = low[nxt] = counter
-                    counter += 1
-                    stack.append((nxt, k, iter(adjacency[nxt])))
-                    advanced = True
-                    break
-                low[node] = min(low[node], order[nxt])
-            if not advanced:
-                stack.pop()
-                if stack:
-                    parent = stack[-1][0]
-                    low[parent] = min(low[parent], low[node])
-                    if low[node] > order[parent]:
-                        out.append(edges[via])
-    return out
 
 
 @dataclass
@@ -155,8 +111,6 @@ class ThermalModel:
     S_coef: list[float]
     Cp_coef: list[float]
     level_of_theory: str
-    reference: float = REFERENCE_TEMPERATURE
-    features: tuple[str, ...] = FEATURES
     measured: dict | None = None
 
     def predict(self, species: Iterable) -> tuple[np.ndarray, np.ndarray]:
@@ -169,16 +123,19 @@ class ThermalModel:
         return exact[:, 0] + X @ np.asarray(self.S_coef), exact[:, 1] + X @ np.asarray(self.Cp_coef)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps({**asdict(self), "features": list(self.features)}, indent=1) + "\n")
+        fields = asdict(self)
+        measured = fields.pop("measured")
+        Path(path).write_text(json.dumps({**fields, "reference": REFERENCE_TEMPERATURE, "features": list(FEATURES),
+                                          "measured": measured}, indent=1) + "\n")
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_MODEL) -> "ThermalModel":
         d = json.loads(Path(path).read_text())
-        if tuple(d["features"]) != FEATURES:
-            raise ValueError(f"thermal model {path} was fitted on features {d['features']}; this sei_net "
-                             f"computes {list(FEATURES)}: refit it (scripts/fit_thermal_model.py)")
-        return cls(d["S_coef"], d["Cp_coef"], d["level_of_theory"], d["reference"], tuple(d["features"]),
-                   d.get("measured"))
+        if tuple(d["features"]) != FEATURES or d["reference"] != REFERENCE_TEMPERATURE:
+            raise ValueError(f"thermal model {path} was fitted on features {d['features']} at {d['reference']} K; "
+                             f"this sei_net computes {list(FEATURES)} at {REFERENCE_TEMPERATURE} K: refit it "
+                             "(scripts/fit_thermal_model.py)")
+        return cls(d["S_coef"], d["Cp_coef"], d["level_of_theory"], d.get("measured"))
 
 
 def fit_thermal_model(species: Sequence, entropy: Sequence[float], cp: Sequence[float],

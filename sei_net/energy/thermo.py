@@ -22,6 +22,11 @@ THERMO_APPROXIMATION = ("RRHO ideal gas, quasi-harmonic (modes < 100 cm-1 raised
                         "imaginary modes at 100 cm-1, symmetry number 1, 1 mol/L standard state")
 
 
+def standard_state_correction(temperature: float) -> float:
+    """kT ln(c0 R T / p0) (eV): moves an ideal-gas G from 1 atm to 1 mol/L at ``temperature`` (K)."""
+    return KB_EV * temperature * np.log(24.46 * temperature / 298.15)
+
+
 def free_energy(atoms, energy: float, multiplicity: int, temperature: float,
                 transition_state: bool = False) -> dict:
     """G (eV) and its parts for ``atoms`` (with a calculator, at a stationary point of energy
@@ -62,7 +67,7 @@ def free_energy(atoms, energy: float, multiplicity: int, temperature: float,
         # G_mode = e/2 + kT ln(1 - exp(-e/kT)); ASE's IdealGasThermo insists on 3N-6 modes
         e_cut = QUASI_HARMONIC_CUTOFF_CM * CM_TO_EV
         g_gas -= e_cut / 2 + KB_EV * temperature * np.log(1 - np.exp(-e_cut / (KB_EV * temperature)))
-    standard_state = KB_EV * temperature * np.log(24.46 * temperature / 298.15)
+    standard_state = standard_state_correction(temperature)
     return {"G": float(g_gas + standard_state), "zpe": float(thermo.get_ZPE_correction()),
             "entropy": float(thermo.get_entropy(temperature, 101325.0, verbose=False)),
             "n_imaginary": int(n_imag), "frequencies_cm": frequencies, "geometry": geometry,

@@ -66,8 +66,6 @@ def site_table(species: dict, n_species: int, phases: PhaseRules, bulk: dict[int
                packing: float = DEFAULT_PACKING) -> SiteTable:
     """Site parameters for ``species`` (index -> Species) with the size factor from the ``bulk``
     composition (index -> mol/L); see the module docstring."""
-    from ase.data import atomic_masses, atomic_numbers
-
     from sei_net.chem.known import species_labels
 
     sigma = np.full(n_species, np.nan)
@@ -77,7 +75,7 @@ def site_table(species: dict, n_species: int, phases: PhaseRules, bulk: dict[int
     organic = np.zeros(n_species, dtype=bool)
     for i, sp in species.items():
         sigma[i] = 2.0 * effective_radius(sp)
-        mass[i] = sum(atomic_masses[atomic_numbers[e]] for e in sp.elements)
+        mass[i] = sp.mass
         charge[i] = sp.charge
         phase[i] = phases.phase(sp)
         organic[i] = is_organic(sp)

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sei_net.constants import oracle_of
+from sei_net.energy.thermal import REFERENCE_TEMPERATURE
 
 #: Preference among energy sources when a network has several and the caller names none:
 #: imported DFT first, then a surrogate (any ``<oracle>-surrogate``: it scores every species), then
@@ -162,7 +163,7 @@ class SpeciesEnergies:
     source: str
     level_of_theory: str
     left_out: dict[str, str] = field(default_factory=dict)
-    temperature: float = 298.15
+    temperature: float = REFERENCE_TEMPERATURE
 
     @property
     def n_members(self) -> int:
@@ -193,7 +194,7 @@ def species_energies(store, n_species: int, source: str | None = None) -> Specie
     for r in rows:
         G[r["species_id"]] = r["G"]
         levels.add(r["level_of_theory"])
-        temperatures.add(298.15 if r["temperature"] is None else float(r["temperature"]))
+        temperatures.add(REFERENCE_TEMPERATURE if r["temperature"] is None else float(r["temperature"]))
         if r["sigma"] is not None:
             sigma[r["species_id"]] = r["sigma"]
         if members is not None and r["members"] is not None and len(r["members"]) == n_members:
@@ -212,4 +213,4 @@ def species_energies(store, n_species: int, source: str | None = None) -> Specie
                          f"{', '.join(f'{t:g}' for t in sorted(temperatures))} K; store one temperature per source")
     has_sigma = np.isfinite(sigma).any()
     return SpeciesEnergies(G, members, sigma if has_sigma else None, source, "; ".join(sorted(levels)),
-                           left_out, temperatures.pop() if temperatures else 298.15)
+                           left_out, temperatures.pop() if temperatures else REFERENCE_TEMPERATURE)

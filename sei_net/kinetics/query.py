@@ -181,15 +181,23 @@ class PathQuery:
                       else replace(self.rate_model, temperature=float(temperature)))
         g_e = electron_free_energy_at(potential, electron_offset_for(self.energies.source))
         return self._scored(self.store, self.graph, self.energies, self.species, self.radius, self.member_G,
-                            self.cost, float(potential), g_e, rate_model, self.thermal)
+                            self.cost, float(potential), g_e, rate_model, self._thermal_at(rate_model.temperature))
 
     def with_rate_model(self, rate_model: RateModel) -> "PathQuery":
         """The same network, energies, members, potential and electron free energy scored with
         another rate model (at its temperature), without reading the store again."""
         return self._scored(self.store, self.graph, self.energies, self.species, self.radius, self.member_G,
-                            self.cost, self.potential, self.electron_free_energy, rate_model, self.thermal)
+                            self.cost, self.potential, self.electron_free_energy, rate_model,
+                            self._thermal_at(rate_model.temperature))
 
     # ------------------------------------------------------------------ helpers
+    def _thermal_at(self, temperature: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """(S, Cp) of every species when ``temperature`` (K) is not the energies', made once per
+        query and kept, so a sweep over temperatures builds them once."""
+        if self.thermal is None and temperature != self.energies.temperature:
+            self.thermal = species_thermal(self.species, self.graph.n_species)
+        return self.thermal
+
     def species_id(self, query: str) -> int:
         """Species id from a name, SMILES or key, or a known SEI species name (chem.known) such as
         LEDC; one clear error if absent."""

@@ -12,12 +12,12 @@ Everything here is numpy; ``sei_net.learn.batching`` turns lists of graphs into 
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from sei_net.chem.elements import SUPPORTED_ELEMENTS
+from sei_net.chem.graph import smallest_ring_sizes
 from sei_net.chem.lewis import COORDINATION, ValenceError
 from sei_net.chem.species import Species
 
@@ -59,32 +59,6 @@ class SpeciesGraph:
     bond_features: np.ndarray
     globals: np.ndarray
     composition: np.ndarray
-
-
-def smallest_ring_sizes(n_atoms: int, bonds: list[tuple[int, int]]) -> list[int]:
-    """For each bond, the size of the smallest ring through it (0 when the bond is in no ring):
-    a breadth-first search from one end to the other without that bond."""
-    nbrs: list[list[int]] = [[] for _ in range(n_atoms)]
-    for i, j in bonds:
-        nbrs[i].append(j)
-        nbrs[j].append(i)
-    sizes = []
-    for i, j in bonds:
-        dist = {i: 0}
-        queue = deque([i])
-        found = 0
-        while queue and not found:
-            a = queue.popleft()
-            for b in nbrs[a]:
-                if (a, b) in ((i, j), (j, i)) or b in dist:
-                    continue
-                dist[b] = dist[a] + 1
-                if b == j:
-                    found = dist[b] + 1
-                    break
-                queue.append(b)
-        sizes.append(found)
-    return sizes
 
 
 def featurise(species: Species) -> SpeciesGraph:
