@@ -11,6 +11,8 @@ from typing import Optional
 
 import typer
 
+from sei_net.constants import ORACLE_MAX_HEAVY
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="sei_net: SEI reaction networks. Units: eV, Å, K, s, mol/L, V vs Li/Li+.")
 import_app = typer.Typer(no_args_is_help=True, help="Import networks from other tools.")
@@ -886,6 +888,9 @@ def ode(net: Path = typer.Argument(..., help="network file (.db)"),
 def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe name"),
         out: Path = typer.Option(Path("out"), "-o", "--out", help="output folder"),
         labels: list[Path] = _LABELS, shipped_labels: bool = _SHIPPED_LABELS,
+        oracle_small: bool = typer.Option(True, "--oracle-small/--no-oracle-small", help="label the species of "
+                                          f"at most {ORACLE_MAX_HEAVY} heavy atoms that no label file has with the oracle "
+                                          "(GFN2-xTB, OUT/labels.db) instead of predicting them"),
         max_generations: Optional[int] = typer.Option(None, "--max-generations", help="network depth: "
                                                       "override the recipe's limit (a built network is extended)"),
         potential: Optional[str] = typer.Option(None, "--potential", help="potentials to sweep, V vs Li/Li+, "
@@ -944,7 +949,7 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
                            potentials=values(potential, "potential", "V vs Li/Li+"), temperatures=temperatures,
                            kinetics=kinetics, grow_steps=grow, shipped_labels=shipped_labels,
                            max_generations=max_generations, electrode=electrode,
-                           viscosity=viscosity_pa_s)
+                           viscosity=viscosity_pa_s, oracle_small=oracle_small)
     typer.echo(json.dumps(summary["network"], indent=1))
     typer.echo(f"wrote {Path(out) / 'summary.json'} and {summary['report']}", err=True)
 

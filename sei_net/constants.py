@@ -18,6 +18,13 @@ ELECTRON_FREE_ENERGY_OFFSET = 1.40
 ELECTRON_OFFSETS: dict[str, float] = {"gfn2": 5.83}
 
 
+#: Species of at most this many heavy (non-H) atoms are the oracle's, never the surrogate's: few
+#: (under 200 in any network of these elements), seconds each to label, and hubs (CO2 sits in 479
+#: labelled reactions of the training networks), so one mispredicted small species moves hundreds
+#: of reaction energies. The main job labels those it lacks before scoring, and the energy
+#: surrogate's splits train on them (docs/surrogates.md, "Small species are the oracle's").
+ORACLE_MAX_HEAVY = 3
+
 #: the barrier source of learned intrinsic barriers (``sei_net.learn.score.score_barriers``)
 BARRIER_SOURCE = "neb-surrogate"
 

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from sei_net import Species
 from sei_net.cli import app
+from sei_net.constants import ORACLE_MAX_HEAVY
 from sei_net.store import NetworkStore
 
 runner = CliRunner()
@@ -254,7 +256,9 @@ def test_run_keeps_the_shipped_oracle_labels_unless_told_not_to(tmp_path):
     origins = {}
     for flag in ("--shipped-labels", "--no-shipped-labels"):
         out = tmp_path / flag
-        res = runner.invoke(app, ["run", str(recipe), "-o", str(out), "--trajectories", "0", "--potential", "0", flag])
+        small = [] if flag == "--shipped-labels" else ["--no-oracle-small"]   # else the oracle labels small ones
+        res = runner.invoke(app, ["run", str(recipe), "-o", str(out), "--trajectories", "0", "--potential", "0",
+                                  flag, *small])
         assert res.exit_code == 0, res.output
         with NetworkStore.open(out / "small.db", readonly=True) as store:
             key_of = {sid: key for key, sid in store.species_ids.items()}
@@ -266,5 +270,9 @@ def test_run_keeps_the_shipped_oracle_labels_unless_told_not_to(tmp_path):
             for k in labelled:
                 assert rows[k]["G"] == shipped[k][1] and rows[k]["sigma"] == 0
                 assert np.all(rows[k]["members"] == shipped[k][1])
-            assert all(origins[flag][k] == "surrogate" for k in rows if k not in shipped)
+            heavy = {k: Species.from_key(k).n_heavy for k in rows}
+            assert all(origins[flag][k] == "surrogate" for k in rows if k not in shipped and heavy[k] > ORACLE_MAX_HEAVY)
+            assert all(origins[flag][k] == "oracle" for k in rows if heavy[k] <= ORACLE_MAX_HEAVY)
+            assert (out / "labels.db").exists() == (json.loads((out / "summary.json").read_text())
+                                                    ["energies"]["small_species"]["unlabelled"] > 0)
     assert set(origins["--no-shipped-labels"].values()) == {"surrogate"}

@@ -10,6 +10,7 @@ from scipy import stats
 torch = pytest.importorskip("torch")
 
 from sei_net.chem.species import Species  # noqa: E402
+from sei_net.constants import ORACLE_MAX_HEAVY  # noqa: E402
 from sei_net.learn import metrics  # noqa: E402
 from sei_net.learn.batching import collate, from_pyg, to_pyg  # noqa: E402
 from sei_net.learn.calibration import IsotonicVarianceMap, isotonic_fit  # noqa: E402
@@ -220,15 +221,20 @@ def _reference_data():
 def test_single_atoms_always_train_and_the_parts_still_partition(kind):
     data = _reference_data()
     atoms = set(np.flatnonzero(data.n_atoms == 1).tolist())
-    assert len(atoms) >= 3  # H, Li+, F- at least: otherwise this test checks nothing
-    seen = []
+    small = set(np.flatnonzero(data.n_heavy <= ORACLE_MAX_HEAVY).tolist()) - atoms
+    assert len(atoms) >= 3 and len(small) >= 10  # H, Li+, F-, CO2, H2O ...: otherwise this checks nothing
+    seen, seen_small = [], []
     for seed in range(5):  # most seeds put some atom outside 'train' before pinning
         parts = make_split(kind, data, seed)
         assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(len(data)))
-        assert atoms <= set(parts["train"].tolist())
-        unpinned = make_split(kind, data, seed, pin_atoms=False)  # how models before the rule split
+        assert atoms | small <= set(parts["train"].tolist())
+        unpinned = make_split(kind, data, seed, pin_atoms=False, oracle_max_heavy=None)  # models before the rules
         seen.extend(np.setdiff1d(np.arange(len(data)), unpinned["train"]).tolist())
+        atoms_only = make_split(kind, data, seed, oracle_max_heavy=None)
+        assert atoms <= set(atoms_only["train"].tolist())
+        seen_small.extend(np.setdiff1d(np.arange(len(data)), atoms_only["train"]).tolist())
     assert atoms & set(seen), "no seed would have held an atom out of 'train': pick more seeds"
+    assert small & set(seen_small), "no seed would have held a small species out of 'train': pick more seeds"
 
 
 def test_a_tiny_member_learns_the_reference_labels():

@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from sei_net.constants import ORACLE_MAX_HEAVY
 from sei_net.learn.dataset import (LabelledSpecies, load_labels, pin_to_train, random_split, size_split,
                                    start_graph_bounds)
 from sei_net.learn.ensemble import EnergyEnsemble
@@ -26,14 +27,19 @@ RESAMPLED_DRAWS = 100
 FRACTIONS = {"train": 0.72, "val": 0.08, "cal": 0.10, "test": 0.10}
 
 
-def make_split(kind: str, data: LabelledSpecies, seed: int, pin_atoms: bool = True) -> dict[str, np.ndarray]:
+def make_split(kind: str, data: LabelledSpecies, seed: int, pin_atoms: bool = True,
+               oracle_max_heavy: int | None = ORACLE_MAX_HEAVY) -> dict[str, np.ndarray]:
     """Index arrays train/val/cal/test into ``data``: 'random' (72/8/10/10 %) or 'size' (the 10 %
     largest species by heavy atoms are the test set; the rest 80/9/11 % at random).
 
     Single atoms (H, Li+, F-, ...) always train: with no bonds there is nothing for a graph model
     to generalise from, the oracle labels every one of them in seconds, and a held-out H atom
     alone put 2.4 eV errors into a quarter of the hard split's test reactions. ``pin_atoms=False``
-    rebuilds the splits of models trained before this rule (their cards lack "pin_atoms")."""
+    rebuilds the splits of models trained before this rule (their cards lack "pin_atoms").
+    Species of at most ``oracle_max_heavy`` heavy atoms train too: the main job labels them with
+    the oracle (``constants.ORACLE_MAX_HEAVY``), so the surrogate is never asked for them and its
+    held-out parts should not hold them. None rebuilds the splits of models trained before that
+    rule (their cards lack "oracle_max_heavy")."""
     if kind == "random":
         parts = random_split(len(data), FRACTIONS, seed)
     elif kind == "size":
@@ -41,15 +47,19 @@ def make_split(kind: str, data: LabelledSpecies, seed: int, pin_atoms: bool = Tr
         parts = size_split(data.n_heavy, FRACTIONS["test"], rest, seed)
     else:
         raise ValueError(f"split {kind!r} is not known; valid splits: {', '.join(SPLITS)}")
-    return pin_to_train(parts, np.flatnonzero(data.n_atoms == 1)) if pin_atoms else parts
+    pinned = data.n_atoms == 1 if pin_atoms else np.zeros(len(data), bool)
+    if oracle_max_heavy is not None:
+        pinned |= data.n_heavy <= oracle_max_heavy
+    return pin_to_train(parts, np.flatnonzero(pinned))
 
 
 def split_of_card(card: dict) -> tuple[LabelledSpecies, dict[str, np.ndarray]]:
     """The labels and split a model was trained on, rebuilt from its card (label files,
-    coordination treatment, split kind, seed, atom pinning). Raises ValueError when the rebuilt
+    coordination treatment, split kind, seed, atom and small-species pinning). Raises ValueError when the rebuilt
     part sizes differ from the card's: the label files changed since the model was trained."""
     data = load_labels(card["labels"], coordination=card.get("coordination", "keep"))
-    parts = make_split(card["split"], data, card["seed"], card.get("pin_atoms", False))
+    parts = make_split(card["split"], data, card["seed"], card.get("pin_atoms", False),
+                       card.get("oracle_max_heavy"))
     sizes = {k: int(len(v)) for k, v in parts.items()}
     if sizes != card["sizes"]:
         raise ValueError(f"the rebuilt split {sizes} differs from the card's {card['sizes']}; "
@@ -78,7 +88,8 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
                          log: Callable[[int, dict], None] | None = None,
                          coordination: str = "rekey",
                          checkpoint: str | Path | None = None,
-                         lower_bounds: bool = True, workers: int = 1) -> tuple[EnergyEnsemble, dict]:
+                         lower_bounds: bool = True, workers: int = 1,
+                         oracle_max_heavy: int | None = ORACLE_MAX_HEAVY) -> tuple[EnergyEnsemble, dict]:
     """Train, calibrate and test an energy ensemble; returns it and its report (also its card).
 
     ``network_paths``: networks whose labelled reactions give the reaction-level calibration and
@@ -88,10 +99,11 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
     finished members, so that a killed training resumes (``EnergyEnsemble.train``). ``lower_bounds``
     (with 'rekey'): the start graphs of re-keyed records train as lower bounds, those whose
     relaxed graph is in the training part (``dataset.start_graph_bounds``). ``workers``: members
-    trained at once in one-thread CPU processes (``EnergyEnsemble.train``)."""
+    trained at once in one-thread CPU processes (``EnergyEnsemble.train``). ``oracle_max_heavy``:
+    species of at most that many heavy atoms always train (``make_split``)."""
     data = load_labels(label_paths, level, coordination=coordination)
     pin_atoms = True                                   # what the card records is what the split did
-    parts = make_split(split, data, seed, pin_atoms)
+    parts = make_split(split, data, seed, pin_atoms, oracle_max_heavy)
     stoich = labelled_reactions(network_paths, data.keys) if network_paths else None  # before hours of training
     train = data.subset(parts["train"])
     bounds = start_graph_bounds(data, train.keys) if lower_bounds else None
@@ -101,7 +113,8 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
     report.update({
         "oracle": oracle_name(data.level_of_theory),
         "labels": [str(p) for p in label_paths], "networks": [str(p) for p in network_paths],
-        "split": split, "seed": seed, "pin_atoms": pin_atoms, "coordination": coordination, "label_counts": data.counts,
+        "split": split, "seed": seed, "pin_atoms": pin_atoms,
+        "oracle_max_heavy": oracle_max_heavy, "coordination": coordination, "label_counts": data.counts,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     })
     ensemble.card.update(report)

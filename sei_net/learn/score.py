@@ -41,7 +41,8 @@ def oracle_labels(paths, ensemble: EnergyEnsemble) -> dict[str, float]:
 
 
 def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=(), device: str = "auto",
-               shipped_labels: bool = False) -> tuple[dict, EnergyEnsemble]:
+               shipped_labels: bool = False, small_species_cache: str | Path | None = None,
+               progress=None) -> tuple[dict, EnergyEnsemble]:
     """Load a model (``load_model``), score the network file in place (``score_network``, labelled
     species from the label files kept) and return the result and the model. With ``shipped_labels``
     and the default model, the shipped GFN2 label files (``resources.shipped_label_files``, its
@@ -49,7 +50,12 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
     cores idle now (``sei_net.threads.use_idle_cores``; the result's ``torch_threads``), so this and
     any scoring after it in the process do not fight another job for a core. The network then holds
     exactly the concerted electron transfers through the species left without a minimum
-    (``generate.dissociative``; none without labels): the result's ``dissociative_transfers``."""
+    (``generate.dissociative``; none without labels): the result's ``dissociative_transfers``.
+
+    ``small_species_cache`` (a label cache, .db): species of at most ``ORACLE_MAX_HEAVY`` heavy
+    atoms that no label file settles are first labelled there by the model's own oracle
+    (``energy.small_species``; ``progress(done, total, record)`` after each) and keep those labels:
+    the surrogate is not asked for them. The result's ``small_species`` says what was done."""
     from sei_net.generate.dissociative import add_dissociative_transfers
     from sei_net.store import NetworkStore
     from sei_net.threads import use_idle_cores
@@ -67,10 +73,46 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
     else:
         known = no_minimum = None
     with NetworkStore.open(network) as store:
+        small = None
+        if small_species_cache is not None:
+            known, no_minimum, small = _oracle_small_species(store, ensemble.level_of_theory, known, no_minimum,
+                                                             small_species_cache, progress)
         result = score_network(store, ensemble, known, no_minimum)
+        result["small_species"] = small
         result["dissociative_transfers"] = add_dissociative_transfers(store, no_minimum or set())  # no usable label
     result["torch_threads"] = threads
     return result, ensemble
+
+
+def _oracle_small_species(store, level: str, known: dict | None, no_minimum: set | None, cache, progress
+                          ) -> tuple[dict, set, dict]:
+    """Label the unsettled small species of an open network with the oracle of ``level`` into
+    ``cache`` (``energy.small_species``) and add the results to the oracle verdicts (usable G, no
+    minimum). Without that oracle (not GFN2, or tblite missing) nothing is labelled and the
+    returned record says why."""
+    from sei_net.energy.labels import LabelStore
+    from sei_net.energy.small_species import gfn2_oracle_for, label_small_species
+    from sei_net.learn.dataset import USABLE_STATUSES
+
+    known, no_minimum = dict(known or {}), set(no_minimum or ())
+    oracle = gfn2_oracle_for(level)
+    if oracle is None:
+        return known, no_minimum, {"skipped": f"no oracle at {level!r} here (GFN2-xTB needs tblite: "
+                                              "pip install 'sei_net[oracle]'); the surrogate predicts them"}
+    done = label_small_species(store.all_species().values(), set(known) | no_minimum, cache, oracle,
+                               progress=progress)
+    rearranged = set()
+    if done["records"]:
+        with LabelStore(cache) as lab:
+            rearranged = set(lab.no_minimum(level))
+    usable = 0
+    for key, (status, G) in done.pop("records").items():
+        if status in USABLE_STATUSES and G is not None:
+            known[key], usable = G, usable + 1
+        elif key in rearranged:
+            no_minimum.add(key)
+    done.update(usable=usable, cache=str(cache), level_of_theory=level)
+    return known, no_minimum, done
 
 
 def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | None = None,

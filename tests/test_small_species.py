@@ -1,0 +1,75 @@
+"""Small species are the oracle's: selection, labelling, resuming, and what scoring keeps."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sei_net import Species
+from sei_net.constants import ORACLE_MAX_HEAVY
+from sei_net.energy.record import EnergyRecord
+from sei_net.energy.small_species import label_small_species, small_species
+
+REFERENCE = Path(__file__).parents[1] / "data" / "labels" / "gfn2_reference_species.jsonl.gz"
+CO2, H2O, LI = Species.from_smiles("O=C=O"), Species.from_smiles("O"), Species.from_smiles("[Li+]")
+GLYOXAL, EC = Species.from_smiles("O=CC=O"), Species.from_smiles("O=C1OCCO1")
+
+
+class CountingOracle:
+    """Stands in for GFN2: a fixed G per call, and a list of the keys it was asked for."""
+
+    name = "fake"
+    level_of_theory = "fake level"
+
+    def __init__(self):
+        self.asked: list[str] = []
+
+    def compute(self, species: Species) -> EnergyRecord:
+        self.asked.append(species.key)
+        return EnergyRecord(species.key, self.level_of_theory, "ok", E=-1.0, G=-1.0, temperature=298.15)
+
+
+def test_small_means_at_most_the_heavy_atom_limit():
+    assert ORACLE_MAX_HEAVY == 3 and CO2.n_heavy == 3 and GLYOXAL.n_heavy == 4
+    picked = small_species([EC, GLYOXAL, CO2, H2O, LI])
+    assert set(picked) == {CO2, H2O, LI}
+
+
+def test_only_unsettled_small_species_are_labelled_and_a_rerun_computes_nothing(tmp_path):
+    oracle = CountingOracle()
+    cache = tmp_path / "labels.db"
+    first = label_small_species([EC, GLYOXAL, CO2, H2O, LI], {H2O.key}, cache, oracle)
+    assert sorted(oracle.asked) == sorted([CO2.key, LI.key])   # H2O settled; EC and glyoxal too big
+    assert first["unlabelled"] == 2 and first["computed"] == 2
+    assert first["records"] == {CO2.key: ("ok", -1.0), LI.key: ("ok", -1.0)}
+    again = label_small_species([EC, GLYOXAL, CO2, H2O, LI], {H2O.key}, cache, oracle)
+    assert again["computed"] == 0 and len(oracle.asked) == 2 and again["records"] == first["records"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tblite") is None, reason="needs tblite (GFN2-xTB)")
+def test_scoring_labels_small_species_with_the_models_oracle_and_keeps_them(tmp_path):
+    from sei_net.learn.dataset import label_energies
+    from sei_net.learn.score import score_file
+    from sei_net.store import NetworkStore
+
+    net = tmp_path / "net.db"
+    with NetworkStore.create(net) as store:
+        store.add_species([H2O, CO2, EC])
+    reference, level = label_energies([REFERENCE])
+    result, model = score_file(net, "default", small_species_cache=tmp_path / "labels.db")
+    assert model.level_of_theory == level
+    small = result["small_species"]
+    assert small["unlabelled"] == 2 and small["computed"] == 2 and small["usable"] == 2
+    with NetworkStore.open(net, readonly=True) as store:
+        key_of = {sid: key for key, sid in store.species_ids.items()}
+        rows = {key_of[r["species_id"]]: r for r in store.energies(result["source"])}
+    for sp in (H2O, CO2):   # a fresh GFN2 run at the model's level reproduces the committed labels
+        assert rows[sp.key]["data"]["origin"] == "oracle" and rows[sp.key]["sigma"] == 0
+        assert rows[sp.key]["G"] == pytest.approx(reference[sp.key][1], abs=0.01)
+        assert np.all(rows[sp.key]["members"] == rows[sp.key]["G"])
+    assert rows[EC.key]["data"]["origin"] == "surrogate" and rows[EC.key]["sigma"] > 0
+    again, _ = score_file(net, "default", small_species_cache=tmp_path / "labels.db")
+    assert again["small_species"]["computed"] == 0 and again["small_species"]["usable"] == 2
