@@ -701,6 +701,9 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
           shipped_labels: bool = typer.Option(True, "--shipped-labels/--no-shipped-labels", help="with the "
                                               "default model: species in the shipped GFN2-xTB label files "
                                               "(its level of theory) keep their oracle G, after --labels"),
+          oracle_small: bool = typer.Option(False, "--oracle-small", help=f"first label the species of at most "
+                                            f"{ORACLE_MAX_HEAVY} heavy atoms that no label file has with the "
+                                            "model's oracle (into labels.db beside NET; as sei-net run does)"),
           barrier_model: Optional[str] = typer.Option(None, "--barrier-model", help="barrier model file (.pt) "
                                                       "or 'default': also store learned intrinsic barriers"),
           device: str = typer.Option("auto", help="auto | cpu | cuda"),
@@ -712,7 +715,8 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
     from sei_net.store import NetworkStore
 
     barrier_ensemble = None if barrier_model is None else load_barrier_model(barrier_model, device)
-    result, _ = score_file(net, model, labels, device, shipped_labels)
+    result, _ = score_file(net, model, labels, device, shipped_labels,
+                           net.with_name("labels.db") if oracle_small else None)
     if barrier_ensemble is not None:
         with NetworkStore.open(net) as store:
             result["barriers"] = score_barriers(store, barrier_ensemble)
@@ -728,6 +732,11 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
             typer.echo(f"{result['no_minimum_unscored']} species have no oracle minimum and are left unscored; "
                        f"{d['reactions']} concerted dissociative electron transfers through them "
                        f"({d['added']} added, {d['removed']} removed)")
+        small = result["small_species"]
+        if small:
+            typer.echo(f"small species not labelled: {small['skipped']}" if "skipped" in small else
+                       f"{small['unlabelled']} small species had no label: {small['computed']} computed now, "
+                       f"{small['usable']} usable, in {small['cache']}")
         if "barriers" in result:
             b = result["barriers"]
             typer.echo(f"intrinsic barriers of {b['reactions']} reactions stored as {b['source']!r} in {b['seconds']} s")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -71,5 +72,11 @@ def test_scoring_labels_small_species_with_the_models_oracle_and_keeps_them(tmp_
         assert rows[sp.key]["G"] == pytest.approx(reference[sp.key][1], abs=0.01)
         assert np.all(rows[sp.key]["members"] == rows[sp.key]["G"])
     assert rows[EC.key]["data"]["origin"] == "surrogate" and rows[EC.key]["sigma"] > 0
-    again, _ = score_file(net, "default", small_species_cache=tmp_path / "labels.db")
-    assert again["small_species"]["computed"] == 0 and again["small_species"]["usable"] == 2
+    from typer.testing import CliRunner
+
+    from sei_net.cli import app
+
+    again = CliRunner().invoke(app, ["score", str(net), "--oracle-small", "--no-shipped-labels", "--json"])
+    assert again.exit_code == 0, again.output
+    small = json.loads(again.stdout)["small_species"]   # resumed from the cache beside the network
+    assert small["computed"] == 0 and small["usable"] == 2 and small["cache"] == str(tmp_path / "labels.db")
