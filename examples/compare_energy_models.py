@@ -5,7 +5,7 @@ training, validation and calibration species can be rebuilt exactly (the rebuilt
 equal the card's, or the script refuses). The common test set is every species of the evaluation
 labels (by default all GFN2 files, coordination_changed labels re-keyed to the graph they relaxed
 to) that is in no model's training, validation or calibration part (and, with --test-labels, has a
-label in those files). Reaction rows are the labelled
+label in those files; with --oracle-max-heavy K, has more than K heavy atoms). Reaction rows are the labelled
 network reactions that touch a common test species; 'labels kept' predicts only the test species
 and keeps oracle values for the rest, as ``sei-net score --labels`` and ``make run`` do.
 
@@ -48,6 +48,9 @@ def main() -> None:
     parser.add_argument("--test-labels", nargs="*", default=[],
                         help="only species with a record in these files are test species (e.g. the labels of "
                              "a network neither model was trained on); the other labels serve the reactions")
+    parser.add_argument("--oracle-max-heavy", type=int, default=None,
+                        help="leave species of at most this many heavy atoms out of the test species (the main "
+                             "job labels them with the oracle: constants.ORACLE_MAX_HEAVY); default: keep all")
     parser.add_argument("--out", help="write OUT.md and OUT.json")
     args = parser.parse_args()
 
@@ -61,6 +64,8 @@ def main() -> None:
     if args.test_labels:
         chosen = set(load_labels(args.test_labels, coordination="rekey").keys)
         unseen &= np.array([k in chosen for k in data.keys])
+    if args.oracle_max_heavy is not None:
+        unseen &= data.n_heavy > args.oracle_max_heavy
     subsets = {"all unseen": np.flatnonzero(unseen), "unseen, ok": np.flatnonzero(unseen & (status == "ok")),
                "unseen, re-keyed": np.flatnonzero(unseen & (status == "rekeyed"))}
     results, lines = {}, [f"Evaluation labels: {', '.join(args.labels)} (coordination_changed re-keyed); "
