@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 pytest.importorskip("torch")
 
 from sei_net.cli import app  # noqa: E402
+from sei_net.constants import ORACLE_MAX_HEAVY  # noqa: E402
+from sei_net.learn.card import card_markdown  # noqa: E402
 from sei_net.store import NetworkStore  # noqa: E402
 
 runner = CliRunner()
@@ -53,11 +55,12 @@ def test_the_card_rebuilds_the_split_the_model_was_tested_on(trained):
 
     _, model, report = trained
     card = EnergyEnsemble.load(model, device="cpu").card
-    assert card["pin_atoms"] is True
+    assert card["pin_atoms"] is True and card["oracle_max_heavy"] == ORACLE_MAX_HEAVY
     data, parts = split_of_card(card)
     assert {k: len(v) for k, v in parts.items()} == report["sizes"]
     assert not set(parts["test"]) & set(parts["train"])
-    assert all(data.n_atoms[i] > 1 for i in parts["test"])
+    assert all(data.n_atoms[i] > 1 and data.n_heavy[i] > ORACLE_MAX_HEAVY for i in parts["test"])
+    assert f"species of at most {ORACLE_MAX_HEAVY} heavy atoms" in card_markdown(card, "energy model")
     with pytest.raises(ValueError, match="label files changed"):
         split_of_card({**card, "sizes": {**card["sizes"], "test": card["sizes"]["test"] + 1}})
 

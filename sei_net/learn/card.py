@@ -32,7 +32,9 @@ def card_markdown(card: dict, title: str) -> str:
              "(rekey: on the graph the structure relaxed to; keep: on the species it started from); "
              f"label counts {card.get('label_counts', 'not recorded')}.",
              f"- Split `{card.get('split')}` (seed {card.get('seed')}"
-             + ("; single atoms always train" if card.get("pin_atoms") else "") + "): "
+             + ("; single atoms always train" if card.get("pin_atoms") else "")
+             + (f"; so do species of at most {card['oracle_max_heavy']} heavy atoms, which the main job "
+                "labels with the oracle" if card.get("oracle_max_heavy") is not None else "") + "): "
              + ", ".join(f"{k} {v:,}" for k, v in card.get("sizes", {}).items()) + ".",
              f"- Ensemble: {len(card.get('members', []))} members, {cfg.get('hidden')} wide, {cfg.get('layers')} "
              f"layers, up to {cfg.get('epochs')} epochs (early-stopped at "
