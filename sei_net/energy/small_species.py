@@ -1,7 +1,7 @@
 """The species the oracle labels itself: those of at most ``constants.ORACLE_MAX_HEAVY`` heavy atoms.
 
-A network holds few of them (102-152 of 8,583-20,000 species in the shipped recipes' networks at
-four generations),
+A network holds few of them (102-152 of 8,583-20,000 species in each network the shipped labels
+come from),
 each takes the oracle seconds, and they are hubs: CO2 alone sits in 479 labelled reactions of the
 training networks, so a surrogate error on it moves hundreds of reaction energies at once
 (docs/surrogates.md, "Small species are the oracle's"). The main job labels those no label file
