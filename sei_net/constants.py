@@ -19,10 +19,10 @@ ELECTRON_OFFSETS: dict[str, float] = {"gfn2": 5.83}
 
 
 #: Species of at most this many heavy (non-H) atoms are the oracle's, never the surrogate's: few
-#: (102-152 in each network the shipped labels come from), seconds each to label, and hubs (CO2 sits in 479
-#: labelled reactions of the training networks), so one mispredicted small species moves hundreds
-#: of reaction energies. The main job labels those it lacks before scoring, and the energy
-#: surrogate's splits train on them (docs/surrogates.md, "Small species are the oracle's").
+#: (102-152 in each network the shipped labels come from), seconds each to label, and hubs (CO2
+#: sits in 479 labelled reactions of the training networks), so one mispredicted small species
+#: moves hundreds of reaction energies. The main job labels those it lacks before scoring, and the
+#: energy surrogate's splits train on them (docs/surrogates.md, "Small species are the oracle's").
 ORACLE_MAX_HEAVY = 3
 
 #: the barrier source of learned intrinsic barriers (``sei_net.learn.score.score_barriers``)
