@@ -51,6 +51,18 @@ def test_only_unsettled_small_species_are_labelled_and_a_rerun_computes_nothing(
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tblite") is None, reason="needs tblite (GFN2-xTB)")
+def test_the_oracle_is_the_one_whose_level_the_model_names():
+    from sei_net.energy.gfn2 import GFN2Oracle
+    from sei_net.energy.small_species import gfn2_oracle_for
+
+    for settings in ({"n_conformers": 1}, {"n_conformers": 3}, {"n_conformers": 2, "hessian": False}):
+        level = GFN2Oracle(**settings).level_of_theory
+        assert gfn2_oracle_for(level).level_of_theory == level
+    assert gfn2_oracle_for("wB97X-V/def2-TZVPPD; SMD(EC/EMC)") is None          # not GFN2: nothing labelled
+    assert gfn2_oracle_for(GFN2Oracle(temperature=333.15).level_of_theory) is None  # another temperature
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tblite") is None, reason="needs tblite (GFN2-xTB)")
 def test_scoring_labels_small_species_with_the_models_oracle_and_keeps_them(tmp_path):
     from sei_net.learn.dataset import label_energies
     from sei_net.learn.score import score_file
