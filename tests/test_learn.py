@@ -218,7 +218,7 @@ def _reference_data():
 
 
 @pytest.mark.parametrize("kind", ["random", "size"])
-def test_single_atoms_always_train_and_the_parts_still_partition(kind):
+def test_single_atoms_and_small_species_always_train_and_the_parts_still_partition(kind):
     data = _reference_data()
     atoms = set(np.flatnonzero(data.n_atoms == 1).tolist())
     small = set(np.flatnonzero(data.n_heavy <= ORACLE_MAX_HEAVY).tolist()) - atoms
