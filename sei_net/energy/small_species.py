@@ -49,13 +49,14 @@ def label_small_species(species: Iterable[Species], settled: set[str], cache: st
     ``settled`` (keys some label file already has a usable record or a no-minimum verdict for)
     and that the cache has no record of at the oracle's level; records go to the label cache
     ``cache`` one by one, so an interrupted run keeps what it computed. Returns the counts, the
-    seconds spent and the cache's records of the small species as
-    ``{key: (status, G in eV or None)}``."""
+    seconds spent, the cache's records of the small species as ``{key: (status, G in eV or None)}``
+    and, as ``no_minimum``, the keys of those the oracle found no minimum for."""
     small = [s for s in small_species(species, max_heavy) if s.key not in settled]
     level = oracle.level_of_theory
     t0 = time.perf_counter()
     if not small:   # no cache file for nothing
-        return {"max_heavy_atoms": max_heavy, "unlabelled": 0, "computed": 0, "seconds": 0.0, "records": {}}
+        return {"max_heavy_atoms": max_heavy, "unlabelled": 0, "computed": 0, "seconds": 0.0, "records": {},
+                "no_minimum": set()}
     with LabelStore(cache) as store:
         todo = store.todo([s.key for s in small], level)
         by_key = {s.key: s for s in small}
@@ -65,6 +66,7 @@ def label_small_species(species: Iterable[Species], settled: set[str], cache: st
             if progress:
                 progress(n, len(todo), record)
         records = {s.key: store.get(s.key, level) for s in small}
+        no_minimum = set(store.no_minimum(level)) & by_key.keys()
     return {"max_heavy_atoms": max_heavy, "unlabelled": len(small), "computed": len(todo),
             "seconds": round(time.perf_counter() - t0, 3),
-            "records": {k: (r.status, r.G) for k, r in records.items() if r is not None}}
+            "records": {k: (r.status, r.G) for k, r in records.items() if r is not None}, "no_minimum": no_minimum}

@@ -90,7 +90,7 @@ def _oracle_small_species(store, level: str, known: dict | None, no_minimum: set
     ``cache`` (``energy.small_species``) and add the results to the oracle verdicts (usable G, no
     minimum). Without that oracle (not GFN2, or tblite missing) nothing is labelled and the
     returned record says why."""
-    from sei_net.energy.labels import LabelStore
+    from sei_net.constants import ORACLE_MAX_HEAVY
     from sei_net.energy.small_species import gfn2_oracle_for, label_small_species
     from sei_net.learn.dataset import USABLE_STATUSES
 
@@ -99,12 +99,9 @@ def _oracle_small_species(store, level: str, known: dict | None, no_minimum: set
     if oracle is None:
         return known, no_minimum, {"skipped": f"no oracle at {level!r} here (GFN2-xTB needs tblite: "
                                               "pip install 'sei_net[oracle]'); the surrogate predicts them"}
-    done = label_small_species(store.all_species().values(), set(known) | no_minimum, cache, oracle,
-                               progress=progress)
-    rearranged = set()
-    if done["records"]:
-        with LabelStore(cache) as lab:
-            rearranged = set(lab.no_minimum(level))
+    done = label_small_species(store.all_species(ORACLE_MAX_HEAVY).values(), set(known) | no_minimum, cache,
+                               oracle, progress=progress)
+    rearranged = done.pop("no_minimum")
     usable = 0
     for key, (status, G) in done.pop("records").items():
         if status in USABLE_STATUSES and G is not None:

@@ -250,10 +250,12 @@ class NetworkStore:
             raise UnknownSpeciesError(f"no species with id {species_id} in {self.path.name}")
         return self._species_from_row(row)
 
-    def all_species(self) -> dict[int, Species]:
-        """id -> Species for every stored species, in id order."""
+    def all_species(self, max_heavy: int | None = None) -> dict[int, Species]:
+        """id -> Species for every stored species (only those of at most ``max_heavy`` heavy atoms,
+        when given), in id order."""
+        where, args = ("WHERE n_heavy <= ?", (int(max_heavy),)) if max_heavy is not None else ("", ())
         return {row[0]: self._species_from_row(row)
-                for row in self.conn.execute(f"SELECT {self._SPECIES_COLS} FROM species ORDER BY id")}
+                for row in self.conn.execute(f"SELECT {self._SPECIES_COLS} FROM species {where} ORDER BY id", args)}
 
     def find_species(self, query: str) -> int:
         """Species id for a name, a species key, or a SMILES (matched by canonical key: charge and
