@@ -786,7 +786,8 @@ def products(net: Path = typer.Argument(..., help="network file (.db)"),
              temperature: Optional[float] = _TEMPERATURE, cost: str = _COST,
              source: Optional[str] = _SOURCE,
              as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
-    """Likely products: reachable, kinetically stable species ranked by path cost."""
+    """Likely products: reachable, kinetically stable species ranked by path cost (the mean energies'
+    top N, then any species most energy members put in their top N)."""
     from sei_net.kinetics.products import likely_products
 
     with _open(net) as store:
@@ -796,9 +797,9 @@ def products(net: Path = typer.Argument(..., help="network file (.db)"),
     if as_json:
         _emit_json({"settings": q.describe(), "products": ranked})
         return
-    _table(["rank", "species", "class", "cost", "P(top)", "smiles"],
-           [[i + 1, p["species"], p["class"], f"{p['cost']:.4g}",
-             "-" if p["probability_top_k"] is None else f"{p['probability_top_k']:.2f}", p["smiles"]]
+    _table(["rank", "species", "class", "cost", "P(top)", "ranked by", "smiles"],
+           [[i + 1, p["species"], p["class"], "-" if p["cost"] is None else f"{p['cost']:.4g}",
+             "-" if p["probability_top_k"] is None else f"{p['probability_top_k']:.2f}", p["ranked_by"], p["smiles"]]
             for i, p in enumerate(ranked)])
 
 

@@ -14,6 +14,12 @@ stable, closed-shell species ranked by path cost. Li+ association and dissociati
 coordination/decoordination) do not count as consumption: they are fast and reversible, and a
 product with a Li+ more or less is the same product. With energy members, ``probability_top_k`` is
 the fraction of members in which a species is among the top k.
+
+The list is the top k of the ranking from the mean energies, followed (``ranked_by: "members"``) by
+any species that more than half of the members put in their top k but the mean ranking leaves
+out: the stability filter is a threshold (dG < 0), so a consuming step that the members split on
+can land at dG ~ 0 on the mean and decide a verdict that most members do not share (LEDC's
+reduction at 0 V is such a step for the shipped energy ensembles; docs/surrogates.md).
 """
 
 from __future__ import annotations
@@ -77,7 +83,10 @@ def _ranking(graph, cost, barrier, dG, sources, threshold, eligible):
 def likely_products(query, sources: list[int], top: int = 20,
                     stability_barrier: float | None = None) -> list[dict]:
     """Ranked likely products (see the module docstring), JSON-ready dicts with species, smiles,
-    class, cost, known name and probability_top_k (None without energy members)."""
+    class, cost (the mean energies' path cost), known name, probability_top_k (None without energy
+    members) and ranked_by ("mean": the first ``top``; "members": a species more than half of the
+    members rank in their top ``top`` that the mean ranking does not, after them, most probable
+    first)."""
     if stability_barrier is None:
         stability_barrier = default_stability_barrier(query.rate_model.temperature)
     known = query.known
@@ -91,7 +100,7 @@ def likely_products(query, sources: list[int], top: int = 20,
     dist, ranked = _ranking(query.graph, query.scores.cost, query.scores.barrier, query.scores.dG, sources,
                             stability_barrier, eligible)
     ranked = ranked[:top]
-    prob = None
+    prob, by_members = None, np.zeros(0, dtype=np.int64)
     if query.samples is not None:
         counts = np.zeros(query.graph.n_species)
         n_members = query.samples.cost.shape[1]
@@ -101,10 +110,13 @@ def likely_products(query, sources: list[int], top: int = 20,
                               sources, stability_barrier, eligible)
             counts[r_m[:top]] += 1
         prob = counts / n_members
+        majority = np.flatnonzero(prob > 0.5)
+        by_members = majority[~np.isin(majority, ranked)]
+        by_members = by_members[np.lexsort((dist[by_members], -prob[by_members]))]
     out = []
-    for s in ranked.tolist():
+    for s, by in [(s, "mean") for s in ranked.tolist()] + [(s, "members") for s in by_members.tolist()]:
         sp = query.species[s]
         out.append({"species_id": s, "species": query.label(s), "smiles": sp.smiles, "class": classes[s],
-                    "known_as": known.get(sp.key), "cost": float(dist[s]),
-                    "probability_top_k": None if prob is None else float(prob[s])})
+                    "known_as": known.get(sp.key), "cost": float(dist[s]) if np.isfinite(dist[s]) else None,
+                    "probability_top_k": None if prob is None else float(prob[s]), "ranked_by": by})
     return out

@@ -121,7 +121,8 @@ def _answer(s: dict) -> str:
                      _e(", ".join(f"{n} {k}" for k, n in p["byproducts"].items()) or "none")])
     return f"""
 <h2>The answer</h2>
-<div class="box">{(f"Known SEI products among the {listed} most likely products (the top 1 % of the network) at "
+<div class="box">{(f"Known SEI products among the {listed} most likely products (the top 1 % of the network by the mean energies, then any species most energy "
+f"members put there) at "
 f"{s['potential_V_vs_Li']:g} V vs Li/Li+, with the fraction of energy members that keep them in that list:"
 + _table(['known product', 'rank', 'P(in list)'], rows, {1, 2})) if rows else
 f"No known SEI product (chem.known) is among the {listed} most likely products at {s['potential_V_vs_Li']:g} V vs Li/Li+."}</div>
@@ -151,13 +152,14 @@ def _paths(s: dict) -> str:
 
 def _products(s: dict) -> str:
     rows = [[i + 1, f"<code>{_e(p['species'])}</code>", _e(p["class"]), _e(p["known_as"] or ""),
-             _fmt(p["cost"], ".3f"), _fmt(p["probability_top_k"], ".2f")]
+             _fmt(p["cost"], ".3f"), _fmt(p["probability_top_k"], ".2f"), _e(p.get("ranked_by", "mean"))]
             for i, p in enumerate(s["products"]["likely_products"])]
-    header = ["rank", "species", "class", "known as", "cost", "P(in list)"]
+    header = ["rank", "species", "class", "known as", "cost", "P(in list)", "ranked by"]
     rest = (f"<details><summary>ranks {SHOWN + 1}–{len(rows)}</summary>"
             + _table(header, rows[SHOWN:], {0, 4, 5}) + "</details>") if len(rows) > SHOWN else ""
     return ("<h2>Likely products</h2><p>Ranked by the cost of their cheapest derivation from the recipe's "
-            "species, among species that are not quickly consumed (kinetics.products).</p>"
+            "species, among species that are not quickly consumed (kinetics.products), with the mean "
+            "energies; then any species that most energy members rank in the list but the mean does not.</p>"
             + _table(header, rows[:SHOWN], {0, 4, 5}) + rest)
 
 
