@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from sei_net.constants import ORACLE_MAX_HEAVY
+from sei_net.constants import NEB_IMAGES, NEB_MAX_STEPS, ORACLE_MAX_HEAVY
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="sei_net: SEI reaction networks. Units: eV, Å, K, s, mol/L, V vs Li/Li+.")
@@ -445,9 +445,9 @@ def neb(network: Path = typer.Argument(..., help="network file (.db)"),
                                                "reactions the store lacks are added first (repeatable)"),
         conformers: Optional[int] = typer.Option(None, help="read the species labels made with this many "
                                                  "conformers (default: the cache's only GFN2 level)"),
-        images: int = typer.Option(7, help="moving images per band; another count is another level of theory, "
+        images: int = typer.Option(NEB_IMAGES, help="moving images per band; another count is another level of theory, "
                                    "run only for reactions no stored level settled (e.g. 11 with --failed-reason)"),
-        max_steps: int = typer.Option(600, help="FIRE steps per NEB phase at most"),
+        max_steps: int = typer.Option(NEB_MAX_STEPS, help="FIRE steps per NEB phase at most"),
         failed_reason: str = typer.Option("", help="run only reactions stored as failed with a reason that "
                                           "contains this, e.g. 'did not converge' (implies --retry-failed)"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:

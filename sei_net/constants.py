@@ -25,6 +25,11 @@ ELECTRON_OFFSETS: dict[str, float] = {"gfn2": 5.83}
 #: energy surrogate's splits train on them (docs/surrogates.md, "Small species are the oracle's").
 ORACLE_MAX_HEAVY = 3
 
+#: CI-NEB moving images per band unless a run asks for more (another count is another level of theory)
+NEB_IMAGES = 7
+#: FIRE steps per NEB phase (band to 0.3 eV/Å, then climbing image to fmax) unless a run asks for more
+NEB_MAX_STEPS = 600
+
 #: the barrier source of learned intrinsic barriers (``sei_net.learn.score.score_barriers``)
 BARRIER_SOURCE = "neb-surrogate"
 

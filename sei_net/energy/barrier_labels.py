@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
+from sei_net.constants import NEB_IMAGES, NEB_MAX_STEPS
 from sei_net.energy.labels import _open_text
-from sei_net.energy.neb import (DEFAULT_IMAGES, DEFAULT_MAX_STEPS, NEB_LEVEL, BarrierRecord, check_band_settings,
-                                neb_level)
+from sei_net.energy.neb import NEB_LEVEL, BarrierRecord, check_band_settings, neb_level
 
 #: the reaction kinds NEB is run for (their reverses are covered by the same transition state)
 NEB_KINDS = ("ring_opening", "ring_closing", "concerted", "fragmentation")
@@ -182,7 +182,7 @@ def label_barriers(network: str | Path, labels: str | Path, barriers: str | Path
                    limit: int | None = None, seed: int = 0, retry_failed: bool = False,
                    shard: tuple[int, int] = (0, 1), echo: Callable[[str], None] = lambda m: None,
                    resume_from: Iterable[str | Path] = (), kinds: Iterable[str] = NEB_KINDS,
-                   n_images: int = DEFAULT_IMAGES, max_steps: int = DEFAULT_MAX_STEPS,
+                   n_images: int = NEB_IMAGES, max_steps: int = NEB_MAX_STEPS,
                    failed_reason: str = "") -> dict:
     """Run NEB for the eligible reactions of ``network`` not yet in ``barriers``; resumable.
     ``kinds``: run only reactions of these kinds (the direction of each pair is chosen among all

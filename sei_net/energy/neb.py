@@ -34,14 +34,10 @@ from typing import Callable, Iterable
 import numpy as np
 
 from sei_net.chem.reaction import Reaction
-
-#: moving images of a band unless a run asks for more
-DEFAULT_IMAGES = 7
-#: FIRE steps per phase (band to 0.3 eV/Å, then climbing image to ``fmax``) unless a run asks for more
-DEFAULT_MAX_STEPS = 600
+from sei_net.constants import NEB_IMAGES, NEB_MAX_STEPS
 
 
-def neb_level(n_images: int = DEFAULT_IMAGES) -> str:
+def neb_level(n_images: int = NEB_IMAGES) -> str:
     """Level-of-theory string of a CI-NEB run with ``n_images`` moving images. The count is part of
     it because it changes which saddle a band finds (docs/results/neb_images_probe.md: one shift
     0.77 eV with 7 images, 0.97 eV with 11), so results of different counts are kept apart. The step
@@ -229,8 +225,8 @@ def product_complex_status(reaction: Reaction, coords_reactant_order: np.ndarray
 
 def neb_barrier(reaction: Reaction, reactant_coords: np.ndarray, product_coords: list[np.ndarray],
                 reactant_G: float, reactant_E: float, temperature: float = 298.15,
-                n_images: int = DEFAULT_IMAGES, fmax: float = 0.05,
-                max_steps: int = DEFAULT_MAX_STEPS) -> BarrierRecord:
+                n_images: int = NEB_IMAGES, fmax: float = 0.05,
+                max_steps: int = NEB_MAX_STEPS) -> BarrierRecord:
     """Run one CI-NEB (see the module docstring); never raises for chemistry problems. The record's
     level of theory is ``neb_level(n_images)``."""
     check_band_settings(n_images, max_steps)
@@ -250,9 +246,9 @@ def neb_barrier(reaction: Reaction, reactant_coords: np.ndarray, product_coords:
 def check_band_settings(n_images: int, max_steps: int) -> None:
     """Refuse a band that cannot locate a saddle (fewer than 3 moving images) or a step limit below 1."""
     if n_images < 3:
-        raise ValueError(f"NEB images {n_images} is not valid; give 3 or more moving images (default {DEFAULT_IMAGES})")
+        raise ValueError(f"NEB images {n_images} is not valid; give 3 or more moving images (default {NEB_IMAGES})")
     if max_steps < 1:
-        raise ValueError(f"NEB max_steps {max_steps} is not valid; give 1 or more (default {DEFAULT_MAX_STEPS})")
+        raise ValueError(f"NEB max_steps {max_steps} is not valid; give 1 or more (default {NEB_MAX_STEPS})")
 
 
 #: a path whose highest image is within this of its higher end has no barrier beyond the
