@@ -30,6 +30,14 @@ def mrnet_db(tmp_path_factory, shared_data):
     return path
 
 
+def assert_mean_ranking_then_members(ranked: list[dict]) -> None:
+    """Likely products: the mean ranking by cost first, then only species most members keep."""
+    by_mean = [p for p in ranked if p["ranked_by"] == "mean"]
+    assert ranked[:len(by_mean)] == by_mean
+    assert [p["cost"] for p in by_mean] == sorted(p["cost"] for p in by_mean)
+    assert all(p["probability_top_k"] > 0.5 for p in ranked[len(by_mean):])
+
+
 def test_info_json_schema(mrnet_db):
     res = runner.invoke(app, ["info", str(mrnet_db), "--json"])
     data = json.loads(res.stdout)
@@ -107,9 +115,7 @@ def test_run_builds_the_network_and_resumes(tmp_path):
     assert summary["products"]["settings"]["energy_source"] == "gfn2-surrogate"
     ranked = summary["products"]["likely_products"]
     assert ranked and all(p["class"] != "radical" for p in ranked)
-    by_mean = [p["cost"] for p in ranked if p["ranked_by"] == "mean"]
-    assert by_mean == sorted(by_mean) and ranked[:len(by_mean)] == [p for p in ranked if p["ranked_by"] == "mean"]
-    assert all(p["probability_top_k"] > 0.5 for p in ranked[len(by_mean):])   # added by the members
+    assert_mean_ranking_then_members(ranked)
     assert {"sweep", "kinetics", "report"} <= set(summary["stages_done"])
     sweep = summary["sweep"]
     assert [r["potential_V_vs_Li"] for r in sweep["rows"]] == [0.0, 0.3, 0.6, 0.9, 1.2, 1.5]
@@ -233,9 +239,7 @@ def test_products_lists_ledc_and_c2h4(mrnet_rxn_db):
     names = [p["species"] for p in ranked]
     assert {"LEDC", "C2H4", "Li2CO3"} <= set(names)
     assert next(p["class"] for p in ranked if p["species"] == "C2H4") == "gas"
-    by_mean = [p["cost"] for p in ranked if p["ranked_by"] == "mean"]
-    assert by_mean == sorted(by_mean) and ranked[:len(by_mean)] == [p for p in ranked if p["ranked_by"] == "mean"]
-    assert all(p["probability_top_k"] > 0.5 for p in ranked[len(by_mean):])   # added by the members
+    assert_mean_ranking_then_members(ranked)
 
 
 @pytest.mark.parametrize("args, message", [

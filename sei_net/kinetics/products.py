@@ -19,7 +19,7 @@ The list is the top k of the ranking from the mean energies, followed (``ranked_
 any species that more than half of the members put in their top k but the mean ranking leaves
 out: the stability filter is a threshold (dG < 0), so a consuming step that the members split on
 can land at dG ~ 0 on the mean and decide a verdict that most members do not share (LEDC's
-reduction at 0 V is such a step for the shipped energy ensembles; docs/surrogates.md).
+reduction at 0 V is such a step for the energy ensembles trained so far; docs/surrogates.md).
 """
 
 from __future__ import annotations

@@ -121,8 +121,8 @@ def _answer(s: dict) -> str:
                      _e(", ".join(f"{n} {k}" for k, n in p["byproducts"].items()) or "none")])
     return f"""
 <h2>The answer</h2>
-<div class="box">{(f"Known SEI products among the {listed} most likely products (the top 1 % of the network by the mean energies, then any species most energy "
-f"members put there) at "
+<div class="box">{(f"Known SEI products among the {listed} most likely products (the top 1 % of the network "
+"by the mean energies, then any species most energy members put there) at "
 f"{s['potential_V_vs_Li']:g} V vs Li/Li+, with the fraction of energy members that keep them in that list:"
 + _table(['known product', 'rank', 'P(in list)'], rows, {1, 2})) if rows else
 f"No known SEI product (chem.known) is among the {listed} most likely products at {s['potential_V_vs_Li']:g} V vs Li/Li+."}</div>
