@@ -26,9 +26,9 @@ import numpy as np
 
 from sei_net.learn import metrics
 from sei_net.learn.dataset import load_labels
-from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction, reaction_uncertainty
+from sei_net.learn.ensemble import EnsemblePrediction, reaction_uncertainty
 from sei_net.learn.evaluate import calibration_maps, labelled_reactions, labels_kept, reactions_touching
-from sei_net.learn.fit import seen_keys, split_of_card
+from sei_net.learn.fit import model_on_its_split, seen_keys
 
 FIGURES = ("coverage_95", "miscalibration_area", "spearman", "nll")
 
@@ -60,10 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--unseen-network", help="network whose labelled reactions touch them")
     parser.add_argument("--out", help="write OUT.md and OUT.json")
     args = parser.parse_args(argv)
-    model = EnergyEnsemble.load(args.model, device="cpu")
-    data, parts = split_of_card(model.card)
-    stoich = labelled_reactions(model.card["networks"], data.keys).tocsr()
-    pred = model.predict(data.species)
+    model, data, parts, stoich, pred = model_on_its_split(args.model)
     raw = EnsemblePrediction(pred.members, pred.member_variance)
     pool = np.concatenate([parts["cal"], parts["test"]])
     rng = np.random.default_rng(0)

@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from sei_net.constants import ORACLE_MAX_HEAVY
-from sei_net.learn.ensemble import EnergyEnsemble
-from sei_net.learn.evaluate import labelled_reactions, labels_kept, reactions_touching, resampled_held_out
-from sei_net.learn.fit import split_of_card
+from sei_net.learn.evaluate import labels_kept, reactions_touching, resampled_held_out
+from sei_net.learn.fit import model_on_its_split
 
 ROWS = ("species", "reactions", "reactions_labels_kept", "reactions_as_scored")
 
@@ -58,10 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--out", help="write OUT.md and OUT.json")
     args = parser.parse_args(argv)
-    model = EnergyEnsemble.load(args.model, device="cpu")
-    data, parts = split_of_card(model.card)
-    stoich = labelled_reactions(model.card["networks"], data.keys).tocsr()
-    prediction = model.predict(data.species)
+    model, data, parts, stoich, prediction = model_on_its_split(args.model)
     result = {"model": args.model, "draws": args.draws, "oracle_max_heavy": ORACLE_MAX_HEAVY, "resampled": {}}
     lines = [f"Model `{args.model}`: {args.draws} re-splits of its held-out species, median [5th, 95th "
              "percentile], eV against the oracle.", "",

@@ -18,9 +18,8 @@ import argparse
 
 import numpy as np
 
-from sei_net.learn.ensemble import EnergyEnsemble
-from sei_net.learn.evaluate import labelled_reactions, labels_kept, reactions_touching
-from sei_net.learn.fit import split_of_card
+from sei_net.learn.evaluate import labels_kept, reactions_touching
+from sei_net.learn.fit import model_on_its_split
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -30,10 +29,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--worst", type=int, nargs="+", default=[1, 2, 3, 10],
                         help="leave out reactions touching this many worst species")
     args = parser.parse_args(argv)
-    model = EnergyEnsemble.load(args.model, device="cpu")
-    data, parts = split_of_card(model.card)
-    stoich = labelled_reactions(model.card["networks"], data.keys).tocsr()
-    prediction = model.predict(data.species)
+    model, data, parts, stoich, prediction = model_on_its_split(args.model)
     error = prediction.mean - data.G
     pool = np.concatenate([parts["cal"], parts["test"]])
     worst = pool[np.argsort(-np.abs(error[pool]))]

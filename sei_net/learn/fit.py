@@ -67,6 +67,17 @@ def split_of_card(card: dict) -> tuple[LabelledSpecies, dict[str, np.ndarray]]:
     return data, parts
 
 
+def model_on_its_split(path: str | Path):
+    """A trained energy model (on the CPU) with what re-measuring it takes: ``(model, data, parts,
+    stoichiometry, prediction)``, the labels and split rebuilt from its card (``split_of_card``), the
+    labelled reactions of the card's networks (CSR; columns are rows of ``data``) and its
+    ``EnsemblePrediction`` for every labelled species. The networks must exist (``sei-net build``)."""
+    model = EnergyEnsemble.load(path, device="cpu")
+    data, parts = split_of_card(model.card)
+    stoichiometry = labelled_reactions(model.card["networks"], data.keys).tocsr()
+    return model, data, parts, stoichiometry, model.predict(data.species)
+
+
 #: the parts of a split a model has learned from or been calibrated on (not test)
 SEEN_PARTS = ("train", "val", "cal")
 
