@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from sei_net.constants import ORACLE_MAX_HEAVY
 from sei_net.learn.dataset import (LabelledSpecies, load_labels, pin_to_train, random_split, size_split,
                                    start_graph_bounds)
-from sei_net.learn.ensemble import EnergyEnsemble
+from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction
 from sei_net.learn.evaluate import calibration_maps, evaluate, labelled_reactions, resampled_held_out
 from sei_net.learn.train import TrainConfig
 
@@ -67,7 +68,8 @@ def split_of_card(card: dict) -> tuple[LabelledSpecies, dict[str, np.ndarray]]:
     return data, parts
 
 
-def model_on_its_split(path: str | Path):
+def model_on_its_split(path: str | Path) -> tuple[EnergyEnsemble, LabelledSpecies, dict[str, np.ndarray],
+                                                  sp.csr_matrix, EnsemblePrediction]:
     """A trained energy model (on the CPU) with what re-measuring it takes: ``(model, data, parts,
     stoichiometry, prediction)``, the labels and split rebuilt from its card (``split_of_card``), the
     labelled reactions of the card's networks (CSR; columns are rows of ``data``) and its

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sei_net.constants import BARRIER_SOURCE, SURROGATE_SUFFIX
+from sei_net.constants import BARRIER_SOURCE, ORACLE_MAX_HEAVY, SURROGATE_SUFFIX
 from sei_net.learn.ensemble import EnergyEnsemble
 from sei_net.learn.features import featurise
 
@@ -90,7 +90,6 @@ def _oracle_small_species(store, level: str, known: dict | None, no_minimum: set
     ``cache`` (``energy.small_species``) and add the results to the oracle verdicts (usable G, no
     minimum). Without that oracle (not GFN2, or tblite missing) nothing is labelled and the
     returned record says why."""
-    from sei_net.constants import ORACLE_MAX_HEAVY
     from sei_net.energy.small_species import gfn2_oracle_for, label_small_species
     from sei_net.learn.dataset import USABLE_STATUSES
 
