@@ -93,9 +93,91 @@ def test_a_member_that_failed_to_learn_is_trained_again_with_another_seed(parts,
     assert trained == [5, 6, 1006, 7]
     members = ens.card["members"]
     assert [m["seed"] for m in members] == [5, 1006, 7]
-    assert members[1]["failed_attempts"] == [{"seed": 6, "val_mse": 0.96}]
+    [failure] = members[1]["failed_attempts"]
+    assert failure["seed"] == 6 and failure["val_mse"] == 0.96
     assert "failed_attempts" not in members[0] and members[1]["val_mse"] != 0.96
     assert members[0]["val_mse"] > ensemble_module.FAILED_MEMBER_VAL_MSE  # under-trained, not retried
+
+
+def _broken(model, shift_eV: float, y_scale: float):
+    """The model with every atom's readout raised by shift_eV: each training label missed by more."""
+    with torch.no_grad():
+        model.atom_readout[-1].bias += shift_eV / y_scale
+    return model
+
+
+def _stopped_early(history: list[dict]) -> list[dict]:
+    return history[:-1]
+
+
+def test_a_member_that_broke_on_training_labels_is_trained_again(parts, monkeypatch):
+    """Member 1's first attempt early-stops with a good validation MSE but a state that misses its
+    training labels by more than FAILED_MEMBER_TRAIN_MISS_EV (as a size-split member once missed
+    PF6- by 125 eV): it is retrained with seed + 1000, and the card names the missed species."""
+    _, train, val = parts
+    trained, real = [], ensemble_module.train_member
+
+    def first_attempt_of_seed_6_breaks(*args, **kwargs):
+        trained.append(args[4])
+        model, history = real(*args, **kwargs)
+        if args[4] == 6:
+            return _broken(model, 20.0, kwargs.get("y_scale", args[-1])), _stopped_early(history)
+        return model, history
+
+    monkeypatch.setattr(ensemble_module, "train_member", first_attempt_of_seed_6_breaks)
+    ens = EnergyEnsemble.train(train, val, 2, CONFIG, seed=5, device="cpu")
+    assert trained == [5, 6, 1006]
+    members = ens.card["members"]
+    [failure] = members[1]["failed_attempts"]
+    assert failure["seed"] == 6 and failure["max_train_miss_eV"] > ensemble_module.FAILED_MEMBER_TRAIN_MISS_EV
+    assert failure["max_train_miss_species"] in train.keys
+    assert members[1]["seed"] == 1006 and members[1]["max_train_miss_eV"] < failure["max_train_miss_eV"]
+
+
+def test_a_saved_member_that_fails_the_check_is_trained_again_on_resume(parts, tmp_path, monkeypatch):
+    """A checkpointed member (say, saved before the check existed) that misses its training labels
+    by more than FAILED_MEMBER_TRAIN_MISS_EV is not loaded but retrained with seed + 1000; the
+    healthy one is loaded as it was."""
+    data, train, val = parts
+    torch.set_num_threads(1)
+    folder = tmp_path / "ckpt"
+    first = EnergyEnsemble.train(train, val, 2, CONFIG, seed=5, device="cpu", checkpoint=folder)
+    saved = MemberCheckpoints(folder, (folder / "fingerprint.txt").read_text().strip())
+    state, summary = saved.load(1)
+    model = ensemble_module._member_from_state(state, CONFIG, "cpu")
+    saved.save(1, _broken(model, 20.0, first.y_std), {**summary, "epochs": summary["epochs"] - 1})
+    trained = _count_training(monkeypatch)
+    resumed = EnergyEnsemble.train(train, val, 2, CONFIG, seed=5, device="cpu", checkpoint=folder)
+    assert trained == [1006]
+    a, b = first.predict(data.species).members, resumed.predict(data.species).members
+    assert np.allclose(a[:, 0], b[:, 0], atol=1e-9)
+    [failure] = resumed.card["members"][1]["failed_attempts"]
+    assert failure["seed"] == 6 and failure["max_train_miss_eV"] > ensemble_module.FAILED_MEMBER_TRAIN_MISS_EV
+
+
+def test_largest_miss_is_the_largest_error_and_one_sided_for_bounds(parts):
+    """largest_miss against a direct forward pass of all graphs in one batch."""
+    from sei_net.learn.batching import collate
+    from sei_net.learn.features import featurise
+    from sei_net.learn.model import EnergyNet
+    from sei_net.learn.train import largest_miss
+
+    data, _, _ = parts
+    torch.manual_seed(0)
+    model = EnergyNet(hidden=16, layers=2).eval()
+    graphs = [featurise(s) for s in data.species]
+    with torch.no_grad():
+        mean = model(collate(graphs))[0].numpy().astype(float)
+    y = np.linspace(-1.0, 1.0, len(graphs))
+    miss, where = largest_miss(model, graphs, y, "cpu")
+    assert where == int(np.argmax(np.abs(mean - y))) and miss == pytest.approx(np.abs(mean - y).max(), abs=1e-5)
+    below = mean - 1.0                       # every prediction above its lower bound: no miss
+    assert largest_miss(model, graphs, below, "cpu", lower_bounds=True)[0] == 0.0
+    above = mean.copy()
+    above[3] += 2.0                          # one bound 2 units above its prediction
+    miss, where = largest_miss(model, graphs, above, "cpu", lower_bounds=True)
+    assert where == 3 and miss == pytest.approx(2.0, abs=1e-4)
+    assert largest_miss(model, [], np.array([]), "cpu") == (0.0, -1)
 
 
 def test_members_trained_in_worker_processes_equal_those_trained_in_turn(parts, tmp_path):

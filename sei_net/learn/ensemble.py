@@ -28,7 +28,7 @@ from sei_net.learn.calibration import IsotonicVarianceMap
 from sei_net.learn.dataset import ElementBaseline, LabelledSpecies
 from sei_net.learn.features import SpeciesGraph, featurise
 from sei_net.learn.model import EnergyNet
-from sei_net.learn.train import TrainConfig, train_member
+from sei_net.learn.train import TrainConfig, largest_miss, train_member
 from sei_net.parent_watch import exit_with_parent
 
 FORMAT_VERSION = 1
@@ -38,6 +38,13 @@ FORMAT_VERSION = 1
 #: another seed (seen once: 0.96 beside siblings at 0.04-0.05). A member still improving when the
 #: epochs ran out is under-trained by choice and kept.
 FAILED_MEMBER_VAL_MSE = 0.5
+#: a member that early-stopped with a kept state that misses a training label (or falls below a
+#: lower bound) by more than this (eV) has broken on chemistry its validation part does not show,
+#: and is retrained with another seed too. Seen once: a size-split member put PF6- 125 eV and ten
+#: other penta- and hexa-coordinated P species 2-68 eV off while its validation MSE matched its
+#: siblings'. Healthy members miss no training label by more than 0.6-2.0 eV, and one shipped
+#: member by 6.0 eV (a difluoro dicarbonate dianion that a sibling fits to 0.3 eV): poor, not broken.
+FAILED_MEMBER_TRAIN_MISS_EV = 10.0
 #: retries of a failed member; attempt a uses seed + m + RETRY_SEED_STRIDE * a
 MAX_MEMBER_RETRIES = 2
 RETRY_SEED_STRIDE = 1000
@@ -104,23 +111,53 @@ class _MemberJob:
     bound_graphs: list
     bound_y: np.ndarray | None
     y_scale: float
+    train_keys: Sequence[str] = ()
+    bound_keys: Sequence[str] = ()
 
-    def run(self, m: int, device: str, log: Callable[[dict], None] | None = None) -> tuple[EnergyNet, dict]:
-        """Train member ``m`` (seed + m); a member whose early stop says it failed to learn
-        (``FAILED_MEMBER_VAL_MSE``) is trained again with another seed. Returns it and its summary."""
-        retried = []
-        for attempt in range(MAX_MEMBER_RETRIES + 1):
+    def run(self, m: int, device: str, log: Callable[[dict], None] | None = None,
+            failed: Sequence[dict] = ()) -> tuple[EnergyNet, dict]:
+        """Train member ``m`` (seed + m); a member that failed (``verdict``) is trained again with
+        another seed, up to ``MAX_MEMBER_RETRIES`` times. ``failed``: attempts already made and
+        failed (a member loaded from a checkpoint that failed the check). Returns the model and
+        its summary (with ``failed_attempts`` when there were any)."""
+        retried = list(failed)
+        for attempt in range(len(retried), MAX_MEMBER_RETRIES + 1):
             member_seed = self.seed + m + RETRY_SEED_STRIDE * attempt
             model, hist = train_member(self.train_graphs, self.train_y, self.val_graphs, self.val_y, member_seed,
                                        self.config, device, log, self.bound_graphs, self.bound_y,
                                        self.y_scale)
             best = next((h for h in reversed(hist) if h["kept"]), hist[-1])
-            if best["val_mse"] <= FAILED_MEMBER_VAL_MSE or len(hist) >= self.config.epochs:
+            summary, why = self.verdict(model, {"epochs": len(hist), "best_epoch": best["epoch"],
+                                                "val_mse": best["val_mse"], "val_nll": best["val_nll"],
+                                                "seed": member_seed}, device)
+            if why is None or attempt == MAX_MEMBER_RETRIES:
                 break
-            retried.append({"seed": member_seed, "val_mse": best["val_mse"]})
-        return model, {"epochs": len(hist), "best_epoch": best["epoch"], "val_mse": best["val_mse"],
-                       "val_nll": best["val_nll"], "seed": member_seed,
-                       **({"failed_attempts": retried} if retried else {})}
+            retried.append(why)
+        return model, {**summary, **({"failed_attempts": retried} if retried else {})}
+
+    def verdict(self, model: EnergyNet, summary: dict, device: str) -> tuple[dict, dict | None]:
+        """(``summary`` with the member's largest training miss added, why it failed or None).
+
+        Failed: it early-stopped with a validation MSE above ``FAILED_MEMBER_VAL_MSE``, or with a
+        state that misses a training label or falls below a lower bound by more than
+        ``FAILED_MEMBER_TRAIN_MISS_EV``. A member still improving when the epochs ran out is
+        under-trained by choice and never fails."""
+        miss, where = largest_miss(model, self.train_graphs, self.train_y, device)
+        bound_miss, bound_where = largest_miss(model, self.bound_graphs,
+                                               np.asarray(self.bound_y if self.bound_y is not None else []),
+                                               device, lower_bounds=True)
+        keys = self.train_keys
+        if bound_miss > miss:
+            miss, where, keys = bound_miss, bound_where, self.bound_keys
+        summary = {**summary, "max_train_miss_eV": round(miss * self.y_scale, 3)}
+        if where < len(keys):
+            summary["max_train_miss_species"] = keys[where]
+        if summary["epochs"] >= self.config.epochs:
+            return summary, None
+        if summary["val_mse"] > FAILED_MEMBER_VAL_MSE or summary["max_train_miss_eV"] > FAILED_MEMBER_TRAIN_MISS_EV:
+            return summary, {k: summary[k] for k in ("seed", "val_mse", "max_train_miss_eV",
+                                                      "max_train_miss_species") if k in summary}
+        return summary, None
 
 
 _WORKER_JOB: _MemberJob | None = None
@@ -133,8 +170,8 @@ def _start_member_worker(job: _MemberJob) -> None:
     _WORKER_JOB = job
 
 
-def _train_member_in_worker(m: int) -> tuple[int, dict, dict]:
-    model, summary = _WORKER_JOB.run(m, "cpu")
+def _train_member_in_worker(m: int, failed: Sequence[dict] = ()) -> tuple[int, dict, dict]:
+    model, summary = _WORKER_JOB.run(m, "cpu", failed=failed)
     return m, {k: v.detach().cpu() for k, v in model.state_dict().items()}, summary
 
 
@@ -241,11 +278,13 @@ class EnergyEnsemble:
               bounds: LabelledSpecies | None = None, workers: int = 1) -> "EnergyEnsemble":
         """Fit the baseline on ``train`` and train ``n_members`` networks with seeds seed..seed+M-1
         (different initialisation and data order), early-stopped on ``val``. A member whose
-        early stop says it failed to learn (``FAILED_MEMBER_VAL_MSE``) is trained again with
-        another seed, up to ``MAX_MEMBER_RETRIES`` times; the card records each failed attempt.
+        early stop says it failed (``_MemberJob.verdict``: it did not learn, ``FAILED_MEMBER_VAL_MSE``,
+        or broke on training labels, ``FAILED_MEMBER_TRAIN_MISS_EV``) is trained again with another
+        seed, up to ``MAX_MEMBER_RETRIES`` times; the card records each failed attempt.
 
         ``checkpoint``: a folder where each finished member is stored; members already there (from
-        a killed run with the same data, settings and seed) are loaded instead of trained again.
+        a killed run with the same data, settings and seed) are loaded instead of trained again,
+        unless they fail the same check.
         ``bounds``: species whose G (eV) is only a lower bound (``dataset.start_graph_bounds``).
         ``workers`` > 1 (CPU only): members train in that many processes of one thread each, and
         ``log`` is not called; a member is the same as when trained alone (same seed, same data order)."""
@@ -274,13 +313,19 @@ class EnergyEnsemble:
         bound_graphs = [] if bounds is None else [featurise(s) for s in bounds.species]
         by = None if bounds is None else \
             (bounds.G - baseline(*baseline_inputs(bounds, bound_graphs)) - y_mean) / y_std
-        job = _MemberJob(train_graphs, ty, val_graphs, vy, config, seed, bound_graphs, by, y_std)
+        job = _MemberJob(train_graphs, ty, val_graphs, vy, config, seed, bound_graphs, by, y_std,
+                         list(train.keys), [] if bounds is None else list(bounds.keys))
         finished: dict[int, tuple[EnergyNet, dict]] = {}
+        failed: dict[int, list[dict]] = {}             # saved members that fail the check: retrained
         for m in range(n_members):
             done = None if saved is None else saved.load(m)
             if done is not None:
-                state, summary = done
-                finished[m] = (_member_from_state(state, config, device), summary)
+                model = _member_from_state(done[0], config, device)
+                summary, why = job.verdict(model, done[1], device)
+                if why is None or len(done[1].get("failed_attempts", ())) >= MAX_MEMBER_RETRIES:
+                    finished[m] = (model, summary)
+                else:
+                    failed[m] = [*done[1].get("failed_attempts", ()), why]
         todo = [m for m in range(n_members) if m not in finished]
 
         def keep(m: int, model: EnergyNet, summary: dict) -> None:
@@ -292,12 +337,14 @@ class EnergyEnsemble:
             context = multiprocessing.get_context("spawn")     # no fork of a process that holds torch threads
             with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context,
                                      initializer=_start_member_worker, initargs=(job,)) as pool:
-                for future in as_completed([pool.submit(_train_member_in_worker, m) for m in todo]):
+                for future in as_completed([pool.submit(_train_member_in_worker, m, failed.get(m, ()))
+                                         for m in todo]):
                     m, state, summary = future.result()
                     keep(m, _member_from_state(state, config, device), summary)
         else:
             for m in todo:
-                keep(m, *job.run(m, device, None if log is None else (lambda rec, m=m: log(m, rec))))
+                keep(m, *job.run(m, device, None if log is None else (lambda rec, m=m: log(m, rec)),
+                                 failed.get(m, ())))
         members = [finished[m][0] for m in range(n_members)]
         histories = [finished[m][1] for m in range(n_members)]
         card = {"train_size": len(train), "val_size": len(val), "config": config.to_dict(), "seed": seed,

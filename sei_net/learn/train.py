@@ -140,6 +140,25 @@ def _evaluate(model: EnergyNet, batches, device) -> tuple[float, float]:
     return se / max(count, 1), nll / max(count, 1)
 
 
+def largest_miss(model: EnergyNet, graphs: Sequence[SpeciesGraph], y: np.ndarray, device: str,
+                 lower_bounds: bool = False) -> tuple[float, int]:
+    """(largest error, its index) of ``model``'s mean over ``graphs`` against standardised targets
+    ``y``: |mean - y|, or with ``lower_bounds`` how far the mean falls below y (0 at or above it);
+    (0.0, -1) for no graphs."""
+    if not len(graphs):
+        return 0.0, -1
+    model.eval()
+    errors = []
+    with torch.no_grad():
+        for batch, target, _ in _batches(graphs, np.asarray(y), np.arange(len(graphs)), 1024):
+            mean, _ = model(batch.to(device))
+            error = target.to(device) - mean
+            errors.append((torch.relu(error) if lower_bounds else error.abs()).cpu().numpy())
+    errors = np.concatenate(errors)
+    worst = int(np.argmax(errors))
+    return float(errors[worst]), worst
+
+
 def train_member(train_graphs: Sequence[SpeciesGraph], train_y: np.ndarray,
                  val_graphs: Sequence[SpeciesGraph], val_y: np.ndarray, seed: int,
                  config: TrainConfig = TrainConfig(), device: str = "cpu",
