@@ -44,12 +44,14 @@ def main(argv: list[str] | None = None) -> dict:
             clean = np.asarray(reactions[:, worst[:k]].getnnz(axis=1) == 0)
             mae.setdefault(f"without the {k} worst", []).append(float(reaction_error[clean].mean()))
     result = {"median_mae_eV": {k: float(np.median(v)) for k, v in mae.items()},
-              "worst": [{"key": data.keys[i], "formula": data.species[i].formula, "error_eV": float(error[i]),
+              "worst": [{"key": data.keys[i], "formula": data.species[i].formula,
+                         "charge": data.species[i].charge, "multiplicity": data.species[i].multiplicity, "error_eV": float(error[i]),
                          "reactions": int(stoich[:, i].getnnz())} for i in worst[:max(args.worst)]]}
     for what, value in result["median_mae_eV"].items():
         print(f"labels-kept reaction MAE, median of {args.draws} re-splits, {what}: {value:.3f} eV")
     for w in result["worst"]:
-        print(f"  {w['formula']:12s} error {w['error_eV']:+.2f} eV, in {w['reactions']} labelled reactions")
+        what = f"{w['formula']} {w['charge']:+d}, 2S+1={w['multiplicity']}"
+        print(f"  {what:22s} error {w['error_eV']:+.2f} eV, in {w['reactions']} labelled reactions")
     return result
 
 
