@@ -617,6 +617,7 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Train, calibrate and test an energy-surrogate ensemble on oracle labels (eV); rerun the same
     command after an interruption and it goes on from the last finished member."""
+    from sei_net.learn.card import failed_members
     from sei_net.learn.checkpoint import remove_checkpoints
     from sei_net.learn.fit import SPLITS, fit_energy_surrogate
     from sei_net.learn.train import TrainConfig
@@ -648,6 +649,8 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
         _emit_json(report)
         return
     typer.echo(f"wrote {out}: {members} members, {report['sizes']} ({split} split), {report['level_of_theory']}")
+    for line in failed_members(ensemble.card):
+        typer.echo(line)
     _echo_test_metrics(report["test"])
     check = report["start_graph_bounds"]
     if check["n"]:

@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import sei_net.learn.ensemble as ensemble_module  # noqa: E402
+from sei_net.learn.card import card_markdown, failed_members  # noqa: E402
 from sei_net.learn.checkpoint import MemberCheckpoints, remove_checkpoints  # noqa: E402
 from sei_net.learn.dataset import load_labels, random_split  # noqa: E402
 from sei_net.learn.ensemble import EnergyEnsemble  # noqa: E402
@@ -95,6 +96,7 @@ def test_a_member_that_failed_to_learn_is_trained_again_with_another_seed(parts,
     assert [m["seed"] for m in members] == [5, 1006, 7]
     [failure] = members[1]["failed_attempts"]
     assert failure["seed"] == 6 and failure["val_mse"] == 0.96
+    assert "validation MSE 0.960" in failed_members(ens.card)[0]
     assert "failed_attempts" not in members[0] and members[1]["val_mse"] != 0.96
     assert members[0]["val_mse"] > ensemble_module.FAILED_MEMBER_VAL_MSE  # under-trained, not retried
 
@@ -132,6 +134,9 @@ def test_a_member_that_broke_on_training_labels_is_trained_again(parts, monkeypa
     assert failure["seed"] == 6 and failure["max_train_miss_eV"] > ensemble_module.FAILED_MEMBER_TRAIN_MISS_EV
     assert failure["max_train_miss_species"] in train.keys
     assert members[1]["seed"] == 1006 and members[1]["max_train_miss_eV"] < failure["max_train_miss_eV"]
+    [line] = failed_members(ens.card)                  # what the card and sei-net train print
+    assert line.startswith("Member 1: seed 6 failed") and failure["max_train_miss_species"] in line
+    assert line.endswith("kept seed 1006.") and f"- {line}" in card_markdown(ens.card, "model")
 
 
 def test_a_saved_member_that_fails_the_check_is_trained_again_on_resume(parts, tmp_path, monkeypatch):

@@ -18,6 +18,20 @@ def metrics_table(rows: dict[str, dict]) -> list[str]:
     return lines
 
 
+def failed_members(card: dict) -> list[str]:
+    """One sentence per failed training attempt of an ensemble's members (``_MemberJob.verdict``):
+    which seed failed, why, and the seed kept."""
+    lines = []
+    for m, member in enumerate(card.get("members", [])):
+        for failed in member.get("failed_attempts", ()):
+            why = [f"validation MSE {failed['val_mse']:.3f}"] if "val_mse" in failed else []
+            if "max_train_miss_eV" in failed:
+                why.append(f"training label {failed.get('max_train_miss_species', '?')} missed by "
+                           f"{failed['max_train_miss_eV']:.1f} eV")
+            lines.append(f"Member {m}: seed {failed['seed']} failed ({'; '.join(why)}); kept seed {member['seed']}.")
+    return lines
+
+
 def card_markdown(card: dict, title: str) -> str:
     """The card of an ``EnergyEnsemble`` (as ``fit_energy_surrogate`` fills it) in Markdown."""
     cfg = card.get("config", {})
@@ -39,6 +53,7 @@ def card_markdown(card: dict, title: str) -> str:
              f"- Ensemble: {len(card.get('members', []))} members, {cfg.get('hidden')} wide, {cfg.get('layers')} "
              f"layers, up to {cfg.get('epochs')} epochs (early-stopped at "
              + ", ".join(str(m.get("best_epoch")) for m in card.get("members", [])) + ").",
+             *[f"- {line}" for line in failed_members(card)],
              f"- Recalibration points: {card.get('calibration_points', {})}"
              + (f"; skipped: {card['calibration_skipped']}" if card.get("calibration_skipped") else "") + ".",
              f"- Created {card.get('created', '?')}.", "",
