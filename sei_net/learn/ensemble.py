@@ -40,9 +40,9 @@ FORMAT_VERSION = 1
 FAILED_MEMBER_VAL_MSE = 0.5
 #: a member that early-stopped with a kept state that misses a training label (or falls below a
 #: lower bound) by more than this (eV) has broken on chemistry its validation part does not show,
-#: and is retrained with another seed too. Seen once: a size-split member put PF6- 125 eV and ten
-#: other penta- and hexa-coordinated P species 2-68 eV off while its validation MSE matched its
-#: siblings'. Healthy members miss no training label by more than 0.6-2.0 eV, and one shipped
+#: and is retrained with another seed too. Seen once: a size-split member put PF6- 125 eV and four
+#: other phosphorus fluorides (LiPF6, PF5, Li2PF6+, PF4) 10-68 eV off while its validation MSE
+#: matched its siblings'. Healthy members miss no training label by more than 0.6-2.0 eV, and one shipped
 #: member by 6.0 eV (a difluoro dicarbonate dianion that a sibling fits to 0.3 eV): poor, not broken.
 FAILED_MEMBER_TRAIN_MISS_EV = 10.0
 #: retries of a failed member; attempt a uses seed + m + RETRY_SEED_STRIDE * a
