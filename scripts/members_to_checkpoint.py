@@ -11,6 +11,7 @@ recalibrated and re-tested. For a model trained before a check existed:
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from sei_net.learn.checkpoint import MemberCheckpoints, training_fingerprint
 from sei_net.learn.dataset import start_graph_bounds
@@ -19,12 +20,11 @@ from sei_net.learn.fit import split_of_card
 from sei_net.learn.train import TrainConfig
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a trained energy model (.pt) whose labels are still on disk")
-    parser.add_argument("folder", help="checkpoint folder to create (new or empty)")
-    args = parser.parse_args()
-    model = EnergyEnsemble.load(args.model, device="cpu")
+def members_to_checkpoint(model_path: str | Path, folder: str | Path) -> int:
+    """Write the members of the energy model at ``model_path`` into checkpoint ``folder`` under the
+    fingerprint its training run had; returns how many. Raises ValueError when the model or its
+    label files cannot be read, the labels changed since training, or ``folder`` holds another run."""
+    model = EnergyEnsemble.load(model_path, device="cpu")
     card = model.card
     data, parts = split_of_card(card)
     train, val = data.subset(parts["train"]), data.subset(parts["val"])
@@ -33,11 +33,22 @@ def main() -> None:
         raise ValueError(f"{len(bounds)} lower bounds rebuilt, the card says {card['lower_bounds']}; "
                          "the label files changed since the model was trained")
     config = TrainConfig(**card["config"])
-    saved = MemberCheckpoints(args.folder, training_fingerprint(train, val, config.to_dict(), card["seed"],
-                                                                bounds if bounds is not None and len(bounds) else None))
+    saved = MemberCheckpoints(folder, training_fingerprint(train, val, config.to_dict(), card["seed"], bounds))
     for m, (member, summary) in enumerate(zip(model.members, card["members"])):
         saved.save(m, member, summary)
-    print(f"{len(model.members)} members of {args.model} in {args.folder}")
+    return len(model.members)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a trained energy model (.pt) whose labels are still on disk")
+    parser.add_argument("folder", help="checkpoint folder to create (new or empty)")
+    args = parser.parse_args(argv)
+    try:
+        n = members_to_checkpoint(args.model, args.folder)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
+    print(f"{n} members of {args.model} in {args.folder}")
 
 
 if __name__ == "__main__":

@@ -160,6 +160,35 @@ def test_a_saved_member_that_fails_the_check_is_trained_again_on_resume(parts, t
     assert failure["seed"] == 6 and failure["max_train_miss_eV"] > ensemble_module.FAILED_MEMBER_TRAIN_MISS_EV
 
 
+def test_a_trained_models_members_put_back_into_a_checkpoint_are_loaded_not_retrained(tmp_path, monkeypatch):
+    """scripts/members_to_checkpoint.py writes a model's members under the fingerprint of the run that
+    trained them, so training with the same labels, split, settings and seed loads every one."""
+    import importlib.util
+
+    from sei_net.learn.dataset import start_graph_bounds
+    from sei_net.learn.fit import fit_energy_surrogate, split_of_card
+
+    spec = importlib.util.spec_from_file_location("members_to_checkpoint", Path(__file__).parents[1] / "scripts"
+                                                  / "members_to_checkpoint.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    torch.set_num_threads(1)
+    model, _ = fit_energy_surrogate([LABELS], n_members=2, config=CONFIG, seed=4, device="cpu")
+    model.save(tmp_path / "m.pt")
+    folder = tmp_path / "again.members"
+    assert script.members_to_checkpoint(tmp_path / "m.pt", folder) == 2
+    data, parts = split_of_card(model.card)
+    train = data.subset(parts["train"])
+    bounds = start_graph_bounds(data, train.keys)
+    trained = _count_training(monkeypatch)
+    again = EnergyEnsemble.train(train, data.subset(parts["val"]), 2, CONFIG, seed=4, device="cpu",
+                                 checkpoint=folder, bounds=bounds)
+    assert trained == []
+    assert np.allclose(again.predict(data.species).members, model.predict(data.species).members, atol=1e-9)
+    with pytest.raises(SystemExit, match="does not exist"):
+        script.main([str(tmp_path / "missing.pt"), str(tmp_path / "x.members")])
+
+
 def test_largest_miss_is_the_largest_error_and_one_sided_for_bounds(parts):
     """largest_miss against a direct forward pass of all graphs in one batch."""
     from sei_net.learn.batching import collate
