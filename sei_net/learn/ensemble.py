@@ -42,8 +42,9 @@ FAILED_MEMBER_VAL_MSE = 0.5
 #: lower bound) by more than this (eV) has broken on chemistry its validation part does not show,
 #: and is retrained with another seed too. Seen once: a size-split member put PF6- 125 eV and four
 #: other phosphorus fluorides (LiPF6, PF5, Li2PF6+, PF4) 10-68 eV off while its validation MSE
-#: matched its siblings'. Healthy members miss no training label by more than 0.6-2.0 eV, and one shipped
-#: member by 6.0 eV (a difluoro dicarbonate dianion that a sibling fits to 0.3 eV): poor, not broken.
+#: matched its siblings'. Healthy members miss no training label by more than 0.6-2.0 eV, and
+#: one shipped member by 6.0 eV (a difluoro dicarbonate dianion that a sibling fits to 0.3 eV):
+#: poor, not broken.
 FAILED_MEMBER_TRAIN_MISS_EV = 10.0
 #: retries of a failed member; attempt a uses seed + m + RETRY_SEED_STRIDE * a
 MAX_MEMBER_RETRIES = 2
@@ -150,7 +151,7 @@ class _MemberJob:
         if bound_miss > miss:
             miss, where, keys = bound_miss, bound_where, self.bound_keys
         summary = {**summary, "max_train_miss_eV": round(miss * self.y_scale, 3)}
-        if where < len(keys):
+        if 0 <= where < len(keys):
             summary["max_train_miss_species"] = keys[where]
         if summary["epochs"] >= self.config.epochs:
             return summary, None
