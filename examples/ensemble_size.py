@@ -27,7 +27,7 @@ import numpy as np
 from sei_net.constants import ORACLE_MAX_HEAVY
 from sei_net.learn.ensemble import EnsemblePrediction
 from sei_net.learn.evaluate import resampled_held_out
-from sei_net.learn.fit import model_on_its_split
+from sei_net.learn.fit import model_on_its_split, without_small
 
 ROWS = ("species", "reactions", "reactions_labels_kept", "reactions_as_scored")
 METRICS = (("mae", "MAE", "{:.3f}"), ("coverage_95", "95 % coverage", "{:.3f}"),
@@ -47,18 +47,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", help="write OUT.md and OUT.json")
     args = parser.parse_args(argv)
     model, data, parts, stoich, prediction = model_on_its_split(args.model)
-    parts = {k: (v[data.n_heavy[v] > ORACLE_MAX_HEAVY] if k in ("cal", "test") else v) for k, v in parts.items()}
+    parts = without_small(parts, data.n_heavy, ORACLE_MAX_HEAVY)
     M = prediction.members.shape[1]
     by_k: dict[int, dict] = {}
     for k in range(2, M + 1):
         runs = [resampled_held_out(model, data, parts, stoich, args.draws, 0, subset_prediction(prediction, s))
                 for s in itertools.combinations(range(M), k)]
+        medians = {row: {m: [r["metrics"][row][m]["median"] for r in runs] for m, _, _ in METRICS} for row in ROWS}
         by_k[k] = {"subsets": len(runs),
-                   "median": {row: {m: float(np.median([r["metrics"][row][m]["median"] for r in runs]))
-                                    for m, _, _ in METRICS} for row in ROWS},
-                   "range": {row: {m: [float(min(r["metrics"][row][m]["median"] for r in runs)),
-                                       float(max(r["metrics"][row][m]["median"] for r in runs))]
-                                   for m, _, _ in METRICS} for row in ROWS}}
+                   "median": {row: {m: float(np.median(v)) for m, v in ms.items()} for row, ms in medians.items()},
+                   "range": {row: {m: [float(min(v)), float(max(v))] for m, v in ms.items()}
+                             for row, ms in medians.items()}}
         print(f"k={k}: " + ", ".join(f"{row} Spearman {by_k[k]['median'][row]['spearman']:.3f}" for row in ROWS))
     lines = [f"Model `{args.model}`, held-out species of more than {ORACLE_MAX_HEAVY} heavy atoms: per number "
              f"of members k, the median over every k-member subset of its median over {args.draws} re-splits "

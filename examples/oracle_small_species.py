@@ -22,16 +22,9 @@ import numpy as np
 
 from sei_net.constants import ORACLE_MAX_HEAVY
 from sei_net.learn.evaluate import labels_kept, reactions_touching, resampled_held_out
-from sei_net.learn.fit import model_on_its_split
+from sei_net.learn.fit import model_on_its_split, without_small
 
 ROWS = ("species", "reactions", "reactions_labels_kept", "reactions_as_scored")
-
-
-def without_small(parts: dict[str, np.ndarray], n_heavy: np.ndarray, limit: int | None) -> dict[str, np.ndarray]:
-    """The split with species of at most ``limit`` heavy atoms taken out of calibration and test."""
-    if limit is None:
-        return parts
-    return {k: (v[n_heavy[v] > limit] if k in ("cal", "test") else v) for k, v in parts.items()}
 
 
 def kept_mae_by_limit(prediction, data, parts, stoich, limits, draws: int = 100) -> dict[str, dict]:

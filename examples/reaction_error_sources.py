@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> dict:
             mae.setdefault(f"without the {k} worst", []).append(float(reaction_error[clean].mean()))
     result = {"median_mae_eV": {k: float(np.median(v)) for k, v in mae.items()},
               "worst": [{"key": data.keys[i], "formula": data.species[i].formula,
-                         "charge": data.species[i].charge, "multiplicity": data.species[i].multiplicity, "error_eV": float(error[i]),
+                         "charge": data.species[i].charge, "multiplicity": data.species[i].multiplicity,
+                         "error_eV": float(error[i]),
                          "reactions": int(stoich[:, i].getnnz())} for i in worst[:max(args.worst)]]}
     for what, value in result["median_mae_eV"].items():
         print(f"labels-kept reaction MAE, median of {args.draws} re-splits, {what}: {value:.3f} eV")

@@ -323,10 +323,11 @@ class EnergyEnsemble:
             if done is not None:
                 model = _member_from_state(done[0], config, device)
                 summary, why = job.verdict(model, done[1], device)
-                if why is None or len(done[1].get("failed_attempts", ())) >= MAX_MEMBER_RETRIES:
+                earlier = summary.get("failed_attempts", [])
+                if why is None or len(earlier) >= MAX_MEMBER_RETRIES:
                     finished[m] = (model, summary)
                 else:
-                    failed[m] = [*done[1].get("failed_attempts", ()), why]
+                    failed[m] = [*earlier, why]
         todo = [m for m in range(n_members) if m not in finished]
 
         def keep(m: int, model: EnergyNet, summary: dict) -> None:

@@ -80,6 +80,14 @@ def model_on_its_split(path: str | Path) -> tuple[EnergyEnsemble, LabelledSpecie
     return model, data, parts, stoichiometry, model.predict(data.species)
 
 
+def without_small(parts: dict[str, np.ndarray], n_heavy: np.ndarray, limit: int | None) -> dict[str, np.ndarray]:
+    """The split with species of at most ``limit`` heavy atoms taken out of calibration and test
+    (the species the main job labels with the oracle); ``limit`` None leaves it as it is."""
+    if limit is None:
+        return parts
+    return {k: (v[n_heavy[v] > limit] if k in ("cal", "test") else v) for k, v in parts.items()}
+
+
 #: the parts of a split a model has learned from or been calibrated on (not test)
 SEEN_PARTS = ("train", "val", "cal")
 
