@@ -416,7 +416,8 @@ def _echo_test_metrics(test: dict) -> None:
     for what, m in test.items():
         typer.echo(f"test {what} (n={m['n']}): MAE {m['mae']:.3f} eV, RMSE {m['rmse']:.3f} eV"
                    + (f", miscalibration area {m['miscalibration_area']:.3f}, 95% coverage {m['coverage_95']:.3f}, "
-                      f"Spearman {m['spearman']:.2f}" if "coverage_95" in m else ""))
+                      f"Spearman {m['spearman']:.2f} ({m['spearman_reference']:.2f} if calibrated)"
+                      if "coverage_95" in m else ""))
 
 
 def _check_training(out: Path, force: bool, split: str, splits: tuple, members: int, epochs: int) -> None:

@@ -141,6 +141,24 @@ def test_metrics_on_calibrated_and_overconfident_gaussians():
     assert abs(bad["ence"] - 2.0) < 0.1  # |RMV - 3 RMV| / RMV
     shuffled = metrics.spearman_error_sigma(errors, rng.permutation(sigma))
     assert abs(shuffled) < 0.02
+    # calibrated errors score what the reference says perfectly calibrated ones score
+    assert abs(good["spearman"] - good["spearman_reference"]) < 0.02
+
+
+def test_spearman_reference_matches_the_two_sigma_closed_form_and_its_limits():
+    # half the sigma 1, half a: for many points Spearman(|e|, sigma) -> sqrt(12) (arctan(a)/pi - 1/4)
+    # (the ranks of sigma are 1/4 and 3/4; P(|Z1| < a |Z2|) = 2 arctan(a) / pi)
+    a, n = 3.0, 20000
+    sigma = np.repeat([1.0, a], n // 2)
+    expected = np.sqrt(12.0) * (np.arctan(a) / np.pi - 0.25)   # 0.511
+    ref = metrics.spearman_reference(sigma)
+    assert abs(np.median(ref) - expected) < 0.015 and ref.std() < 0.02
+    assert np.array_equal(ref, metrics.spearman_reference(sigma))   # seeded
+    rng = np.random.default_rng(5)
+    alike = 1.0 + 1e-9 * rng.uniform(size=5000)                    # sigma carries no information
+    assert abs(np.median(metrics.spearman_reference(alike))) < 0.03
+    decades = np.exp(rng.uniform(-23, 23, 5000))                   # sigma decides the error's size
+    assert np.median(metrics.spearman_reference(decades)) > 0.95
 
 
 def test_reaction_uncertainty_is_member_wise_hand_computation():

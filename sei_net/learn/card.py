@@ -6,7 +6,7 @@ METRIC_COLUMNS = (("n", "n", "{:d}"), ("mae", "MAE eV", "{:.3f}"), ("rmse", "RMS
                   ("median_ae", "median AE eV", "{:.3f}"), ("nll", "NLL", "{:.2f}"),
                   ("miscalibration_area", "miscal. area", "{:.3f}"), ("ence", "ENCE", "{:.2f}"),
                   ("coverage_95", "95% coverage", "{:.3f}"), ("spearman", "Spearman", "{:.2f}"),
-                  ("mean_sigma", "mean sigma eV", "{:.3f}"))
+                  ("spearman_reference", "Spearman if calibrated", "{:.2f}"), ("mean_sigma", "mean sigma eV", "{:.3f}"))
 
 
 def metrics_table(rows: dict[str, dict]) -> list[str]:
@@ -72,7 +72,7 @@ def card_markdown(card: dict, title: str) -> str:
 
 
 RESAMPLED_COLUMNS = (("mae", "MAE eV"), ("coverage_95", "95% coverage"), ("miscalibration_area", "miscal. area"),
-                     ("spearman", "Spearman"))
+                     ("spearman", "Spearman"), ("spearman_reference", "Spearman if calibrated"))
 
 
 def resampled_table(resampled: dict | None) -> list[str]:
@@ -81,7 +81,9 @@ def resampled_table(resampled: dict | None) -> list[str]:
         return []
     lines = [f"Over {resampled['draws']} random re-splits of the held-out species into calibration "
              f"({resampled['n_cal']}) and test ({resampled['n_test']}) parts, maps refitted each time: "
-             "median [5th, 95th percentile]. One draw, like the table above, can sit anywhere in that range.", "",
+             "median [5th, 95th percentile]. One draw, like the table above, can sit anywhere in that range.",
+             "'Spearman if calibrated': what errors drawn exactly from N(0, sigma^2) would score with these "
+             "sigma (``metrics.spearman_reference``), the value the measured Spearman is read against.", "",
              "| | " + " | ".join(c[1] for c in RESAMPLED_COLUMNS) + " |", "|---|" + "---|" * len(RESAMPLED_COLUMNS)]
     for what, m in resampled["metrics"].items():
         cells = [f"{m[k]['median']:.3f} [{m[k]['p05']:.3f}, {m[k]['p95']:.3f}]" if k in m else "-"

@@ -5,6 +5,11 @@ Definitions: miscalibration area (Tran et al. 2020, uncertainty-toolbox): mean a
 the expected and observed fractions of errors inside central Gaussian intervals, over 99 levels;
 ENCE (Levi et al. 2022): mean over equal-count bins of sigma of |RMV - RMSE| / RMV; coverage:
 fraction of errors within the central 95% interval, |error| <= 1.96 sigma.
+
+Spearman(|error|, sigma) has no fixed scale: even errors drawn exactly from N(0, sigma^2) rank
+against sigma only as well as the spread of sigma allows (near 0 when every sigma is alike, near 1
+when they span decades; a point made for computational chemistry by Pernot, J. Chem. Phys. 2022).
+``spearman_reference`` is that value for the sigma at hand, the yardstick for the measured one.
 """
 
 from __future__ import annotations
@@ -78,13 +83,30 @@ def spearman_error_sigma(errors, sigma) -> float:
     return float(stats.spearmanr(np.abs(errors), sigma).statistic)
 
 
+#: simulated error sets behind ``spearman_reference`` in ``regression_report``
+SPEARMAN_REFERENCE_DRAWS = 20
+
+
+def spearman_reference(sigma, draws: int = SPEARMAN_REFERENCE_DRAWS, seed: int = 0) -> np.ndarray:
+    """Spearman(|error|, sigma) of ``draws`` error sets drawn exactly from N(0, sigma^2): what
+    perfectly calibrated Gaussian uncertainties with these sigma would score (a seeded Monte Carlo,
+    so the same sigma give the same values). Returns the ``draws`` values."""
+    _, sigma = _check(np.zeros(np.shape(sigma)), sigma)
+    if sigma.size < 3:
+        return np.full(draws, np.nan)
+    rng = np.random.default_rng(seed)
+    return np.array([stats.spearmanr(np.abs(rng.normal(0.0, sigma)), sigma).statistic for _ in range(draws)])
+
+
 def regression_report(errors, sigma=None) -> dict[str, float]:
-    """All metrics in one dict (the uncertainty ones only with sigma); n is the number of errors."""
+    """All metrics in one dict (the uncertainty ones only with sigma, ``spearman_reference`` the
+    median of ``spearman_reference``); n is the number of errors."""
     errors, sigma = _check(errors, sigma)
     out = {"n": int(errors.size), "mae": mae(errors), "rmse": rmse(errors),
            "median_ae": float(np.median(np.abs(errors))), "mean_signed": float(np.mean(errors))}
     if sigma is not None:
         out.update(nll=gaussian_nll(errors, sigma), miscalibration_area=miscalibration_area(errors, sigma),
                    ence=ence(errors, sigma), coverage_95=interval_coverage(errors, sigma),
-                   spearman=spearman_error_sigma(errors, sigma), mean_sigma=float(np.mean(sigma)))
+                   spearman=spearman_error_sigma(errors, sigma),
+                   spearman_reference=float(np.median(spearman_reference(sigma))), mean_sigma=float(np.mean(sigma)))
     return out
