@@ -1,0 +1,79 @@
+"""How well an energy model's sigma ranks its errors, against what calibrated errors would score.
+
+Spearman(|error|, sigma) depends on how much sigma varies, not only on how good it is: errors drawn
+exactly from N(0, sigma^2) score ``metrics.spearman_reference`` (near 0 for alike sigma). For each
+model this rebuilds its split from the card, leaves the species of at most
+``constants.ORACLE_MAX_HEAVY`` heavy atoms out of calibration and test (the main job labels those
+with the oracle), and measures per row (species; reactions with every species predicted, with
+labels kept, and as scored) the Spearman and its calibrated reference: medians [5th, 95th
+percentile] of re-splits of the held-out species (maps refitted each time, as the card's
+``test_resampled``) for a random split, one draw for a size split. eV against the model's oracle.
+
+    python examples/spearman_reference.py MODEL.pt [MODEL.pt ...] --out docs/results/NAME
+
+The networks named in the cards must exist (``sei-net build``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from sei_net.constants import ORACLE_MAX_HEAVY
+from sei_net.learn.evaluate import calibration_maps, evaluate, resampled_held_out
+from sei_net.learn.fit import model_on_its_split, without_small
+
+ROWS = ("species", "reactions", "reactions_labels_kept", "reactions_as_scored")
+FIGURES = ("spearman", "spearman_reference")
+
+
+def measure(path: str, draws: int) -> dict:
+    """Per row and figure: {median, p05, p95} (random split) or {median} (one draw)."""
+    model, data, parts, stoich, prediction = model_on_its_split(path)
+    parts = without_small(parts, data.n_heavy, ORACLE_MAX_HEAVY)
+    if model.card.get("split") == "random":
+        metrics = resampled_held_out(model, data, parts, stoich, draws, 0, prediction)["metrics"]
+        return {row: {f: metrics[row][f] for f in FIGURES} for row in ROWS}
+    maps, _ = calibration_maps(prediction, data.G, parts["cal"], parts["test"], stoich)
+    report = evaluate(model, data, parts["test"], stoich, prediction, maps)
+    return {row: {f: {"median": report[row][f]} for f in FIGURES} for row in ROWS}
+
+
+def cell(figure: dict) -> str:
+    if "p05" in figure:
+        return f"{figure['median']:.2f} [{figure['p05']:.2f}, {figure['p95']:.2f}]"
+    return f"{figure['median']:.2f}"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", help="energy model files (.pt)")
+    parser.add_argument("--draws", type=int, default=100, help="re-splits for a random-split model")
+    parser.add_argument("--out", help="write OUT.md and OUT.json")
+    args = parser.parse_args(argv)
+    results = {}
+    lines = [f"Held-out species of more than {ORACLE_MAX_HEAVY} heavy atoms. Measured Spearman(|error|, sigma) "
+             "and the value errors drawn exactly from N(0, sigma^2) would score with the same sigma "
+             f"(`metrics.spearman_reference`); random splits: median [5th, 95th percentile] of {args.draws} "
+             "re-splits, size splits: one draw. eV against the oracle.", "",
+             "| model | split | " + " | ".join(f"{row}: measured / if calibrated" for row in ROWS) + " |",
+             "|---|---|" + "---|" * len(ROWS)]
+    for path in args.models:
+        results[path] = measure(path, args.draws)
+        split = "random" if "p05" in results[path]["species"]["spearman"] else "size"
+        lines.append(f"| `{Path(path).name}` | {split} | " + " | ".join(
+            f"{cell(results[path][row]['spearman'])} / {cell(results[path][row]['spearman_reference'])}"
+            for row in ROWS) + " |")
+        print(lines[-1], flush=True)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        Path(args.out).with_suffix(".md").write_text(text)
+        Path(args.out).with_suffix(".json").write_text(json.dumps(
+            {"draws": args.draws, "oracle_max_heavy": ORACLE_MAX_HEAVY, "models": results}, indent=1))
+    return results
+
+
+if __name__ == "__main__":
+    main()
