@@ -4,7 +4,8 @@ For every subset of k of a random-split model's members (k = 2 .. M), the subset
 ensemble of its own: over random re-splits of the held-out species into calibration and test halves
 (maps refitted each time, as the card's ``test_resampled``), with the species of at most
 ``constants.ORACLE_MAX_HEAVY`` heavy atoms out of both halves (the main job labels those with the
-oracle), it measures MAE, 95 % coverage, miscalibration area and Spearman(|error|, sigma). The table
+oracle), it measures MAE, 95 % coverage, miscalibration area and Spearman(|error|, sigma), with
+what errors drawn exactly from N(0, sigma^2) would score (``metrics.spearman_reference``). The table
 gives, per k, the median over the subsets of each subset's median over the re-splits. With five
 members the epistemic variance is an estimate from five numbers, so its ranking of the errors is
 noisy; this says how much ranking and calibration still move with k, which a larger ensemble would
@@ -32,7 +33,8 @@ from sei_net.learn.fit import model_on_its_split, without_small
 
 ROWS = ("species", "reactions", "reactions_labels_kept", "reactions_as_scored")
 METRICS = (("mae", "MAE", "{:.3f}"), ("coverage_95", "95 % coverage", "{:.3f}"),
-           ("miscalibration_area", "miscal. area", "{:.3f}"), ("spearman", "Spearman", "{:.2f}"))
+           ("miscalibration_area", "miscal. area", "{:.3f}"), ("spearman", "Spearman", "{:.2f}"),
+           ("spearman_reference", "Spearman if calibrated (errors drawn from N(0, sigma^2))", "{:.2f}"))
 
 
 def subset_prediction(prediction: EnsemblePrediction, members: tuple[int, ...]) -> EnsemblePrediction:
