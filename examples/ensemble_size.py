@@ -28,10 +28,9 @@ import numpy as np
 
 from sei_net.constants import ORACLE_MAX_HEAVY
 from sei_net.learn.ensemble import EnsemblePrediction
-from sei_net.learn.evaluate import resampled_held_out
+from sei_net.learn.evaluate import EVALUATION_ROWS as ROWS, resampled_held_out
 from sei_net.learn.fit import model_on_its_split, without_small
 
-ROWS = ("species", "reactions", "reactions_labels_kept", "reactions_as_scored")
 METRICS = (("mae", "MAE", "{:.3f}"), ("coverage_95", "95 % coverage", "{:.3f}"),
            ("miscalibration_area", "miscal. area", "{:.3f}"), ("spearman", "Spearman", "{:.2f}"),
            ("spearman_reference", "Spearman if calibrated (errors drawn from N(0, sigma^2))", "{:.2f}"))

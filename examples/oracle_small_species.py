@@ -21,10 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from sei_net.constants import ORACLE_MAX_HEAVY
-from sei_net.learn.evaluate import labels_kept, reactions_touching, resampled_held_out
+from sei_net.learn.evaluate import EVALUATION_ROWS as ROWS, labels_kept, reactions_touching, resampled_held_out
 from sei_net.learn.fit import model_on_its_split, without_small
 
-ROWS = ("species", "reactions", "reactions_labels_kept", "reactions_as_scored")
 
 
 def kept_mae_by_limit(prediction, data, parts, stoich, limits, draws: int = 100) -> dict[str, dict]:

@@ -21,23 +21,24 @@ import json
 from pathlib import Path
 
 from sei_net.constants import ORACLE_MAX_HEAVY
-from sei_net.learn.evaluate import calibration_maps, evaluate, resampled_held_out
+from sei_net.learn.evaluate import EVALUATION_ROWS as ROWS, calibration_maps, evaluate, resampled_held_out
 from sei_net.learn.fit import model_on_its_split, without_small
 
-ROWS = ("species", "reactions", "reactions_labels_kept", "reactions_as_scored")
 FIGURES = ("spearman", "spearman_reference")
 
 
-def measure(path: str, draws: int) -> dict:
-    """Per row and figure: {median, p05, p95} (random split) or {median} (one draw)."""
+def measure(path: str, draws: int) -> tuple[str, dict]:
+    """The model's split and, per row and figure, {median, p05, p95} (random split) or {median}
+    (one draw)."""
     model, data, parts, stoich, prediction = model_on_its_split(path)
     parts = without_small(parts, data.n_heavy, ORACLE_MAX_HEAVY)
-    if model.card.get("split") == "random":
+    split = model.card.get("split")
+    if split == "random":
         metrics = resampled_held_out(model, data, parts, stoich, draws, 0, prediction)["metrics"]
-        return {row: {f: metrics[row][f] for f in FIGURES} for row in ROWS}
+        return split, {row: {f: metrics[row][f] for f in FIGURES} for row in ROWS}
     maps, _ = calibration_maps(prediction, data.G, parts["cal"], parts["test"], stoich)
     report = evaluate(model, data, parts["test"], stoich, prediction, maps)
-    return {row: {f: {"median": report[row][f]} for f in FIGURES} for row in ROWS}
+    return split, {row: {f: {"median": report[row][f]} for f in FIGURES} for row in ROWS}
 
 
 def cell(figure: dict) -> str:
@@ -60,8 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
              "| model | split | " + " | ".join(f"{row}: measured / if calibrated" for row in ROWS) + " |",
              "|---|---|" + "---|" * len(ROWS)]
     for path in args.models:
-        results[path] = measure(path, args.draws)
-        split = "random" if "p05" in results[path]["species"]["spearman"] else "size"
+        split, results[path] = measure(path, args.draws)
         lines.append(f"| `{Path(path).name}` | {split} | " + " | ".join(
             f"{cell(results[path][row]['spearman'])} / {cell(results[path][row]['spearman_reference'])}"
             for row in ROWS) + " |")

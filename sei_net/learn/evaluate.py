@@ -22,6 +22,9 @@ from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction, reaction_
 #: fewer held-out points than this and a recalibration map is not fitted (the card says so)
 MIN_CALIBRATION = 10
 
+#: the rows ``evaluate`` reports, in the order tables give them
+EVALUATION_ROWS = ("species", "reactions", "reactions_labels_kept", "reactions_as_scored")
+
 
 def labelled_reactions(network_paths: Sequence[str | Path], keys: Sequence[str]) -> sp.csr_matrix:
     """Stoichiometry (n_reactions, len(keys)) of the distinct reactions of the networks whose species

@@ -92,10 +92,15 @@ def spearman_reference(sigma, draws: int = SPEARMAN_REFERENCE_DRAWS, seed: int =
     perfectly calibrated Gaussian uncertainties with these sigma would score (a seeded Monte Carlo,
     so the same sigma give the same values). Returns the ``draws`` values."""
     _, sigma = _check(np.zeros(np.shape(sigma)), sigma)
-    if sigma.size < 3:
-        return np.full(draws, np.nan)
+    sigma_rank = stats.rankdata(sigma) - (sigma.size + 1) / 2.0       # centred; ranked once, not per draw
+    if sigma.size < 3 or not sigma_rank.any():
+        return np.full(draws, np.nan)                                 # as spearmanr: undefined
     rng = np.random.default_rng(seed)
-    return np.array([stats.spearmanr(np.abs(rng.normal(0.0, sigma)), sigma).statistic for _ in range(draws)])
+    out = np.empty(draws)
+    for d in range(draws):
+        error_rank = stats.rankdata(np.abs(rng.normal(0.0, sigma))) - (sigma.size + 1) / 2.0
+        out[d] = error_rank @ sigma_rank / np.sqrt((error_rank @ error_rank) * (sigma_rank @ sigma_rank))
+    return out
 
 
 def regression_report(errors, sigma=None) -> dict[str, float]:
