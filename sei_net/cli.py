@@ -661,6 +661,31 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
 
 @app.command()
 @user_command
+def recalibrate(model: Path = typer.Argument(..., help="energy model file (.pt) from sei-net train"),
+                out: Path = typer.Option(..., "-o", "--out", help="model file to write (.pt)"),
+                blend: bool = typer.Option(True, "--blend/--sum", help="species map on the likelihood-fitted "
+                                           "blend of the epistemic and aleatoric variances, or on their sum"),
+                force: bool = typer.Option(False, "--force", help="replace an existing model file"),
+                as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Fit an energy model's recalibration maps again on its own calibration part and measure its
+    test part again (eV); the members are not retrained. The card's label files and networks must
+    be where it names them."""
+    from sei_net.learn.fit import recalibrate_energy_surrogate
+
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; give --force to replace it (-o may name the model itself)")
+    ensemble, report = recalibrate_energy_surrogate(model, blend)
+    ensemble.save(out)
+    if as_json:
+        _emit_json(report)
+        return
+    typer.echo(f"wrote {out}: species map on the {'blend' if blend else 'sum'} of the variance parts, "
+               f"{report['calibration_points']} calibration points")
+    _echo_test_metrics(report["test"])
+
+
+@app.command()
+@user_command
 def learn(net: Path = typer.Argument(..., help="network file (.db), built by sei-net build"),
           labels: Path = typer.Option(..., "--labels", help="label cache (.db); new labels are added to it"),
           out: Path = typer.Option(..., "-o", "--out", help="folder for round models and learning_curve.json"),

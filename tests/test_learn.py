@@ -13,7 +13,7 @@ from sei_net.chem.species import Species  # noqa: E402
 from sei_net.constants import ORACLE_MAX_HEAVY  # noqa: E402
 from sei_net.learn import metrics  # noqa: E402
 from sei_net.learn.batching import collate, from_pyg, to_pyg  # noqa: E402
-from sei_net.learn.calibration import IsotonicVarianceMap, isotonic_fit  # noqa: E402
+from sei_net.learn.calibration import IsotonicVarianceMap, LogLinearVariance, isotonic_fit  # noqa: E402
 from sei_net.learn.dataset import ElementBaseline, load_labels, random_split, size_split  # noqa: E402
 from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction, reaction_uncertainty  # noqa: E402
 from sei_net.learn.features import ELEMENTS, HYBRIDISATION, featurise  # noqa: E402
@@ -124,6 +124,52 @@ def test_isotonic_recalibration_repairs_a_known_miscalibration():
     assert np.allclose(ratio, 4.0, rtol=0.2)
     big = fitted(np.array([1.0, 4.0]))  # beyond the calibrated range: still monotone
     assert big[1] > big[0] > fitted(np.array([0.25]))[0]
+
+
+def _two_part_errors(rng, n, weights):
+    """Epistemic and aleatoric variances (eV^2) spanning decades independently, and errors drawn
+    from N(0, exp(w0) epistemic^w1 aleatoric^w2)."""
+    epistemic = np.exp(rng.uniform(np.log(1e-4), np.log(1e-1), n))
+    aleatoric = np.exp(rng.uniform(np.log(1e-3), np.log(1e-1), n))
+    variance = np.exp(weights[0]) * epistemic ** weights[1] * aleatoric ** weights[2]
+    return epistemic, aleatoric, rng.normal(0.0, np.sqrt(variance))
+
+
+def test_the_variance_blend_recovers_known_weights_by_maximum_likelihood():
+    rng = np.random.default_rng(5)
+    truth = np.array([-0.5, 0.2, 0.9])
+    epistemic, aleatoric, errors = _two_part_errors(rng, 40000, truth)
+    fitted = LogLinearVariance.fit(epistemic, aleatoric, errors)
+    # standard errors of the weights here are ~0.01 (Fisher information of a Gaussian variance)
+    assert np.allclose(fitted.weights, truth, atol=0.05)
+    # one member: no epistemic part to weigh; the fit carries on with the aleatoric part
+    alone = LogLinearVariance.fit(np.zeros_like(aleatoric), aleatoric, errors)
+    assert alone.weights[1] == 0.0 and 0.5 < alone.weights[2] < 1.3
+    with pytest.raises(ValueError, match="at least 10 calibration points"):
+        LogLinearVariance.fit(epistemic[:5], aleatoric[:5], errors[:5])
+
+
+def test_a_blended_map_ranks_and_covers_errors_that_follow_one_part_better_than_the_sum():
+    # the errors follow the aleatoric part only; the epistemic part is as large but says nothing
+    rng = np.random.default_rng(6)
+    truth = np.array([0.0, 0.0, 1.0])
+    cal = _two_part_errors(rng, 4000, truth)
+    new = _two_part_errors(rng, 20000, truth)
+    summed = IsotonicVarianceMap.fit_parts(*cal, blend=False)
+    blended = IsotonicVarianceMap.fit_parts(*cal)
+    assert summed.blend is None and blended.blend is not None
+    s_sum, s_blend = (np.sqrt(m.recalibrate(new[0], new[1])) for m in (summed, blended))
+    assert np.allclose(s_sum ** 2, summed(new[0] + new[1]))     # no blend: the map of the sum
+    by_sum, by_blend = (metrics.regression_report(new[2], s) for s in (s_sum, s_blend))
+    # calibrated errors with the true sigma score spearman_reference; the blend gets there
+    assert by_blend["spearman"] > by_sum["spearman"] + 0.1
+    assert abs(by_blend["spearman"] - by_blend["spearman_reference"]) < 0.03
+    assert abs(by_blend["coverage_95"] - 0.95) < 0.01 and by_blend["miscalibration_area"] < 0.02
+    assert by_blend["nll"] < by_sum["nll"]
+    again = IsotonicVarianceMap.from_dict(blended.to_dict())
+    assert np.allclose(again.recalibrate(new[0], new[1]), s_blend ** 2)
+    legacy = {k: v for k, v in blended.to_dict().items() if k != "blend"}  # maps saved before blends
+    assert IsotonicVarianceMap.from_dict(legacy).blend is None
 
 
 def test_metrics_on_calibrated_and_overconfident_gaussians():
@@ -305,6 +351,7 @@ def test_ensemble_save_load_round_trip_and_calibration(tmp_path):
     p2 = again.predict(data.species)
     assert np.allclose(p2.members, pred.members) and np.allclose(p2.member_variance, pred.member_variance)
     pred.calibration = ens.calibration["species"]
+    assert again.calibration["species"].blend is not None      # the blend travels with the map
     assert np.allclose(p2.sigma, pred.sigma)
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(ValueError, match="not a sei_net model"):

@@ -85,6 +85,31 @@ def test_score_writes_every_species_with_uncertainty(trained):
     assert res.exit_code == 0, res.output
 
 
+def test_recalibrate_keeps_the_members_records_the_choice_and_refuses_to_overwrite(trained, tmp_path):
+    from sei_net.learn.ensemble import EnergyEnsemble
+
+    _, model, report = trained
+    summed, blended = tmp_path / "sum.pt", tmp_path / "blend.pt"
+    res = runner.invoke(app, ["recalibrate", str(model), "-o", str(summed), "--sum", "--json"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["recalibrate", str(summed), "-o", str(blended), "--json"])
+    assert res.exit_code == 0, res.output
+    again = json.loads(res.stdout)
+    original, by_sum, by_blend = (EnergyEnsemble.load(p, device="cpu") for p in (model, summed, blended))
+    for a, b in zip(original.members, by_blend.members):          # members untouched
+        assert all(np.array_equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert report["variance_blend"] is True                       # training calibrates with the blend
+    assert by_sum.card["variance_blend"] is False and by_blend.card["variance_blend"] is True
+    assert by_blend.card["recalibrated"] and "recalibrated" not in original.card
+    # the reference labels leave too few calibration species and reactions for any map, and the
+    # card says so (blended maps are tested in test_learn.py); the test part is measured again
+    assert [s.split(":")[0] for s in again["calibration_skipped"]] == ["species", "reaction"]
+    assert by_blend.calibration == {} and again["test"]["species"]["n"] == report["test"]["species"]["n"]
+    assert np.isclose(again["test"]["species"]["mae"], report["test"]["species"]["mae"])
+    res = runner.invoke(app, ["recalibrate", str(model), "-o", str(summed)])
+    assert res.exit_code == 2 and "give --force" in res.output and res.output.count("\n") == 1
+
+
 def test_bad_model_and_split_are_one_line_errors(trained, tmp_path):
     net, _, _ = trained
     res = runner.invoke(app, ["score", str(net), "--model", str(tmp_path / "none.pt")])

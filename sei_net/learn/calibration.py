@@ -7,6 +7,12 @@ constraint, with at least sqrt(n) points in every block; between fitted points f
 linearly in log variance, and beyond the
 calibrated range it keeps the ratio f(v)/v of the nearest end, so a larger predicted variance never
 gets a smaller recalibrated one.
+
+What the map reads can be the sum of an ensemble's two variance parts (epistemic + aleatoric) or
+their log-linear blend ``LogLinearVariance``, v = exp(w0) epistemic^w1 aleatoric^w2, fitted by
+Gaussian maximum likelihood on the same calibration errors. The isotonic step then only sees the
+order the blend gives and fixes the shape; the blend decides how much each part says about the
+size of an error.
 """
 
 from __future__ import annotations
@@ -48,14 +54,74 @@ def _merge(blocks: list[list[float]], i: int) -> None:
     blocks[i] = [(v1 * w1 + v2 * w2) / (w1 + w2), w1 + w2, x1 + x2, n1 + n2]
 
 
+#: variance parts below this (eV^2, a sigma of 0.1 meV) count as this before the log of the blend
+PART_FLOOR = 1e-8
+
+
+@dataclass
+class LogLinearVariance:
+    """Predictive variance (eV^2) from the two parts of an ensemble's variance:
+    v = exp(w0) * epistemic^w1 * aleatoric^w2, each part floored at ``PART_FLOOR``.
+
+    The sum of the parts (the law of total variance) weights them by their size; a blend fitted on
+    calibration errors weights them by how well each predicts the size of an error there. The
+    Gaussian negative log-likelihood is convex in the weights, so the fit has one optimum."""
+
+    weights: np.ndarray
+
+    @staticmethod
+    def _design(epistemic: np.ndarray, aleatoric: np.ndarray) -> np.ndarray:
+        parts = [np.asarray(epistemic, dtype=float), np.asarray(aleatoric, dtype=float)]
+        return np.column_stack([np.ones(len(parts[0]))] + [np.log(np.maximum(p, PART_FLOOR)) for p in parts])
+
+    @classmethod
+    def fit(cls, epistemic: np.ndarray, aleatoric: np.ndarray, errors: np.ndarray) -> "LogLinearVariance":
+        """Maximum-likelihood weights for zero-mean Gaussian ``errors`` (eV). A part that does not
+        vary over the calibration points (one member: no epistemic part) gets weight 0."""
+        from scipy.optimize import minimize
+
+        X = cls._design(epistemic, aleatoric)
+        e2 = np.asarray(errors, dtype=float) ** 2
+        ok = np.isfinite(X).all(axis=1) & np.isfinite(e2)
+        X, e2 = X[ok], e2[ok]
+        if len(e2) < 10:
+            raise ValueError(f"a variance blend needs at least 10 calibration points, got {len(e2)}")
+        used = np.array([True] + [np.ptp(X[:, j]) > 1e-9 for j in (1, 2)])
+        Z = X[:, used]
+
+        def nll(w):
+            s = Z @ w
+            r = e2 * np.exp(-s)
+            return 0.5 * np.mean(s + r), 0.5 * Z.T @ (1.0 - r) / len(r)
+
+        start = np.zeros(Z.shape[1])
+        start[0] = math.log(max(float(e2.mean()), PART_FLOOR))
+        result = minimize(nll, start, jac=True, method="BFGS")
+        weights = np.zeros(3)
+        weights[used] = result.x
+        return cls(weights)
+
+    def __call__(self, epistemic: np.ndarray, aleatoric: np.ndarray) -> np.ndarray:
+        return np.exp(self._design(np.atleast_1d(epistemic), np.atleast_1d(aleatoric)) @ self.weights)
+
+    def to_dict(self) -> dict:
+        return {"weights": self.weights.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LogLinearVariance":
+        return cls(np.asarray(d["weights"], dtype=float))
+
+
 @dataclass
 class IsotonicVarianceMap:
     """Recalibrates variances (eV^2): ``map(v)``. ``knots_v`` predicted variances (increasing) and
-    ``knots_f`` the recalibrated variances there; ``n`` calibration points."""
+    ``knots_f`` the recalibrated variances there; ``n`` calibration points. ``blend``: what
+    ``recalibrate`` feeds the map from an ensemble's two variance parts (None: their sum)."""
 
     knots_v: np.ndarray
     knots_f: np.ndarray
     n: int
+    blend: LogLinearVariance | None = None
 
     @classmethod
     def fit(cls, variance: np.ndarray, errors: np.ndarray, floor: float = 1e-8,
@@ -77,6 +143,26 @@ class IsotonicVarianceMap:
         centres, values = isotonic_fit(np.log(variance[ok]), errors[ok] ** 2, min_block=k)
         return cls(np.exp(centres), np.maximum(values, floor), n)
 
+    @classmethod
+    def fit_parts(cls, epistemic: np.ndarray, aleatoric: np.ndarray, errors: np.ndarray,
+                  blend: bool = True) -> "IsotonicVarianceMap":
+        """Fit on an ensemble's two variance parts (eV^2) and the errors observed with them (eV):
+        on their maximum-likelihood blend (``LogLinearVariance``), or on their sum with
+        ``blend=False``. Use the fitted map through ``recalibrate``."""
+        epistemic, aleatoric = np.asarray(epistemic, dtype=float), np.asarray(aleatoric, dtype=float)
+        if not blend:
+            return cls.fit(epistemic + aleatoric, errors)
+        mix = LogLinearVariance.fit(epistemic, aleatoric, errors)
+        fitted = cls.fit(mix(epistemic, aleatoric), errors)
+        fitted.blend = mix
+        return fitted
+
+    def recalibrate(self, epistemic: np.ndarray, aleatoric: np.ndarray) -> np.ndarray:
+        """Recalibrated total variance (eV^2) from the two parts: the map of their blend, or of
+        their sum when the map has no blend."""
+        epistemic, aleatoric = np.asarray(epistemic, dtype=float), np.asarray(aleatoric, dtype=float)
+        return self(epistemic + aleatoric if self.blend is None else self.blend(epistemic, aleatoric))
+
     def __call__(self, variance: np.ndarray) -> np.ndarray:
         v = np.asarray(variance, dtype=float)
         logv = np.log(np.maximum(v, 1e-300))
@@ -87,8 +173,12 @@ class IsotonicVarianceMap:
         return np.where(np.isfinite(v), f, np.nan)
 
     def to_dict(self) -> dict:
-        return {"knots_v": self.knots_v.tolist(), "knots_f": self.knots_f.tolist(), "n": self.n}
+        out = {"knots_v": self.knots_v.tolist(), "knots_f": self.knots_f.tolist(), "n": self.n}
+        if self.blend is not None:
+            out["blend"] = self.blend.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "IsotonicVarianceMap":
-        return cls(np.asarray(d["knots_v"], dtype=float), np.asarray(d["knots_f"], dtype=float), int(d["n"]))
+        blend = LogLinearVariance.from_dict(d["blend"]) if "blend" in d else None
+        return cls(np.asarray(d["knots_v"], dtype=float), np.asarray(d["knots_f"], dtype=float), int(d["n"]), blend)

@@ -55,7 +55,10 @@ def card_markdown(card: dict, title: str) -> str:
              + ", ".join(str(m.get("best_epoch")) for m in card.get("members", [])) + ").",
              *[f"- {line}" for line in failed_members(card)],
              f"- Recalibration points: {card.get('calibration_points', {})}"
-             + (f"; skipped: {card['calibration_skipped']}" if card.get("calibration_skipped") else "") + ".",
+             + (f"; skipped: {card['calibration_skipped']}" if card.get("calibration_skipped") else "") + "; "
+             + ("the species map reads a likelihood-fitted blend of the epistemic and aleatoric variances"
+                if card.get("variance_blend") else "every map reads the total variance (epistemic + aleatoric)")
+             + (f" (recalibrated {card['recalibrated']})" if card.get("recalibrated") else "") + ".",
              f"- Created {card.get('created', '?')}.", "",
              "## Held-out test metrics (calibrated uncertainty)", ""]
     lines += metrics_table(card.get("test", {}))

@@ -6,7 +6,8 @@ ensemble's predictive distribution (Lakshminarayanan et al. 2017; Busk et al. 20
   mean      = mean_m mu_im
   epistemic = var_m mu_im            (disagreement of the members)
   aleatoric = mean_m s2_im           (noise the members expect in the labels)
-  total     = epistemic + aleatoric, then recalibrated by an isotonic map fitted on held-out data;
+  total     = epistemic + aleatoric, then recalibrated by an isotonic map fitted on held-out data
+              (of the sum, or of a likelihood-fitted blend of the two parts: ``calibration``);
 the recalibration scales both parts by the same factor, so they stay apart. Reaction uncertainties
 come from member-wise reaction energies (``reaction_uncertainty``), never from summed variances.
 """
@@ -200,8 +201,9 @@ class EnsemblePrediction:
     @property
     def variance(self) -> np.ndarray:
         """Total predictive variance (eV^2), recalibrated when a map is attached."""
-        raw = self.epistemic + self.aleatoric
-        return raw if self.calibration is None else self.calibration(raw)
+        if self.calibration is None:
+            return self.epistemic + self.aleatoric
+        return self.calibration.recalibrate(self.epistemic, self.aleatoric)
 
     @property
     def sigma(self) -> np.ndarray:
@@ -238,7 +240,7 @@ class EnsemblePrediction:
     def calibration_factor(self) -> np.ndarray:
         """Recalibrated over raw total variance: multiply the epistemic and aleatoric parts by it."""
         raw = self.epistemic + self.aleatoric
-        return np.ones_like(raw) if self.calibration is None else self.calibration(raw) / raw
+        return np.ones_like(raw) if self.calibration is None else self.variance / raw
 
 
 def reaction_uncertainty(stoichiometry, prediction: EnsemblePrediction,
@@ -384,11 +386,13 @@ class EnergyEnsemble:
         return self.predict_graphs([featurise(s) for s in species], np.array([s.charge for s in species]),
                                    batch_size)
 
-    def calibrate(self, kind: str, prediction: EnsemblePrediction, target: np.ndarray) -> IsotonicVarianceMap:
+    def calibrate(self, kind: str, prediction: EnsemblePrediction, target: np.ndarray,
+                  blend: bool = True) -> IsotonicVarianceMap:
         """Fit and attach the ``kind`` ('species', 'reaction' or 'reaction_labels_kept')
-        recalibration map on held-out predictions and their oracle values (eV)."""
-        raw = prediction.epistemic + prediction.aleatoric
-        self.calibration[kind] = IsotonicVarianceMap.fit(raw, prediction.mean - np.asarray(target))
+        recalibration map on held-out predictions and their oracle values (eV), on the
+        likelihood-fitted blend of the two variance parts (``blend=False``: their sum)."""
+        self.calibration[kind] = IsotonicVarianceMap.fit_parts(prediction.epistemic, prediction.aleatoric,
+                                                               prediction.mean - np.asarray(target), blend)
         return self.calibration[kind]
 
     def to(self, device: str) -> "EnergyEnsemble":

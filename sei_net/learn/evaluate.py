@@ -119,15 +119,20 @@ def evaluate(ensemble: EnergyEnsemble, data: LabelledSpecies, part: np.ndarray,
 
 
 def calibration_maps(prediction: EnsemblePrediction, G: np.ndarray, cal: np.ndarray, test: np.ndarray,
-                     stoichiometry: sp.csr_matrix | None = None) -> tuple[dict[str, IsotonicVarianceMap], list[str]]:
+                     stoichiometry: sp.csr_matrix | None = None,
+                     blend: bool = True) -> tuple[dict[str, IsotonicVarianceMap], list[str]]:
     """Recalibration maps fitted on the calibration species ``cal`` (oracle values ``G``, eV):
     'species'; and, with a stoichiometry, 'reaction' and 'reaction_labels_kept' on the reactions
-    that touch a calibration species and no ``test`` species. Returns the maps and why any was
-    skipped (fewer than MIN_CALIBRATION points)."""
+    that touch a calibration species and no ``test`` species. The species map reads the
+    likelihood-fitted blend of the two variance parts (``blend=False``: their sum;
+    ``IsotonicVarianceMap.fit_parts``); the reaction maps read the sum, since the blend's likelihood
+    counts its points as independent and reactions that share a species share its error.
+    Returns the maps and why any was skipped (fewer than MIN_CALIBRATION points)."""
     raw = EnsemblePrediction(prediction.members, prediction.member_variance)
     maps, skipped = {}, []
     if len(cal) >= MIN_CALIBRATION:
-        maps["species"] = IsotonicVarianceMap.fit(raw.variance[cal], raw.mean[cal] - G[cal])
+        maps["species"] = IsotonicVarianceMap.fit_parts(raw.epistemic[cal], raw.aleatoric[cal],
+                                                        raw.mean[cal] - G[cal], blend)
     else:
         skipped.append(f"species: {len(cal)} calibration species < {MIN_CALIBRATION}")
     if stoichiometry is not None:
@@ -144,13 +149,14 @@ def calibration_maps(prediction: EnsemblePrediction, G: np.ndarray, cal: np.ndar
 
 def resampled_held_out(ensemble: EnergyEnsemble, data: LabelledSpecies, parts: dict[str, np.ndarray],
                        stoichiometry: sp.csr_matrix | None = None, draws: int = 100, seed: int = 0,
-                       prediction: EnsemblePrediction | None = None) -> dict:
+                       prediction: EnsemblePrediction | None = None, blend: bool = True) -> dict:
     """How much the held-out figures depend on which species landed in calibration and which in
     test. ``draws`` times: split the held-out species (cal + test, which no training step saw) at
     random into two parts of the original sizes, fit the maps on one and measure on the other.
     Returns, per test set and metric, the median and the 5th and 95th percentiles over the draws.
     Reaction figures vary most: one badly predicted species sits in many reactions. ``prediction``:
-    the ensemble's prediction for ``data.species``, when the caller has it."""
+    the ensemble's prediction for ``data.species``, when the caller has it. ``blend``: as in
+    ``calibration_maps``."""
     prediction = prediction if prediction is not None else ensemble.predict(data.species)
     pool = np.concatenate([parts["cal"], parts["test"]])
     n_cal = len(parts["cal"])
@@ -159,7 +165,7 @@ def resampled_held_out(ensemble: EnergyEnsemble, data: LabelledSpecies, parts: d
     for _ in range(draws):
         order = rng.permutation(pool)
         cal, test = order[:n_cal], order[n_cal:]
-        maps, _ = calibration_maps(prediction, data.G, cal, test, stoichiometry)
+        maps, _ = calibration_maps(prediction, data.G, cal, test, stoichiometry, blend)
         for what, m in evaluate(ensemble, data, test, stoichiometry, prediction, maps).items():
             runs.setdefault(what, []).append(m)
     summary = {}
@@ -168,4 +174,4 @@ def resampled_held_out(ensemble: EnergyEnsemble, data: LabelledSpecies, parts: d
         summary[what] = {k: {"median": float(np.median([m[k] for m in ms])),
                              "p05": float(np.percentile([m[k] for m in ms], 5)),
                              "p95": float(np.percentile([m[k] for m in ms], 95))} for k in keys}
-    return {"draws": draws, "seed": seed, "n_cal": n_cal, "n_test": len(pool) - n_cal, "metrics": summary}
+    return {"draws": draws, "seed": seed, "blend": blend, "n_cal": n_cal, "n_test": len(pool) - n_cal, "metrics": summary}

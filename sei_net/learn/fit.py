@@ -157,7 +157,7 @@ def bound_check(ensemble: EnergyEnsemble, data, relaxed_into: Sequence[str], mar
 
 
 def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarray], stoich=None,
-                       resample_draws: int = 0) -> dict:
+                       resample_draws: int = 0, blend: bool = True) -> dict:
     """Fit the recalibration maps on ``parts['cal']`` and measure on ``parts['test']``.
 
     Two reaction modes (``sei_net.learn.evaluate``): 'reaction' (every species predicted) and
@@ -167,10 +167,12 @@ def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarr
     report includes ``bound_check`` on the start graphs that relaxed into the test part, and, with
     ``resample_draws`` > 0 (random splits only: a size split's test part is not a random draw),
     ``test_resampled``: the same measurement over that many random re-splits of the held-out
-    species into calibration and test parts (``evaluate.resampled_held_out``)."""
+    species into calibration and test parts (``evaluate.resampled_held_out``). ``blend``: the
+    species map reads the likelihood-fitted blend of the two variance parts, not their sum
+    (``evaluate.calibration_maps``)."""
     prediction = ensemble.predict(data.species)
     cal, test = parts["cal"], parts["test"]
-    maps, skipped = calibration_maps(prediction, data.G, cal, test, stoich)
+    maps, skipped = calibration_maps(prediction, data.G, cal, test, stoich, blend)
     ensemble.calibration.clear()
     ensemble.calibration.update(maps)
     report = {"level_of_theory": data.level_of_theory, "sizes": {k: int(len(v)) for k, v in parts.items()},
@@ -178,8 +180,29 @@ def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarr
               "n_labelled_reactions": 0 if stoich is None else int(stoich.shape[0]),
               "test": evaluate(ensemble, data, test, stoich, prediction),
               "calibration_points": {k: v.n for k, v in ensemble.calibration.items()},
-              "calibration_skipped": skipped}
+              "calibration_skipped": skipped, "variance_blend": blend}
     if resample_draws > 0:
         report["test_resampled"] = resampled_held_out(ensemble, data, parts, stoich, resample_draws,
-                                                      prediction=prediction)
+                                                      prediction=prediction, blend=blend)
     return report
+
+
+def recalibrate_energy_surrogate(path: str | Path, blend: bool = True) -> tuple[EnergyEnsemble, dict]:
+    """A trained energy model with its recalibration maps fitted again on its own calibration part
+    (split rebuilt from the card, ``split_of_card``; the card's networks must exist), and its test
+    figures measured again; the members are untouched. Returns the model, its card updated, and
+    the report of ``calibrate_and_test``."""
+    model = EnergyEnsemble.load(path, device="cpu")
+    data, parts = split_of_card(model.card)
+    networks = model.card.get("networks", [])
+    missing = [p for p in networks if not Path(p).exists()]
+    if missing:
+        raise FileNotFoundError(f"the model's card names networks that are not here: {', '.join(missing)}; "
+                                "build them first (sei-net build)")
+    stoich = labelled_reactions(networks, data.keys) if networks else None
+    draws = RESAMPLED_DRAWS if model.card.get("split") == "random" else 0
+    report = calibrate_and_test(model, data, parts, stoich, draws, blend)
+    model.card.pop("test_resampled", None)
+    model.card.update(report)
+    model.card["recalibrated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return model, report
