@@ -663,8 +663,10 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
 @user_command
 def recalibrate(model: Path = typer.Argument(..., help="energy model file (.pt) from sei-net train"),
                 out: Path = typer.Option(..., "-o", "--out", help="model file to write (.pt)"),
-                blend: bool = typer.Option(True, "--blend/--sum", help="species map on the likelihood-fitted "
-                                           "blend of the epistemic and aleatoric variances, or on their sum"),
+                blend: bool = typer.Option(False, "--blend/--sum", help="species map on the likelihood-fitted "
+                                           "blend of the epistemic and aleatoric variances, or on their sum "
+                                           "(the default; the blend is overconfident on chemistry the model "
+                                           "has not seen: docs/surrogates.md)"),
                 force: bool = typer.Option(False, "--force", help="replace an existing model file"),
                 as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Fit an energy model's recalibration maps again on its own calibration part and measure its

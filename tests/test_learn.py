@@ -155,8 +155,8 @@ def test_a_blended_map_ranks_and_covers_errors_that_follow_one_part_better_than_
     truth = np.array([0.0, 0.0, 1.0])
     cal = _two_part_errors(rng, 4000, truth)
     new = _two_part_errors(rng, 20000, truth)
-    summed = IsotonicVarianceMap.fit_parts(*cal, blend=False)
-    blended = IsotonicVarianceMap.fit_parts(*cal)
+    summed = IsotonicVarianceMap.fit_parts(*cal)
+    blended = IsotonicVarianceMap.fit_parts(*cal, blend=True)
     assert summed.blend is None and blended.blend is not None
     s_sum, s_blend = (np.sqrt(m.recalibrate(new[0], new[1])) for m in (summed, blended))
     assert np.allclose(s_sum ** 2, summed(new[0] + new[1]))     # no blend: the map of the sum
@@ -344,7 +344,7 @@ def test_ensemble_save_load_round_trip_and_calibration(tmp_path):
     pred = ens.predict(data.species)
     assert pred.members.shape == (len(data), 2)
     assert np.all(pred.epistemic >= 0) and np.all(pred.aleatoric > 0)
-    ens.calibrate("species", pred, data.G)
+    ens.calibrate("species", pred, data.G, blend=True)
     ens.card["oracle"] = "gfn2"
     ens.save(tmp_path / "m.pt")
     again = EnergyEnsemble.load(tmp_path / "m.pt", device="cpu")

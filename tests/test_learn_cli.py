@@ -85,28 +85,48 @@ def test_score_writes_every_species_with_uncertainty(trained):
     assert res.exit_code == 0, res.output
 
 
-def test_recalibrate_keeps_the_members_records_the_choice_and_refuses_to_overwrite(trained, tmp_path):
+@pytest.fixture(scope="module")
+def trained_with_maps(tmp_path_factory):
+    """A tiny model on 400 EC/LiPF6 labels: enough calibration species for a species map."""
+    import gzip
+
+    tmp = tmp_path_factory.mktemp("maps")
+    labels = tmp / "labels.jsonl.gz"
+    with gzip.open(Path(__file__).parents[1] / "data" / "labels" / "gfn2_ec_lipf6.jsonl.gz", "rt") as f:
+        lines = [next(f) for _ in range(400)]
+    with gzip.open(labels, "wt") as f:
+        f.writelines(lines)
+    model = tmp / "m.pt"
+    res = runner.invoke(app, ["train", str(labels), "-o", str(model), "--members", "2", "--epochs", "3",
+                              "--hidden", "16", "--layers", "2", "--device", "cpu", "--json"])
+    assert res.exit_code == 0, res.output
+    return model, json.loads(res.stdout)
+
+
+def test_recalibrate_repairs_broken_maps_reproduces_training_and_keeps_the_members(trained_with_maps, tmp_path):
     from sei_net.learn.ensemble import EnergyEnsemble
 
-    _, model, report = trained
-    summed, blended = tmp_path / "sum.pt", tmp_path / "blend.pt"
-    res = runner.invoke(app, ["recalibrate", str(model), "-o", str(summed), "--sum", "--json"])
-    assert res.exit_code == 0, res.output
-    res = runner.invoke(app, ["recalibrate", str(summed), "-o", str(blended), "--json"])
+    model, report = trained_with_maps
+    assert report["variance_blend"] is False and report["calibration_points"]["species"] >= 10
+    broken = EnergyEnsemble.load(model, device="cpu")
+    broken.calibration["species"].knots_f = broken.calibration["species"].knots_f * 100.0   # sigma x10
+    broken.save(tmp_path / "broken.pt")
+    fixed, blended = tmp_path / "fixed.pt", tmp_path / "blend.pt"
+    res = runner.invoke(app, ["recalibrate", str(tmp_path / "broken.pt"), "-o", str(fixed), "--json"])
     assert res.exit_code == 0, res.output
     again = json.loads(res.stdout)
-    original, by_sum, by_blend = (EnergyEnsemble.load(p, device="cpu") for p in (model, summed, blended))
+    for what, m in report["test"].items():                        # the same maps, the same figures
+        assert again["test"][what] == pytest.approx(m)
+    res = runner.invoke(app, ["recalibrate", str(fixed), "-o", str(blended), "--blend", "--json"])
+    assert res.exit_code == 0, res.output
+    original, by_sum, by_blend = (EnergyEnsemble.load(p, device="cpu") for p in (model, fixed, blended))
     for a, b in zip(original.members, by_blend.members):          # members untouched
         assert all(np.array_equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
-    assert report["variance_blend"] is True                       # training calibrates with the blend
-    assert by_sum.card["variance_blend"] is False and by_blend.card["variance_blend"] is True
+    assert by_sum.calibration["species"].blend is None and by_sum.card["variance_blend"] is False
+    assert by_blend.calibration["species"].blend is not None and by_blend.card["variance_blend"] is True
     assert by_blend.card["recalibrated"] and "recalibrated" not in original.card
-    # the reference labels leave too few calibration species and reactions for any map, and the
-    # card says so (blended maps are tested in test_learn.py); the test part is measured again
-    assert [s.split(":")[0] for s in again["calibration_skipped"]] == ["species", "reaction"]
-    assert by_blend.calibration == {} and again["test"]["species"]["n"] == report["test"]["species"]["n"]
-    assert np.isclose(again["test"]["species"]["mae"], report["test"]["species"]["mae"])
-    res = runner.invoke(app, ["recalibrate", str(model), "-o", str(summed)])
+    assert by_blend.card["test_resampled"]["draws"] > 1 and by_blend.card["test_resampled"]["blend"] is True
+    res = runner.invoke(app, ["recalibrate", str(model), "-o", str(fixed)])
     assert res.exit_code == 2 and "give --force" in res.output and res.output.count("\n") == 1
 
 
@@ -183,23 +203,6 @@ def test_neb_reads_the_caches_one_gfn2_level_and_asks_when_there_are_two(trained
     assert res.exit_code == 2 and "--conformers" in res.output and res.output.count("\n") == 1
     res = runner.invoke(app, ["neb", str(net), "--labels", str(cache), "--limit", "0", "--conformers", "1"])
     assert res.exit_code == 0, res.output
-
-
-def test_recalibrating_repairs_broken_maps_and_reproduces_the_trained_figures(trained, tmp_path, load_example):
-    from sei_net.learn.ensemble import EnergyEnsemble
-
-    _, model, report = trained
-    recalibrate = load_example("recalibrate")
-    broken = EnergyEnsemble.load(model, device="cpu")
-    for cal in broken.calibration.values():
-        cal.knots_f = cal.knots_f * 100.0                 # sigma ten times too large
-    broken.save(tmp_path / "broken.pt")
-    again = recalibrate.main([str(tmp_path / "broken.pt"), "-o", str(tmp_path / "fixed.pt")])
-    fixed = EnergyEnsemble.load(tmp_path / "fixed.pt", device="cpu")
-    for what, m in report["test"].items():
-        assert again["test"][what] == pytest.approx(m)             # the same maps, the same figures
-        assert fixed.card["test"][what] == pytest.approx(m)
-    assert "recalibrated" in fixed.card and fixed.card["test_resampled"]["draws"] > 1
 
 
 def test_score_with_the_default_model_keeps_the_shipped_labels(trained, tmp_path):

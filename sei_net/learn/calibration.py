@@ -12,7 +12,10 @@ What the map reads can be the sum of an ensemble's two variance parts (epistemic
 their log-linear blend ``LogLinearVariance``, v = exp(w0) epistemic^w1 aleatoric^w2, fitted by
 Gaussian maximum likelihood on the same calibration errors. The isotonic step then only sees the
 order the blend gives and fixes the shape; the blend decides how much each part says about the
-size of an error.
+size of an error. The sum is the default: fitted on calibration species drawn like the training
+ones, the blend all but drops the epistemic part, which is the part that grows on chemistry the
+model has not seen, and the blended sigma is then too small there (docs/surrogates.md, "A blend
+of the two variance parts").
 """
 
 from __future__ import annotations
@@ -64,8 +67,9 @@ class LogLinearVariance:
     v = exp(w0) * epistemic^w1 * aleatoric^w2, each part floored at ``PART_FLOOR``.
 
     The sum of the parts (the law of total variance) weights them by their size; a blend fitted on
-    calibration errors weights them by how well each predicts the size of an error there. The
-    Gaussian negative log-likelihood is convex in the weights, so the fit has one optimum."""
+    calibration errors weights them by how well each predicts the size of an error there, which
+    need not hold where the model extrapolates (module docstring). The Gaussian negative
+    log-likelihood is convex in the weights, so the fit has one optimum."""
 
     weights: np.ndarray
 
@@ -145,7 +149,7 @@ class IsotonicVarianceMap:
 
     @classmethod
     def fit_parts(cls, epistemic: np.ndarray, aleatoric: np.ndarray, errors: np.ndarray,
-                  blend: bool = True) -> "IsotonicVarianceMap":
+                  blend: bool = False) -> "IsotonicVarianceMap":
         """Fit on an ensemble's two variance parts (eV^2) and the errors observed with them (eV):
         on their maximum-likelihood blend (``LogLinearVariance``), or on their sum with
         ``blend=False``. Use the fitted map through ``recalibrate``."""

@@ -7,7 +7,7 @@ ensemble's predictive distribution (Lakshminarayanan et al. 2017; Busk et al. 20
   epistemic = var_m mu_im            (disagreement of the members)
   aleatoric = mean_m s2_im           (noise the members expect in the labels)
   total     = epistemic + aleatoric, then recalibrated by an isotonic map fitted on held-out data
-              (of the sum, or of a likelihood-fitted blend of the two parts: ``calibration``);
+              (of the sum; optionally of a likelihood-fitted blend of the two parts: ``calibration``);
 the recalibration scales both parts by the same factor, so they stay apart. Reaction uncertainties
 come from member-wise reaction energies (``reaction_uncertainty``), never from summed variances.
 """
@@ -387,10 +387,10 @@ class EnergyEnsemble:
                                    batch_size)
 
     def calibrate(self, kind: str, prediction: EnsemblePrediction, target: np.ndarray,
-                  blend: bool = True) -> IsotonicVarianceMap:
+                  blend: bool = False) -> IsotonicVarianceMap:
         """Fit and attach the ``kind`` ('species', 'reaction' or 'reaction_labels_kept')
-        recalibration map on held-out predictions and their oracle values (eV), on the
-        likelihood-fitted blend of the two variance parts (``blend=False``: their sum)."""
+        recalibration map on held-out predictions and their oracle values (eV), on the sum of the
+        two variance parts (``blend=True``: on their likelihood-fitted blend, ``calibration``)."""
         self.calibration[kind] = IsotonicVarianceMap.fit_parts(prediction.epistemic, prediction.aleatoric,
                                                                prediction.mean - np.asarray(target), blend)
         return self.calibration[kind]

@@ -120,13 +120,13 @@ def evaluate(ensemble: EnergyEnsemble, data: LabelledSpecies, part: np.ndarray,
 
 def calibration_maps(prediction: EnsemblePrediction, G: np.ndarray, cal: np.ndarray, test: np.ndarray,
                      stoichiometry: sp.csr_matrix | None = None,
-                     blend: bool = True) -> tuple[dict[str, IsotonicVarianceMap], list[str]]:
+                     blend: bool = False) -> tuple[dict[str, IsotonicVarianceMap], list[str]]:
     """Recalibration maps fitted on the calibration species ``cal`` (oracle values ``G``, eV):
     'species'; and, with a stoichiometry, 'reaction' and 'reaction_labels_kept' on the reactions
-    that touch a calibration species and no ``test`` species. The species map reads the
-    likelihood-fitted blend of the two variance parts (``blend=False``: their sum;
-    ``IsotonicVarianceMap.fit_parts``); the reaction maps read the sum, since the blend's likelihood
-    counts its points as independent and reactions that share a species share its error.
+    that touch a calibration species and no ``test`` species. Each map reads the sum of the two
+    variance parts; with ``blend`` the species map reads their likelihood-fitted blend instead
+    (``IsotonicVarianceMap.fit_parts``; not the reaction maps, since the blend's likelihood counts
+    its points as independent and reactions that share a species share its error).
     Returns the maps and why any was skipped (fewer than MIN_CALIBRATION points)."""
     raw = EnsemblePrediction(prediction.members, prediction.member_variance)
     maps, skipped = {}, []
@@ -149,7 +149,7 @@ def calibration_maps(prediction: EnsemblePrediction, G: np.ndarray, cal: np.ndar
 
 def resampled_held_out(ensemble: EnergyEnsemble, data: LabelledSpecies, parts: dict[str, np.ndarray],
                        stoichiometry: sp.csr_matrix | None = None, draws: int = 100, seed: int = 0,
-                       prediction: EnsemblePrediction | None = None, blend: bool = True) -> dict:
+                       prediction: EnsemblePrediction | None = None, blend: bool = False) -> dict:
     """How much the held-out figures depend on which species landed in calibration and which in
     test. ``draws`` times: split the held-out species (cal + test, which no training step saw) at
     random into two parts of the original sizes, fit the maps on one and measure on the other.

@@ -157,7 +157,7 @@ def bound_check(ensemble: EnergyEnsemble, data, relaxed_into: Sequence[str], mar
 
 
 def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarray], stoich=None,
-                       resample_draws: int = 0, blend: bool = True) -> dict:
+                       resample_draws: int = 0, blend: bool = False) -> dict:
     """Fit the recalibration maps on ``parts['cal']`` and measure on ``parts['test']``.
 
     Two reaction modes (``sei_net.learn.evaluate``): 'reaction' (every species predicted) and
@@ -169,7 +169,7 @@ def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarr
     ``test_resampled``: the same measurement over that many random re-splits of the held-out
     species into calibration and test parts (``evaluate.resampled_held_out``). ``blend``: the
     species map reads the likelihood-fitted blend of the two variance parts, not their sum
-    (``evaluate.calibration_maps``)."""
+    (``evaluate.calibration_maps``; off by default, ``sei_net.learn.calibration``)."""
     prediction = ensemble.predict(data.species)
     cal, test = parts["cal"], parts["test"]
     maps, skipped = calibration_maps(prediction, data.G, cal, test, stoich, blend)
@@ -187,7 +187,7 @@ def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarr
     return report
 
 
-def recalibrate_energy_surrogate(path: str | Path, blend: bool = True) -> tuple[EnergyEnsemble, dict]:
+def recalibrate_energy_surrogate(path: str | Path, blend: bool = False) -> tuple[EnergyEnsemble, dict]:
     """A trained energy model with its recalibration maps fitted again on its own calibration part
     (split rebuilt from the card, ``split_of_card``; the card's networks must exist), and its test
     figures measured again; the members are untouched. Returns the model, its card updated, and
