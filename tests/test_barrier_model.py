@@ -305,3 +305,30 @@ def test_shipped_barrier_card_matches_the_committed_labels():
     assert len(examples) == model.card["report"]["n_examples"]
     assert {e.status for e in examples} == set(model.card["report"]["statuses"])
     assert model.domain_classes == ["fragmentation"]
+
+
+def test_the_unseen_barrier_test_leaves_out_training_reactions_in_either_direction(tmp_path, load_example):
+    import gzip
+    import json
+
+    from pathlib import Path
+
+    from sei_net.learn.barrier_data import reaction_to_dict
+    from sei_net.learn.score import load_barrier_model
+
+    unseen = load_example("barrier_unseen")
+    with gzip.open(Path(__file__).parents[1] / "data" / "barriers" / "gfn2_neb_ec_dmc_lipf6_gen4_part4.jsonl.gz", "rt") as f:
+        usable = [json.loads(line) for line in f if json.loads(line)["status"] in ("ok", "barrierless")]
+    assert len(usable) >= 8
+    train, rest = usable[:4], usable[4:]
+    flipped = dict(train[0], dG=-train[0]["dG"], status="barrierless", dG_act=None,
+                   reaction=reaction_to_dict(reaction_from_dict(train[0]["reaction"]).reversed()))
+    for name, records in (("train", train), ("test", [train[1], flipped, *rest])):
+        with gzip.open(tmp_path / f"{name}.jsonl.gz", "wt") as f:
+            f.writelines(json.dumps(r) + "\n" for r in records)
+    kept = unseen.unseen_examples([str(tmp_path / "test.jsonl.gz")], [str(tmp_path / "train.jsonl.gz")])
+    rest_keys = {reaction_from_dict(r["reaction"]).key for r in rest}
+    assert {e.reaction.key for e in kept} == rest_keys          # the same reaction and its reverse left out
+    groups = unseen.compare(load_barrier_model("default", "cpu"), kept)
+    assert groups["all"]["n"] == len(rest)
+    assert sum(groups.get(g, {"n": 0})["n"] for g in ("transition states", "barrierless")) == len(rest)
