@@ -16,11 +16,10 @@ eV; labels and model at GFN2-xTB CI-NEB free-energy barriers (``data/barriers/RE
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 
+from sei_net.io.results import publish
 from sei_net.learn.barrier_data import load_barrier_dataset
 from sei_net.learn.barrier_fit import bep_predict, default_bep_predict
 from sei_net.learn.reaction_graph import reaction_class
@@ -82,11 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     for name, row in result["groups"].items():
         lines.append(f"| {name} | {row['n']} | {row['model']:.3f} | {row['bep_fitted']:.3f} | "
                      f"{row['bep_default']:.3f} | {row['below_fitted_bep']:.0%} | {row['coverage_95']:.2f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).with_suffix(".md").write_text(text)
-        Path(args.out).with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+    publish(lines, result, args.out)
     return result
 
 

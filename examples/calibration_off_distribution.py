@@ -17,12 +17,11 @@ Errors are surrogate minus oracle (GFN2-xTB, eV); the table gives medians over t
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 
 from sei_net.constants import ORACLE_MAX_HEAVY
+from sei_net.io.results import publish
 from sei_net.learn import metrics
 from sei_net.learn.calibration import IsotonicVarianceMap
 from sei_net.learn.dataset import load_labels
@@ -94,11 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
         name, where = key.split(" | ")
         lines.append(f"| {name} | {where} | {row['spearman']:.3f} | {row['miscalibration_area']:.3f} | "
                      f"{row['coverage_95']:.3f} | {row['nll']:.3f} | {row['mean_sigma']:.3f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).with_suffix(".md").write_text(text)
-        Path(args.out).with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+    publish(lines, result, args.out)
     return result
 
 

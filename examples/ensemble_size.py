@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
-from pathlib import Path
 
 import numpy as np
 
 from sei_net.constants import ORACLE_MAX_HEAVY
+from sei_net.io.results import publish
 from sei_net.learn.ensemble import EnsemblePrediction
 from sei_net.learn.evaluate import EVALUATION_ROWS as ROWS, resampled_held_out
 from sei_net.learn.fit import model_on_its_split, without_small
@@ -83,14 +82,10 @@ def main(argv: list[str] | None = None) -> dict:
                      f"{fmt.format(v['range'][row][key][1])}]" for row in ROWS]
             lines.append(f"| {k} | {v['subsets']} | " + " | ".join(cells) + " |")
         lines.append("")
-    text = "\n".join(lines)
-    print(text)
     result = {"model": args.model, "draws": args.draws, "max_subsets": args.max_subsets,
               "oracle_max_heavy": ORACLE_MAX_HEAVY,
               "by_members": {str(k): v for k, v in by_k.items()}}
-    if args.out:
-        Path(args.out).with_suffix(".md").write_text(text)
-        Path(args.out).with_suffix(".json").write_text(json.dumps(result, indent=1))
+    publish(lines[:-1], result, args.out)
     return result
 
 

@@ -19,10 +19,10 @@ The networks named in the cards must exist (``sei-net build``).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from sei_net.constants import ORACLE_MAX_HEAVY
+from sei_net.io.results import publish
 from sei_net.learn.evaluate import EVALUATION_ROWS as ROWS, calibration_maps, evaluate, resampled_held_out
 from sei_net.learn.fit import model_on_its_split, without_small
 
@@ -76,13 +76,8 @@ def main(argv: list[str] | None = None) -> dict:
         lines.append(f"| `{Path(path).name}` | " + " | ".join(
             " / ".join(f"{rows[row][f]['median']:.3f}" for f in ("miscalibration_area", "coverage_95", "nll"))
             for row in ROWS) + " |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).with_suffix(".md").write_text(text)
-        Path(args.out).with_suffix(".json").write_text(json.dumps(
-            {"draws": args.draws, "blend": args.blend, "oracle_max_heavy": ORACLE_MAX_HEAVY, "models": results},
-            indent=1))
+    publish(lines, {"draws": args.draws, "blend": args.blend, "oracle_max_heavy": ORACLE_MAX_HEAVY,
+                    "models": results}, args.out)
     return results
 
 

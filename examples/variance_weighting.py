@@ -16,12 +16,12 @@ Errors are surrogate minus oracle (GFN2-xTB, eV); variances uncalibrated (eV^2).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
 
+from sei_net.io.results import publish
 from sei_net.learn.dataset import load_labels
 from sei_net.learn.ensemble import EnergyEnsemble
 from sei_net.learn.fit import seen_keys, split_of_card
@@ -83,11 +83,7 @@ def main() -> None:
     lines += ["", f"Maximum-likelihood scales on the calibration part: a = {fit['a']:.2f} (epistemic), "
                   f"b = {fit['b']:.2f} (aleatoric), w = a/b = {fit['w']:.2f}; NLL {fit['nll_fitted']:.3f} "
                   f"against {fit['nll_equal_scales_fitted']:.3f} with one common scale."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).with_suffix(".md").write_text(text)
-        Path(args.out).with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+    publish(lines, report, args.out)
 
 
 if __name__ == "__main__":
