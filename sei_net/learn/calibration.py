@@ -151,8 +151,8 @@ class IsotonicVarianceMap:
     def fit_parts(cls, epistemic: np.ndarray, aleatoric: np.ndarray, errors: np.ndarray,
                   blend: bool = False) -> "IsotonicVarianceMap":
         """Fit on an ensemble's two variance parts (eV^2) and the errors observed with them (eV):
-        on their maximum-likelihood blend (``LogLinearVariance``), or on their sum with
-        ``blend=False``. Use the fitted map through ``recalibrate``."""
+        on their sum, or with ``blend`` on their maximum-likelihood blend (``LogLinearVariance``).
+        Use the fitted map through ``recalibrate``."""
         epistemic, aleatoric = np.asarray(epistemic, dtype=float), np.asarray(aleatoric, dtype=float)
         if not blend:
             return cls.fit(epistemic + aleatoric, errors)
