@@ -49,6 +49,22 @@ def variance_rules(own: tuple, unseen: tuple, cal: np.ndarray, unseen_half: np.n
             "sum, mixed calibration": mixed_sum.recalibrate, "blend, mixed calibration": mixed_blend.recalibrate}
 
 
+def novelty_check(own: tuple, unseen: tuple, n_cal: int) -> dict:
+    """How many species have an epistemic variance above the 90th percentile of the first
+    ``n_cal`` own species (the model's calibration part), and the coverage of the sum map fitted
+    on those on the unseen species above and below it."""
+    epi, ale, err = own
+    threshold = float(np.quantile(epi[:n_cal], 0.9))
+    summed = IsotonicVarianceMap.fit_parts(epi[:n_cal], ale[:n_cal], err[:n_cal])
+    e, a, r = unseen
+    covered = np.abs(r) <= 1.96 * np.sqrt(summed.recalibrate(e, a))
+    above = e > threshold
+    return {"epistemic_p90_eV2": threshold, "own_test_fraction_above": float((epi[n_cal:] > threshold).mean()),
+            "unseen_fraction_above": float(above.mean()),
+            "unseen_coverage_above": float(covered[above].mean()) if above.any() else float("nan"),
+            "unseen_coverage_below": float(covered[~above].mean()) if (~above).any() else float("nan")}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="energy model file (.pt)")
@@ -81,7 +97,9 @@ def main(argv: list[str] | None = None) -> dict:
                                      ("unseen network", [p[test_half] for p in unseen])):
                 report = metrics.regression_report(r, np.sqrt(rule(e, a)))
                 runs.setdefault((name, where), []).append([report[f] for f in FIGURES])
+    novelty = novelty_check(own, unseen, n_cal)
     result = {"model": args.model, "unseen": args.unseen, "draws": args.draws, "n_own_test": len(held) - n_cal,
+              "novelty": novelty,
               "n_unseen_test": n_unseen - n_unseen // 2,
               "rows": {f"{name} | {where}": dict(zip(FIGURES, np.median(v, axis=0).tolist()))
                        for (name, where), v in runs.items()}}
@@ -93,6 +111,12 @@ def main(argv: list[str] | None = None) -> dict:
         name, where = key.split(" | ")
         lines.append(f"| {name} | {where} | {row['spearman']:.3f} | {row['miscalibration_area']:.3f} | "
                      f"{row['coverage_95']:.3f} | {row['nll']:.3f} | {row['mean_sigma']:.3f} |")
+    lines += ["", f"Members' disagreement as a sign of novelty: {novelty['unseen_fraction_above']:.0%} of the unseen "
+              f"species have an epistemic variance above the 90th percentile of the model's own calibration species "
+              f"(10 % by construction there; {novelty['own_test_fraction_above']:.0%} of its own test species). "
+              "95 % coverage with the sum map fitted on the calibration species, on the unseen species "
+              f"above / below it: "
+              f"{novelty['unseen_coverage_above']:.3f} / {novelty['unseen_coverage_below']:.3f}."]
     publish(lines, result, args.out)
     return result
 
