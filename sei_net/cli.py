@@ -742,6 +742,7 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
     """Predict free energies with uncertainties (eV) for every species of a network and store them
     (species with oracle labels keep those); with --barrier-model, intrinsic barriers (eV) for the
     non-redox reactions of its domain too."""
+    from sei_net.learn.novelty import describe
     from sei_net.learn.score import load_barrier_model, score_barriers, score_file
     from sei_net.store import NetworkStore
 
@@ -758,6 +759,8 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
                    f"({result['oracle_labels_kept']} at their oracle labels) "
                    f"in {result['seconds']['total']} s on {result['device']} "
                    f"({result['skipped_unknown_elements']} with unknown elements skipped)")
+        if describe(result["novelty"]):
+            typer.echo(describe(result["novelty"]))
         if result["no_minimum_unscored"] or result["dissociative_transfers"]["removed"]:
             d = result["dissociative_transfers"]
             typer.echo(f"{result['no_minimum_unscored']} species have no oracle minimum and are left unscored; "

@@ -506,3 +506,19 @@ def test_resampled_held_out_recalibrates_a_known_overconfidence_on_every_draw():
         assert cov["p05"] <= cov["median"] <= cov["p95"]
     mae = out["metrics"]["species"]["mae"]
     assert abs(mae["median"] - np.abs(err).mean()) < 0.05 * np.abs(err).mean()   # halves of one pool
+
+
+def test_network_novelty_counts_species_above_the_calibration_quantile():
+    from sei_net.learn.novelty import calibration_threshold, describe, network_novelty
+
+    rng = np.random.default_rng(8)
+    draw = lambda n: np.exp(rng.normal(np.log(0.01), 1.0, n))   # noqa: E731  epistemic variances, eV^2
+    threshold = calibration_threshold(draw(3000))
+    like = network_novelty(draw(2000), threshold)
+    assert like["calibration_fraction"] == 0.1 and abs(like["fraction_above"] - 0.1) < 0.03
+    wider = network_novelty(4.0 * draw(2000), threshold)           # members disagree twice as much (sigma)
+    # log variances are N(mu, 1): the threshold sits at mu + 1.28, and x4 moves them by ln 4 = 1.39,
+    # so P(z > 1.28 - 1.39) = 0.54 lie above it
+    assert abs(wider["fraction_above"] - 0.54) < 0.04 and "of the 2000 predicted species" in describe(wider)
+    assert network_novelty(np.array([np.nan, 1.0]), threshold)["predicted"] == 1   # unknown elements: NaN
+    assert network_novelty(draw(10), None) is None and describe(None) is None      # a card without it

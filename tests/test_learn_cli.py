@@ -71,6 +71,8 @@ def test_score_writes_every_species_with_uncertainty(trained):
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["source"] == "gfn2-surrogate"
+    novelty = out["novelty"]                                  # the card keeps the calibration threshold
+    assert novelty["predicted"] == out["scored"] - out["oracle_labels_kept"] and novelty["calibration_fraction"] == 0.1
     with NetworkStore.open(net, readonly=True) as store:
         rows = store.energies("gfn2-surrogate")
         assert len(rows) == out["scored"] == store.info()["species"] - out["skipped_unknown_elements"]

@@ -20,6 +20,7 @@ from sei_net.learn.dataset import (LabelledSpecies, load_labels, pin_to_train, r
                                    start_graph_bounds)
 from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction
 from sei_net.learn.evaluate import calibration_maps, evaluate, labelled_reactions, resampled_held_out
+from sei_net.learn.novelty import calibration_threshold
 from sei_net.learn.train import TrainConfig
 
 SPLITS = ("random", "size")
@@ -180,7 +181,8 @@ def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarr
               "n_labelled_reactions": 0 if stoich is None else int(stoich.shape[0]),
               "test": evaluate(ensemble, data, test, stoich, prediction),
               "calibration_points": {k: v.n for k, v in ensemble.calibration.items()},
-              "calibration_skipped": skipped, "variance_blend": blend}
+              "calibration_skipped": skipped, "variance_blend": blend,
+              "novelty_threshold": calibration_threshold(prediction.epistemic[cal]) if len(cal) else None}
     if resample_draws > 0:
         report["test_resampled"] = resampled_held_out(ensemble, data, parts, stoich, resample_draws,
                                                       prediction=prediction, blend=blend)

@@ -11,6 +11,7 @@ import numpy as np
 from sei_net.constants import BARRIER_SOURCE, ORACLE_MAX_HEAVY, SURROGATE_SUFFIX
 from sei_net.learn.ensemble import EnergyEnsemble
 from sei_net.learn.features import featurise
+from sei_net.learn.novelty import network_novelty
 
 #: the shipped default model (trained on GFN2 labels; see its model card)
 DEFAULT_MODEL = "default"
@@ -117,7 +118,8 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
     calibrated sigma, members; eV). Species with elements the model never saw are skipped. The
     stored members are the calibrated ones (``EnsemblePrediction.calibrated_members``): their
     spread is the stored sigma, so member-wise reaction dG, path and product probabilities carry
-    the recalibrated uncertainty, aleatoric part included.
+    the recalibrated uncertainty, aleatoric part included. The result's ``novelty``
+    (``novelty.network_novelty``) says whether the predicted species look new to the model.
 
     ``labels`` (species key -> oracle G in eV, ``oracle_labels``): those species are not predicted;
     they keep their oracle value in every member with sigma 0, so reaction energies are uncertain
@@ -163,6 +165,7 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
                               "epistemic_var": float(epistemic[k]), "aleatoric_var": float(aleatoric[k])}})
     store.set_energies(rows, replace_source=source)
     return {"source": source, "level_of_theory": level, "species": len(ids), "scored": len(rows),
+            "novelty": network_novelty(pred.epistemic, ensemble.card.get("novelty_threshold")),
             "oracle_labels_kept": int(kept.sum()), "no_minimum_unscored": int(unstable.sum()),
             "skipped_unknown_elements": int(len(ids) - len(rows) - unstable.sum()), "device": ensemble.device,
             "seconds": {"featurise": round(t_feat, 3), "predict": round(t_pred, 3),
