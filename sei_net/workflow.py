@@ -45,7 +45,6 @@ def _score_stage(db: Path, labels: Sequence[Path], shipped_labels: bool, echo: C
              f"label; {small['computed']} computed now, {small['usable']} usable")
     result["model_test_metrics_eV"] = _test_metrics(ensemble.card.get("test", {}))
     echo(f"scored {result['scored']} species with the {result['source']} ensemble in {result['seconds']['total']} s")
-
     if result["no_minimum_unscored"]:
         echo(f"{result['no_minimum_unscored']} species have no oracle minimum: "
              f"{result['dissociative_transfers']['reactions']} concerted electron transfers through them")
