@@ -27,6 +27,7 @@ from sei_net.learn.calibration import IsotonicVarianceMap
 from sei_net.learn.dataset import load_labels
 from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction
 from sei_net.learn.fit import seen_keys, split_of_card, without_small
+from sei_net.learn.novelty import calibration_threshold, network_novelty
 
 FIGURES = ("spearman", "miscalibration_area", "coverage_95", "nll", "mean_sigma")
 
@@ -54,13 +55,14 @@ def novelty_check(own: tuple, unseen: tuple, n_cal: int) -> dict:
     ``n_cal`` own species (the model's calibration part), and the coverage of the sum map fitted
     on those on the unseen species above and below it."""
     epi, ale, err = own
-    threshold = float(np.quantile(epi[:n_cal], 0.9))
+    threshold = calibration_threshold(epi[:n_cal])
     summed = IsotonicVarianceMap.fit_parts(epi[:n_cal], ale[:n_cal], err[:n_cal])
     e, a, r = unseen
     covered = np.abs(r) <= 1.96 * np.sqrt(summed.recalibrate(e, a))
-    above = e > threshold
-    return {"epistemic_p90_eV2": threshold, "own_test_fraction_above": float((epi[n_cal:] > threshold).mean()),
-            "unseen_fraction_above": float(above.mean()),
+    above = e > threshold["epistemic_var_eV2"]
+    return {"epistemic_p90_eV2": threshold["epistemic_var_eV2"],
+            "own_test_fraction_above": network_novelty(epi[n_cal:], threshold)["fraction_above"],
+            "unseen_fraction_above": network_novelty(e, threshold)["fraction_above"],
             "unseen_coverage_above": float(covered[above].mean()) if above.any() else float("nan"),
             "unseen_coverage_below": float(covered[~above].mean()) if (~above).any() else float("nan")}
 
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"species have an epistemic variance above the 90th percentile of the model's own calibration species "
               f"(10 % by construction there; {novelty['own_test_fraction_above']:.0%} of its own test species). "
               "95 % coverage with the sum map fitted on the calibration species, on the unseen species "
-              f"above / below it: "
+              "above / below it: "
               f"{novelty['unseen_coverage_above']:.3f} / {novelty['unseen_coverage_below']:.3f}."]
     publish(lines, result, args.out)
     return result

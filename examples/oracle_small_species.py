@@ -25,7 +25,6 @@ from sei_net.learn.evaluate import EVALUATION_ROWS as ROWS, labels_kept, reactio
 from sei_net.learn.fit import model_on_its_split, without_small
 
 
-
 def kept_mae_by_limit(prediction, data, parts, stoich, limits, draws: int = 100) -> dict[str, dict]:
     """Labels-kept reaction MAE (eV; median and 5th/95th percentiles over ``draws`` re-splits of the
     held-out species, the calibration half's size kept) with test species of more than each limit."""

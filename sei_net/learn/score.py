@@ -146,8 +146,9 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
     members = np.full((len(ids), n_members), np.nan)
     predicted = ~(kept | unstable)
     factor = pred.calibration_factor  # each EnsemblePrediction property is a whole-array pass
+    raw_epistemic = pred.epistemic
     mean[predicted], sigma[predicted], members[predicted] = pred.mean, pred.sigma, pred.calibrated_members
-    epistemic[predicted], aleatoric[predicted] = pred.epistemic * factor, pred.aleatoric * factor
+    epistemic[predicted], aleatoric[predicted] = raw_epistemic * factor, pred.aleatoric * factor
     oracle_G = np.array([labels[k] for k, keep in zip(keys, kept) if keep])
     mean[kept], members[kept] = oracle_G, oracle_G[:, None]
     source = surrogate_source(ensemble)
@@ -165,7 +166,7 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
                               "epistemic_var": float(epistemic[k]), "aleatoric_var": float(aleatoric[k])}})
     store.set_energies(rows, replace_source=source)
     return {"source": source, "level_of_theory": level, "species": len(ids), "scored": len(rows),
-            "novelty": network_novelty(pred.epistemic, ensemble.card.get("novelty_threshold")),
+            "novelty": network_novelty(raw_epistemic, ensemble.card.get("novelty_threshold")),
             "oracle_labels_kept": int(kept.sum()), "no_minimum_unscored": int(unstable.sum()),
             "skipped_unknown_elements": int(len(ids) - len(rows) - unstable.sum()), "device": ensemble.device,
             "seconds": {"featurise": round(t_feat, 3), "predict": round(t_pred, 3),
