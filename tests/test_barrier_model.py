@@ -331,3 +331,75 @@ def test_the_unseen_barrier_test_leaves_out_training_reactions_in_either_directi
     groups = unseen.compare(load_barrier_model("default", "cpu"), kept)
     assert groups["all"]["n"] == len(rest)
     assert sum(groups.get(g, {"n": 0})["n"] for g in ("transition states", "barrierless")) == len(rest)
+
+
+def _part4_records():
+    import gzip
+    import json
+    from pathlib import Path
+
+    with gzip.open(Path(__file__).parents[1] / "data" / "barriers" / "gfn2_neb_ec_dmc_lipf6_gen4_part4.jsonl.gz", "rt") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_neb_repeat_counts_status_changes_and_measures_the_target_disagreement(tmp_path, load_example):
+    import gzip
+    import json
+
+    repeat_mod = load_example("neb_repeat")
+    records = _part4_records()
+    # transition states whose barrier sits clear of max(dG, 0): a shifted dG_act shifts the target by as much
+    clear = [r for r in records if r["status"] == "ok" and r["dG_act"] > max(r["dG"], 0.0) + 0.05]
+    failed = [r for r in records if r["status"] == "failed"]
+    assert len(clear) >= 3 and failed
+    a, b, c, d = clear[0], clear[1], clear[2], failed[0]
+    reference = [a, b, c, d]
+    extra = next(r for r in records if r["reaction_key"] not in {x["reaction_key"] for x in reference})
+    repeat = [dict(a, dG_act=a["dG_act"] + 0.3), b, dict(c, status="failed", dG_act=None),
+              dict(d, status="barrierless", dG_act=None), extra]     # extra: only in the repeat
+    for name, rows in (("ref", reference), ("rep", repeat)):
+        with gzip.open(tmp_path / f"{name}.jsonl.gz", "wt") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+    result = repeat_mod.main([str(tmp_path / "rep.jsonl.gz"), str(tmp_path / "ref.jsonl.gz"),
+                              "--out", str(tmp_path / "out")])
+    assert result["shared"] == 4
+    assert result["status_cross"] == {"ok -> ok": 2, "ok -> failed": 1, "failed -> barrierless": 1}
+    both = result["disagreement"]["both ok"]
+    assert both["n"] == 2
+    assert both["mae"] == pytest.approx(0.15) and both["mean_signed"] == pytest.approx(0.15)
+    assert both["within_0.1"] == 0.5
+    assert result["disagreement"]["all"]["n"] == 2            # the failed one in either run is left out
+    assert json.loads((tmp_path / "out.json").read_text())["shared"] == 4
+
+    with gzip.open(tmp_path / "other.jsonl.gz", "wt") as f:
+        f.write(json.dumps(extra) + "\n")
+    with pytest.raises(SystemExit, match="share no reaction"):
+        repeat_mod.main([str(tmp_path / "other.jsonl.gz"), str(tmp_path / "ref.jsonl.gz")])
+
+
+def test_barrier_subnetwork_holds_exactly_the_chosen_reactions_with_their_atom_maps(tmp_path, load_example):
+    import gzip
+    import json
+
+    import numpy as np
+
+    from sei_net.store.db import NetworkStore
+
+    sub = load_example("barrier_subnetwork")
+    records = _part4_records()
+    source = tmp_path / "part.jsonl.gz"
+    with gzip.open(source, "wt") as f:
+        f.writelines(json.dumps(r) + "\n" for r in records)
+    chosen = {reaction_from_dict(r["reaction"]).key: r for r in records if r["status"] == "ok"}
+    out = tmp_path / "sub.db"
+    assert sub.main([str(source), "--status", "ok", "-o", str(out)]) == len(chosen)
+    with NetworkStore.open(out, readonly=True) as net:
+        species = net.all_species()
+        rebuilt = [net.get_reaction(i, species) for i in net.reaction_table()["id"]]
+    assert {r.key for r in rebuilt} == set(chosen)
+    for r in rebuilt:
+        assert np.array_equal(r.atom_map, chosen[r.key]["reaction"]["atom_map"])
+    with pytest.raises(SystemExit, match="exists"):
+        sub.main([str(source), "-o", str(out)])
+    with pytest.raises(SystemExit, match="no reaction of kind"):
+        sub.main([str(source), "--kind", "ring_opening", "-o", str(tmp_path / "none.db")])
