@@ -29,6 +29,9 @@ from sei_net.learn.barrier_data import USABLE, barrier_target
 from sei_net.learn.reaction_graph import reaction_class
 
 STATUSES = ("ok", "barrierless", "failed")
+#: a reaction whose dG differs by more than this (eV) between the runs had an endpoint relabelled
+#: (another conformer's minimum): the group where a conformer repeat measures something
+DG_MOVED = 0.01
 
 
 def records(paths: list[str]) -> dict[str, dict]:
@@ -69,8 +72,10 @@ def compare(repeat: dict[str, dict], reference: dict[str, dict]) -> dict:
         a, b = target(reference[k]), target(repeat[k])
         if a is None or b is None:
             continue
+        moved = abs(float(repeat[k]["dG"]) - float(reference[k]["dG"])) > DG_MOVED
         for group in ("all", f"class {reaction_class(repeat[k]['reaction']['kind'])}",
-                      "both ok" if reference[k]["status"] == repeat[k]["status"] == "ok" else None):
+                      "both ok" if reference[k]["status"] == repeat[k]["status"] == "ok" else None,
+                      f"dG moved by more than {DG_MOVED} eV" if moved else None):
             if group:
                 pairs.setdefault(group, []).append((a, b))
     return {"shared": len(shared),
