@@ -42,15 +42,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="fold draw and first member seed")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--members", type=int, default=3)
+    parser.add_argument("--lowest-of", action="append", default=[], help="repeat run of the same reactions "
+                        "(data/barriers/repeats/): keep the lower of the two barriers (repeatable)")
     parser.add_argument("--json", help="write the result here too")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if not args.files:
         args.files = load_barrier_model("default", "cpu").card["datasets"]
-    examples = load_barrier_dataset(args.files)
+    examples = load_barrier_dataset(args.files, lowest_of=args.lowest_of)
     start = time.perf_counter()
     result = cross_validate(examples, args.folds, args.members, BarrierTrainConfig(), args.seed, "cpu")
-    result.update(seconds=round(time.perf_counter() - start, 1), seed=args.seed, files=list(args.files))
+    result.update(seconds=round(time.perf_counter() - start, 1), seed=args.seed, files=list(args.files),
+                  lowest_of=args.lowest_of)
     print(f"{len(examples):,} labels, {args.folds}-fold CV (seed {args.seed}, {args.members} members), "
           f"MAE in eV against GFN2 CI-NEB, {result['seconds']:.0f} s\n")
     print(table(result))

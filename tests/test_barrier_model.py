@@ -406,3 +406,31 @@ def test_barrier_subnetwork_holds_exactly_the_chosen_reactions_with_their_atom_m
         sub.main([str(source), "-o", str(out)])
     with pytest.raises(SystemExit, match="no reaction of kind"):
         sub.main([str(source), "--kind", "ring_opening", "-o", str(tmp_path / "none.db")])
+
+
+def test_lowest_of_keeps_the_lower_saddle_adds_recovered_reactions_and_refuses_other_endpoints(tmp_path):
+    import gzip
+    import json
+
+    records = _part4_records()
+    clear = [r for r in records if r["status"] == "ok" and r["dG_act"] > max(r["dG"], 0.0) + 0.2]
+    failed = [r for r in records if r["status"] == "failed"]
+    assert len(clear) >= 2 and failed
+    a, b, f = clear[0], clear[1], failed[0]
+    lower_a = dict(a, dG_act=a["dG_act"] - 0.1, n_images=11)
+    higher_b = dict(b, dG_act=b["dG_act"] + 0.5, n_images=11)
+    recovered = dict(f, status="barrierless", dG_act=None, n_images=11)
+    for name, rows in (("main", [a, b, f]), ("repeat", [lower_a, higher_b, recovered]),
+                       ("other", [dict(a, dG_act=0.0, label_level="3 conformers")])):
+        with gzip.open(tmp_path / f"{name}.jsonl.gz", "wt") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in rows)
+    plain = {e.record["reaction_key"]: e for e in load_barrier_dataset([tmp_path / "main.jsonl.gz"])}
+    both = {e.record["reaction_key"]: e for e in load_barrier_dataset([tmp_path / "main.jsonl.gz"],
+                                                                      lowest_of=[tmp_path / "repeat.jsonl.gz"])}
+    assert set(plain) == {a["reaction_key"], b["reaction_key"]}
+    assert both[a["reaction_key"]].target == pytest.approx(plain[a["reaction_key"]].target - 0.1)
+    assert both[a["reaction_key"]].record["n_images"] == 11                     # the lower saddle's record
+    assert both[b["reaction_key"]].target == plain[b["reaction_key"]].target    # the higher repeat is not taken
+    assert both[f["reaction_key"]].target == pytest.approx(max(f["dG"], 0.0))   # failed at first, usable in the repeat
+    with pytest.raises(ValueError, match="same endpoint labels"):
+        load_barrier_dataset([tmp_path / "main.jsonl.gz"], lowest_of=[tmp_path / "other.jsonl.gz"])

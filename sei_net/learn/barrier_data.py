@@ -84,20 +84,43 @@ def export_barrier_dataset(barriers: str | Path, network: str | Path, labels: st
     return len(mine), len(rows) - len(mine)
 
 
-def load_barrier_dataset(paths: Iterable[str | Path]) -> list[BarrierExample]:
-    """The usable examples of one or more dataset files, in file order (later files win a key)."""
+def _usable_lines(path: str | Path):
+    """(reaction, line dict) of every usable line of a dataset file."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"barrier dataset {path} does not exist; make one with "
+                                "`sei-net neb NET.db --export FILE.jsonl.gz`")
+    with _open_text(path, "rt") as fh:
+        for line in filter(str.strip, fh):
+            d = json.loads(line)
+            if d["status"] in USABLE:
+                yield reaction_from_dict(d["reaction"]), d
+
+
+def _example(reaction: Reaction, d: dict) -> BarrierExample:
+    return BarrierExample(reaction, float(d["dG"]), barrier_target(d["status"], float(d["dG"]), d.get("dG_act")),
+                          d["status"], {k: v for k, v in d.items() if k != "reaction"})
+
+
+def load_barrier_dataset(paths: Iterable[str | Path], lowest_of: Iterable[str | Path] = ()) -> list[BarrierExample]:
+    """The usable examples of one or more dataset files, in file order (later files win a key).
+
+    ``lowest_of``: repeat runs of the same reactions under other NEB settings (more images, more
+    steps; ``data/barriers/repeats/``). Where a repeat is usable, the example keeps the lower of
+    the two targets: both runs found a saddle connecting the same endpoints, and the rate is set by
+    the lowest one (a band can settle on a higher saddle: ``docs/surrogates.md``, "How repeatable
+    are the ring-step labels?"); a repeat of a reaction no file labels adds it. A repeat must start
+    from the same endpoint labels (the same ``label_level``); one that does not raises ValueError."""
     by_key: dict[str, BarrierExample] = {}
     for path in paths:
-        if not Path(path).exists():
-            raise FileNotFoundError(f"barrier dataset {path} does not exist; make one with "
-                                    "`sei-net neb NET.db --export FILE.jsonl.gz`")
-        with _open_text(path, "rt") as fh:
-            for line in filter(str.strip, fh):
-                d = json.loads(line)
-                if d["status"] not in USABLE:
-                    continue
-                reaction = reaction_from_dict(d["reaction"])
-                by_key[reaction.key] = BarrierExample(reaction, float(d["dG"]),
-                                                      barrier_target(d["status"], float(d["dG"]), d.get("dG_act")),
-                                                      d["status"], {k: v for k, v in d.items() if k != "reaction"})
+        for reaction, d in _usable_lines(path):
+            by_key[reaction.key] = _example(reaction, d)
+    for path in lowest_of:
+        for reaction, d in _usable_lines(path):
+            repeat, mine = _example(reaction, d), by_key.get(reaction.key)
+            if mine is not None and d.get("label_level") != mine.record.get("label_level"):
+                raise ValueError(f"repeat {path}: reaction {reaction.key} starts from endpoint labels "
+                                 f"{d.get('label_level')!r}, the datasets from {mine.record.get('label_level')!r}; "
+                                 "a repeat must start from the same endpoint labels")
+            if mine is None or repeat.target < mine.target:
+                by_key[reaction.key] = repeat
     return list(by_key.values())
