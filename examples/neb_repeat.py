@@ -45,6 +45,13 @@ def records(paths: list[str]) -> dict[str, dict]:
     return out
 
 
+def procedure(record: dict) -> str:
+    """How the band's ends were set up (``energy.neb``): 'reactive' when it started from a reactive
+    conformer or a pulled product guess (the procedure since 2026-11-22), else 'direct'."""
+    data = record.get("data") or {}
+    return "reactive" if data.get("product_endpoint") == "pulled" or "reactive_conformer_dE" in data else "direct"
+
+
 def target(record: dict) -> float | None:
     """The training target (eV) of a usable record, None for a failed one."""
     if record["status"] not in USABLE:
@@ -75,7 +82,8 @@ def compare(repeat: dict[str, dict], reference: dict[str, dict]) -> dict:
         moved = abs(float(repeat[k]["dG"]) - float(reference[k]["dG"])) > DG_MOVED
         for group in ("all", f"class {reaction_class(repeat[k]['reaction']['kind'])}",
                       "both ok" if reference[k]["status"] == repeat[k]["status"] == "ok" else None,
-                      f"dG moved by more than {DG_MOVED} eV" if moved else None):
+                      f"dG moved by more than {DG_MOVED} eV" if moved else None,
+                      f"ends {procedure(reference[k])} -> {procedure(repeat[k])}"):
             if group:
                 pairs.setdefault(group, []).append((a, b))
     return {"shared": len(shared),

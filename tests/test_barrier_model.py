@@ -355,7 +355,8 @@ def test_neb_repeat_counts_status_changes_and_measures_the_target_disagreement(t
     a, b, c, d = clear[0], clear[1], clear[2], failed[0]
     reference = [a, b, c, d]
     extra = next(r for r in records if r["reaction_key"] not in {x["reaction_key"] for x in reference})
-    repeat = [dict(a, dG_act=a["dG_act"] + 0.3), dict(b, dG=b["dG"] + 0.05, dG_act=b["dG_act"] + 0.05),
+    pulled = dict(a.get("data") or {}, product_endpoint="pulled")
+    repeat = [dict(a, dG_act=a["dG_act"] + 0.3, data=pulled), dict(b, dG=b["dG"] + 0.05, dG_act=b["dG_act"] + 0.05),
               dict(c, status="failed", dG_act=None),
               dict(d, status="barrierless", dG_act=None), extra]     # extra: only in the repeat
     for name, rows in (("ref", reference), ("rep", repeat)):
@@ -371,6 +372,8 @@ def test_neb_repeat_counts_status_changes_and_measures_the_target_disagreement(t
     assert both["within_0.1"] == 0.5
     moved = result["disagreement"][f"dG moved by more than {repeat_mod.DG_MOVED} eV"]   # b's endpoint relabelled
     assert moved["n"] == 1 and moved["mae"] == pytest.approx(0.05)
+    switched = result["disagreement"]["ends direct -> reactive"]                  # a's repeat pulled its product
+    assert switched["n"] == 1 and switched["mae"] == pytest.approx(0.3)
     assert result["disagreement"]["all"]["n"] == 2            # the failed one in either run is left out
     assert json.loads((tmp_path / "out.json").read_text())["shared"] == 4
 
