@@ -15,11 +15,9 @@ conformers, more images) without labelling the whole network they came from:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from sei_net.energy.labels import _open_text
-from sei_net.learn.barrier_data import reaction_from_dict
+from sei_net.learn.barrier_data import dataset_lines, reaction_from_dict
 from sei_net.store.db import NetworkStore
 
 
@@ -27,11 +25,8 @@ def dataset_reactions(paths: list[str], kinds: set[str] | None, statuses: set[st
     """The reactions of the dataset lines whose kind and status are chosen (None: any), by key."""
     out = {}
     for path in paths:
-        with _open_text(path, "rt") as fh:
-            for line in filter(str.strip, fh):
-                d = json.loads(line)
-                if (kinds and d["reaction"]["kind"] not in kinds) or (statuses and d["status"] not in statuses):
-                    continue
+        for d in dataset_lines(path):
+            if (not kinds or d["reaction"]["kind"] in kinds) and (not statuses or d["status"] in statuses):
                 reaction = reaction_from_dict(d["reaction"])
                 out[reaction.key] = reaction
     return list(out.values())

@@ -18,14 +18,12 @@ Level of theory: CI-NEB on GFN2-xTB/GBE(eps=18.5), TS qRRHO without the imaginar
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 
 import numpy as np
 
-from sei_net.energy.labels import _open_text
 from sei_net.io.results import publish
-from sei_net.learn.barrier_data import USABLE, barrier_target
+from sei_net.learn.barrier_data import USABLE, barrier_target, dataset_lines
 from sei_net.learn.reaction_graph import reaction_class
 
 STATUSES = ("ok", "barrierless", "failed")
@@ -36,13 +34,7 @@ DG_MOVED = 0.01
 
 def records(paths: list[str]) -> dict[str, dict]:
     """Reaction key -> record of the dataset files (later files win a key)."""
-    out: dict[str, dict] = {}
-    for path in paths:
-        with _open_text(path, "rt") as fh:
-            for line in filter(str.strip, fh):
-                d = json.loads(line)
-                out[d["reaction_key"]] = d
-    return out
+    return {d["reaction_key"]: d for path in paths for d in dataset_lines(path)}
 
 
 def procedure(record: dict) -> str:

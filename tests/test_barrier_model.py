@@ -310,14 +310,12 @@ def test_shipped_barrier_card_matches_the_committed_labels():
 def test_the_unseen_barrier_test_leaves_out_training_reactions_in_either_direction(tmp_path, load_example):
     import gzip
     import json
-    from pathlib import Path
 
     from sei_net.learn.barrier_data import reaction_to_dict
     from sei_net.learn.score import load_barrier_model
 
     unseen = load_example("barrier_unseen")
-    with gzip.open(Path(__file__).parents[1] / "data" / "barriers" / "gfn2_neb_ec_dmc_lipf6_gen4_part4.jsonl.gz", "rt") as f:
-        usable = [r for r in map(json.loads, f) if r["status"] in ("ok", "barrierless")]
+    usable = [r for r in _part4_records() if r["status"] in ("ok", "barrierless")]
     assert len(usable) >= 8
     train, rest = usable[:4], usable[4:]
     flipped = dict(train[0], dG=-train[0]["dG"], status="barrierless", dG_act=None,
@@ -334,12 +332,12 @@ def test_the_unseen_barrier_test_leaves_out_training_reactions_in_either_directi
 
 
 def _part4_records():
-    import gzip
-    import json
     from pathlib import Path
 
-    with gzip.open(Path(__file__).parents[1] / "data" / "barriers" / "gfn2_neb_ec_dmc_lipf6_gen4_part4.jsonl.gz", "rt") as f:
-        return [json.loads(line) for line in f]
+    from sei_net.learn.barrier_data import dataset_lines
+
+    return list(dataset_lines(Path(__file__).parents[1] / "data" / "barriers" /
+                              "gfn2_neb_ec_dmc_lipf6_gen4_part4.jsonl.gz"))
 
 
 def test_neb_repeat_counts_status_changes_and_measures_the_target_disagreement(tmp_path, load_example):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from sei_net.chem.reaction import Reaction
 from sei_net.chem.species import Species
@@ -84,16 +84,21 @@ def export_barrier_dataset(barriers: str | Path, network: str | Path, labels: st
     return len(mine), len(rows) - len(mine)
 
 
-def _usable_lines(path: str | Path):
-    """(reaction, line dict) of every usable line of a dataset file."""
+def dataset_lines(path: str | Path) -> Iterator[dict]:
+    """Every line (record and reaction, as a dict) of a dataset file, failed ones included."""
     if not Path(path).exists():
         raise FileNotFoundError(f"barrier dataset {path} does not exist; make one with "
                                 "`sei-net neb NET.db --export FILE.jsonl.gz`")
     with _open_text(path, "rt") as fh:
         for line in filter(str.strip, fh):
-            d = json.loads(line)
-            if d["status"] in USABLE:
-                yield reaction_from_dict(d["reaction"]), d
+            yield json.loads(line)
+
+
+def _usable_lines(path: str | Path) -> Iterator[tuple[Reaction, dict]]:
+    """(reaction, line dict) of every usable line of a dataset file."""
+    for d in dataset_lines(path):
+        if d["status"] in USABLE:
+            yield reaction_from_dict(d["reaction"]), d
 
 
 def _example(reaction: Reaction, d: dict) -> BarrierExample:
