@@ -759,8 +759,8 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
                    f"({result['oracle_labels_kept']} at their oracle labels) "
                    f"in {result['seconds']['total']} s on {result['device']} "
                    f"({result['skipped_unknown_elements']} with unknown elements skipped)")
-        if describe(result["novelty"]):
-            typer.echo(describe(result["novelty"]))
+        if novelty_line := describe(result["novelty"]):
+            typer.echo(novelty_line)
         if result["no_minimum_unscored"] or result["dissociative_transfers"]["removed"]:
             d = result["dissociative_transfers"]
             typer.echo(f"{result['no_minimum_unscored']} species have no oracle minimum and are left unscored; "
