@@ -500,6 +500,8 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
                                                  "learn departures from it"),
                    domain: Optional[list[str]] = typer.Option(None, "--domain", help="reaction class the model is "
                                                               "used for (repeatable; default: every trained class)"),
+                   lowest_of: Optional[list[Path]] = typer.Option(None, "--lowest-of", help="repeat runs of the same "
+                                                                  "reactions (repeatable): keep the lower saddle"),
                    force: bool = typer.Option(False, "--force", help="replace an existing model file"),
                    as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Train, calibrate and test a barrier-surrogate ensemble on NEB labels, against BEP (eV)."""
@@ -515,7 +517,8 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
         from sei_net.learn.external_barriers import load_external_barriers
 
         externals = load_external_barriers(external / "20211130_ts.json", external / "20211130_mol_entries.json")
-    ensemble, report = fit_barrier_surrogate(datasets, split, members, config, seed, device, externals, cv, domain)
+    ensemble, report = fit_barrier_surrogate(datasets, split, members, config, seed, device, externals, cv, domain,
+                                             lowest_of or ())
     ensemble.save(out)
     if as_json:
         _emit_json(report)

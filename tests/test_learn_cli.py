@@ -175,6 +175,10 @@ def test_barrier_commands_name_their_bad_arguments(trained, tmp_path):
     res = runner.invoke(app, ["train-barriers", str(fec), "-o", str(tmp_path / "b.pt"), "--domain", "redox"])
     assert res.exit_code == 2 and "domain redox is not valid" in res.output and "fragmentation" in res.output
     assert res.output.count("\n") == 1 and not (tmp_path / "b.pt").exists()
+    res = runner.invoke(app, ["train-barriers", str(fec), "-o", str(tmp_path / "b.pt"),
+                              "--lowest-of", str(tmp_path / "no_repeat.jsonl.gz")])
+    assert res.exit_code == 2 and "no_repeat.jsonl.gz" in res.output and res.output.count("\n") == 1
+    assert not (tmp_path / "b.pt").exists()
     res = runner.invoke(app, ["score", str(net), "--barrier-model", str(tmp_path / "none.pt")])
     assert res.exit_code == 2 and "does not exist" in res.output
     for command in (["neb", str(net), "--labels", str(tmp_path / "l.db")], ["label", str(net)]):

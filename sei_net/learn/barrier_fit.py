@@ -139,13 +139,16 @@ def cross_validate(examples: Sequence[BarrierExample], folds: int = 5, n_members
 def fit_barrier_surrogate(dataset_paths: Sequence[str | Path], split: str = "random", n_members: int = 5,
                           config: BarrierTrainConfig = BarrierTrainConfig(), seed: int = 0,
                           device: str = "auto", externals=(), cv_folds: int = 0,
-                          domain: Sequence[str] | None = None) -> tuple[BarrierEnsemble, dict]:
+                          domain: Sequence[str] | None = None,
+                          lowest_of: Sequence[str | Path] = ()) -> tuple[BarrierEnsemble, dict]:
     """Train, calibrate and test a barrier ensemble; returns it and its report (eV). With
     ``cv_folds`` > 1 the report also holds ``cross_validate`` over all examples (3 members).
+    ``lowest_of``: repeat runs whose lower saddle replaces a dataset's (``load_barrier_dataset``),
+    recorded in the card as ``repeats``.
     ``domain``: the reaction classes the model is to be used for (``score.in_barrier_domain``;
     default every trained class), recorded in the card as ``domain_classes``: a class where it
     measured no better than BEP can train it and still be left to BEP."""
-    examples: list[BarrierExample] = load_barrier_dataset(dataset_paths)
+    examples: list[BarrierExample] = load_barrier_dataset(dataset_paths, lowest_of)
     arrays = _arrays(examples)
     graphs, dG, y, kinds, classes = arrays
     trained = sorted(set(classes))
@@ -184,6 +187,7 @@ def fit_barrier_surrogate(dataset_paths: Sequence[str | Path], split: str = "ran
         report["external"] = external_test(ensemble, bep, externals)
     if cv_folds > 1:
         report["cross_validation"] = cross_validate(examples, cv_folds, 3, config, seed, device, arrays)
-    ensemble.card.update(report=report, datasets=[str(p) for p in dataset_paths], trained_classes=trained,
+    ensemble.card.update(report=report, datasets=[str(p) for p in dataset_paths],
+                         repeats=[str(p) for p in lowest_of], trained_classes=trained,
                          domain_classes=sorted(set(domain)) if domain is not None else trained)
     return ensemble, report
