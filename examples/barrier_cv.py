@@ -38,7 +38,7 @@ def table(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", help="barrier datasets in data-card order (default: those the "
-                        "shipped barrier model was trained on, as its card lists them)")
+                        "shipped barrier model was trained on, with its repeats, as its card lists them)")
     parser.add_argument("--seed", type=int, default=0, help="fold draw and first member seed")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--members", type=int, default=3)
@@ -48,7 +48,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     if not args.files:
-        args.files = load_barrier_model("default", "cpu").card["datasets"]
+        card = load_barrier_model("default", "cpu").card
+        args.files, args.lowest_of = card["datasets"], args.lowest_of or card.get("repeats", [])
     examples = load_barrier_dataset(args.files, lowest_of=args.lowest_of)
     start = time.perf_counter()
     result = cross_validate(examples, args.folds, args.members, BarrierTrainConfig(), args.seed, "cpu")

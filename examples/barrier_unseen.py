@@ -1,7 +1,7 @@
 """A barrier model on NEB labels of reactions it never trained on, against the BEP fitted on its own labels.
 
-The model's card names its training datasets; every usable label of FILES whose reaction (either
-direction) is in none of them is a test reaction. For each: the model's barrier (clipped Marcus
+The model's card names its training datasets and repeats; every usable label of FILES whose
+reaction (either direction) is in none of them is a test reaction. For each: the model's barrier (clipped Marcus
 with its lambda, from the label's own dG), the per-class BEP the card fitted on the model's
 training part (``bep_fitted_params``) and the RNMC-like literature defaults. Mean absolute errors
 per class, per label status (transition state or barrierless) and over the model's domain classes,
@@ -26,10 +26,12 @@ from sei_net.learn.reaction_graph import reaction_class
 from sei_net.learn.score import load_barrier_model
 
 
-def unseen_examples(files: list[str], trained_on: list[str]) -> list:
-    """Usable examples of ``files`` whose reaction, in either direction, no training file holds."""
+def unseen_examples(files: list[str], trained_on: list[str], repeats: list[str] = ()) -> list:
+    """Usable examples of ``files`` whose reaction, in either direction, no training file holds,
+    nor a repeat run the model was trained on (the card's ``repeats``: one can label a reaction its
+    file left failed)."""
     seen = set()
-    for example in load_barrier_dataset(trained_on):
+    for example in load_barrier_dataset(trained_on, lowest_of=repeats):
         seen.update((example.reaction.key, example.reaction.reversed().key))
     return [e for e in load_barrier_dataset(files) if e.reaction.key not in seen]
 
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     model = load_barrier_model(args.model)
     trained_on = model.card.get("datasets", [])
-    examples = unseen_examples(args.files, trained_on)
+    examples = unseen_examples(args.files, trained_on, model.card.get("repeats", []))
     if not examples:
         raise SystemExit(f"no usable label of {', '.join(args.files)} is outside the model's training files")
     result = {"model": args.model, "files": args.files, "trained_on": trained_on, "groups": compare(model, examples)}

@@ -325,9 +325,14 @@ def test_the_unseen_barrier_test_leaves_out_training_reactions_in_either_directi
     for name, records in (("train", train), ("test", [train[1], flipped, *rest])):
         with gzip.open(tmp_path / f"{name}.jsonl.gz", "wt") as f:
             f.writelines(json.dumps(r) + "\n" for r in records)
+    with gzip.open(tmp_path / "repeat.jsonl.gz", "wt") as f:   # a repeat labels a reaction of the test file
+        f.write(json.dumps(rest[0]) + "\n")
     kept = unseen.unseen_examples([str(tmp_path / "test.jsonl.gz")], [str(tmp_path / "train.jsonl.gz")])
     rest_keys = {reaction_from_dict(r["reaction"]).key for r in rest}
     assert {e.reaction.key for e in kept} == rest_keys          # the same reaction and its reverse left out
+    kept_after_repeat = unseen.unseen_examples([str(tmp_path / "test.jsonl.gz")], [str(tmp_path / "train.jsonl.gz")],
+                                               [str(tmp_path / "repeat.jsonl.gz")])
+    assert {e.reaction.key for e in kept_after_repeat} == rest_keys - {reaction_from_dict(rest[0]["reaction"]).key}
     groups = unseen.compare(load_barrier_model("default", "cpu"), kept)
     assert groups["all"]["n"] == len(rest)
     assert sum(groups.get(g, {"n": 0})["n"] for g in ("transition states", "barrierless")) == len(rest)
