@@ -10,6 +10,11 @@ with the model's 95 % interval coverage (its calibrated sigma).
     python examples/barrier_unseen.py data/barriers/gfn2_neb_ec_dmc_lipf6_gen4*.jsonl.gz \
         --out docs/results/barrier_unseen_dmc4
 
+Two candidate models side by side, on the reactions neither trained on (``--model`` repeated), with
+``--test-part`` adding the first one's own held-out test part less what the others trained on:
+
+    python examples/barrier_unseen.py --model NEW.pt --model default --test-part
+
 eV; labels and model at GFN2-xTB CI-NEB free-energy barriers (``data/barriers/README.md``).
 """
 
@@ -21,19 +26,19 @@ import numpy as np
 
 from sei_net.io.results import publish
 from sei_net.learn.barrier_data import load_barrier_dataset
-from sei_net.learn.barrier_fit import bep_predict, default_bep_predict
+from sei_net.learn.barrier_fit import barrier_split, bep_predict, default_bep_predict
 from sei_net.learn.reaction_graph import reaction_class
 from sei_net.learn.score import load_barrier_model
 
 
-def unseen_examples(files: list[str], trained_on: list[str], repeats: list[str] = ()) -> list:
-    """Usable examples of ``files`` whose reaction, in either direction, no training file holds,
-    nor a repeat run the model was trained on (the card's ``repeats``: one can label a reaction its
-    file left failed)."""
+def unseen_examples(files: list[str], trained_on: list[str], repeats: list[str] = (), examples: list = ()) -> list:
+    """Usable examples of ``files`` (and the given ``examples``) whose reaction, in either
+    direction, no training file holds, nor a repeat run the model was trained on (the card's
+    ``repeats``: one can label a reaction its file left failed)."""
     seen = set()
     for example in load_barrier_dataset(trained_on, lowest_of=repeats):
         seen.update((example.reaction.key, example.reaction.reversed().key))
-    return [e for e in load_barrier_dataset(files) if e.reaction.key not in seen]
+    return [e for e in [*load_barrier_dataset(files), *examples] if e.reaction.key not in seen]
 
 
 def compare(model, examples: list) -> dict:
@@ -63,26 +68,56 @@ def compare(model, examples: list) -> dict:
     return out
 
 
+def unseen_by(models, examples: list) -> list:
+    """Those of ``examples`` that none of ``models`` trained on (``unseen_examples``)."""
+    for model in models:
+        examples = unseen_examples([], model.card.get("datasets", []), model.card.get("repeats", []), examples)
+    return examples
+
+
+def test_part(model) -> list:
+    """The model's own held-out test examples: its card's split and seed over its card's datasets
+    and repeats, loaded as it was trained."""
+    report = model.card["report"]
+    examples = load_barrier_dataset(model.card["datasets"], lowest_of=model.card.get("repeats", []))
+    n_heavy = np.array([e.reaction.reactants[0].n_heavy for e in examples])
+    return [examples[i] for i in barrier_split(report["split"], n_heavy, report["seed"])["test"]]
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="+", help="barrier datasets (.jsonl.gz) from sei-net neb")
-    parser.add_argument("--model", default="default", help="barrier model (.pt); default: the shipped one")
+    parser.add_argument("files", nargs="*", help="barrier datasets (.jsonl.gz) from sei-net neb")
+    parser.add_argument("--model", action="append", help="barrier model (.pt), repeatable: the test reactions are "
+                        "those none of them trained on; default: the shipped one")
+    parser.add_argument("--test-part", action="store_true", help="test on the first model's own held-out test "
+                        "part too (it trained on none of it; the others may have)")
     parser.add_argument("--out", help="write OUT.md and OUT.json")
     args = parser.parse_args(argv)
-    model = load_barrier_model(args.model)
-    trained_on = model.card.get("datasets", [])
-    examples = unseen_examples(args.files, trained_on, model.card.get("repeats", []))
+    names = args.model or ["default"]
+    models = {name: load_barrier_model(name) for name in names}
+    first = models[names[0]]
+    if not args.files and not args.test_part:
+        parser.error("give barrier datasets, --test-part, or both")
+    examples = unseen_by(models.values(), load_barrier_dataset(args.files))
+    if args.test_part:
+        examples += unseen_by([m for name, m in models.items() if name != names[0]], test_part(first))
+    source = ", ".join(args.files + ([f"the held-out test part of `{names[0]}`"] if args.test_part else []))
     if not examples:
-        raise SystemExit(f"no usable label of {', '.join(args.files)} is outside the model's training files")
-    result = {"model": args.model, "files": args.files, "trained_on": trained_on, "groups": compare(model, examples)}
-    lines = [f"Barrier model `{args.model}` on {len(examples)} usable NEB labels of reactions in none of its "
-             f"training files ({', '.join(args.files)}). MAE in eV against GFN2 CI-NEB; fitted BEP: the card's, "
-             "fitted on the model's training part; default BEP: RNMC-like literature values.", "",
-             "| group | n | model | fitted BEP | default BEP | model below fitted BEP | model 95 % coverage |",
-             "|---|---|---|---|---|---|---|"]
-    for name, row in result["groups"].items():
-        lines.append(f"| {name} | {row['n']} | {row['model']:.3f} | {row['bep_fitted']:.3f} | "
-                     f"{row['bep_default']:.3f} | {row['below_fitted_bep']:.0%} | {row['coverage_95']:.2f} |")
+        raise SystemExit(f"no usable label of {source} is outside the training files of {', '.join(names)}")
+    result = {"models": names, "files": args.files, "test_part": args.test_part, "n": len(examples),
+              "trained_on": {name: m.card.get("datasets", []) for name, m in models.items()},
+              "groups": {name: compare(m, examples) for name, m in models.items()}}
+    lines = [f"Barrier model{'s' if len(names) > 1 else ''} {', '.join(f'`{n}`' for n in names)} on "
+             f"{len(examples)} usable NEB labels of reactions in none of {'their' if len(names) > 1 else 'its'} "
+             f"training files ({source}). MAE in eV against GFN2 CI-NEB; fitted BEP: each card's, fitted on that "
+             "model's training part; default BEP: RNMC-like literature values."]
+    for name, groups in result["groups"].items():
+        lines += ["", f"### `{name}`", "",
+                  "| group | n | model | fitted BEP | default BEP | model below fitted BEP | model 95 % coverage |",
+                  "|---|---|---|---|---|---|---|"]
+        for group, row in groups.items():
+            lines.append(f"| {group} | {row['n']} | {row['model']:.3f} | {row['bep_fitted']:.3f} | "
+                         f"{row['bep_default']:.3f} | {row['below_fitted_bep']:.0%} | {row['coverage_95']:.2f} |")
     publish(lines, result, args.out)
     return result
 

@@ -1,5 +1,7 @@
 """Barrier surrogate: the physical form, the condensed graph of reaction, baselines and training."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -333,9 +335,25 @@ def test_the_unseen_barrier_test_leaves_out_training_reactions_in_either_directi
     kept_after_repeat = unseen.unseen_examples([str(tmp_path / "test.jsonl.gz")], [str(tmp_path / "train.jsonl.gz")],
                                                [str(tmp_path / "repeat.jsonl.gz")])
     assert {e.reaction.key for e in kept_after_repeat} == rest_keys - {reaction_from_dict(rest[0]["reaction"]).key}
+    one, other = (SimpleNamespace(card={"datasets": [str(tmp_path / f"{n}.jsonl.gz")]}) for n in ("train", "repeat"))
+    by_both = unseen.unseen_by([one, other], load_barrier_dataset([tmp_path / "test.jsonl.gz"]))
+    assert {e.reaction.key for e in by_both} == {e.reaction.key for e in kept_after_repeat}   # unseen by either
     groups = unseen.compare(load_barrier_model("default", "cpu"), kept)
     assert groups["all"]["n"] == len(rest)
     assert sum(groups.get(g, {"n": 0})["n"] for g in ("transition states", "barrierless")) == len(rest)
+
+
+def test_a_barrier_models_test_part_is_reproduced_from_its_card(load_example):
+    from sei_net.learn.score import load_barrier_model
+
+    unseen = load_example("barrier_unseen")
+    model = load_barrier_model("default", "cpu")
+    held_out = unseen.test_part(model)
+    assert len(held_out) == model.card["report"]["sizes"]["test"]
+    result = unseen.main(["--test-part"])           # the shipped model on its own test part
+    assert result["n"] == len(held_out)
+    assert result["groups"]["default"]["all"]["model"] == pytest.approx(model.card["report"]["test"]["model"]["mae"],
+                                                                        abs=1e-6)
 
 
 def _part4_records():
