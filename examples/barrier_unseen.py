@@ -41,6 +41,45 @@ def unseen_examples(files: list[str], trained_on: list[str], repeats: list[str] 
     return [e for e in [*load_barrier_dataset(files), *examples] if e.reaction.key not in seen]
 
 
+def group_masks(examples: list, domain: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Boolean masks over ``examples``: all, the ``domain`` classes (when given), transition
+    states, barrierless, and each reaction class."""
+    classes = np.array([reaction_class(e.reaction.kind) for e in examples])
+    status = np.array([e.status for e in examples])
+    masks = {"all": np.ones(len(examples), bool)}
+    if domain:
+        masks["model's domain (" + ", ".join(domain) + ")"] = np.isin(classes, domain)
+    return masks | {"transition states": status == "ok", "barrierless": status == "barrierless",
+                    **{f"class {c}": classes == c for c in sorted(set(classes))}}
+
+
+def paired_difference(abs_first: np.ndarray, abs_other: np.ndarray, resamples: int = 5000, seed: int = 0) -> dict:
+    """Mean of abs_first - abs_other (eV) with a bootstrap 95 % interval over the paired examples."""
+    diff = np.asarray(abs_first) - np.asarray(abs_other)
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), (resamples, len(diff)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return {"n": len(diff), "difference": float(diff.mean()), "low": float(low), "high": float(high)}
+
+
+def paired_comparison(first, other, examples: list) -> dict:
+    """First model minus the other, absolute errors (eV) on the same ``examples`` per group, and on
+    the external DFT transition states both cards hold (matched by name)."""
+    dG = np.array([e.dG for e in examples])
+    y = np.array([e.target for e in examples])
+    reactions = [e.reaction for e in examples]
+    abs_first, abs_other = (np.abs(m.predict(reactions, dG).mean - y) for m in (first, other))
+    out = {name: paired_difference(abs_first[mask], abs_other[mask])
+           for name, mask in group_masks(examples).items() if mask.any()}
+    rows = [{r["name"]: abs(r["model"] - r["dft"]) for r in m.card["report"].get("external", {}).get("rows", [])}
+            for m in (first, other)]
+    shared = sorted(set(rows[0]) & set(rows[1]))
+    if shared:
+        out["external DFT transition states"] = paired_difference([rows[0][k] for k in shared],
+                                                                  [rows[1][k] for k in shared])
+    return out
+
+
 def compare(model, examples: list) -> dict:
     """MAE (eV) of the model and both BEP baselines per group of ``examples``, with the model's
     95 % coverage; the fitted BEP is the card's."""
@@ -52,14 +91,9 @@ def compare(model, examples: list) -> dict:
     params = {k: tuple(v) for k, v in model.card["report"]["bep_fitted_params"].items()}
     errors = {"model": prediction.mean - y, "bep_fitted": bep_predict(params, kinds, dG) - y,
               "bep_default": default_bep_predict(kinds, dG) - y}
-    status = np.array([e.status for e in examples])
-    domain = model.domain_classes or sorted(set(classes))
-    groups = {"all": np.ones(len(y), bool), "model's domain (" + ", ".join(domain) + ")": np.isin(classes, domain),
-              "transition states": status == "ok", "barrierless": status == "barrierless",
-              **{f"class {c}": classes == c for c in sorted(set(classes))}}
     covered = np.abs(errors["model"]) <= 1.96 * prediction.sigma
     out = {}
-    for name, mask in groups.items():
+    for name, mask in group_masks(examples, model.domain_classes or sorted(set(classes))).items():
         if mask.any():
             row = {"n": int(mask.sum()), **{k: float(np.abs(e[mask]).mean()) for k, e in errors.items()},
                    "coverage_95": float(covered[mask].mean())}
@@ -118,6 +152,13 @@ def main(argv: list[str] | None = None) -> dict:
         for group, row in groups.items():
             lines.append(f"| {group} | {row['n']} | {row['model']:.3f} | {row['bep_fitted']:.3f} | "
                          f"{row['bep_default']:.3f} | {row['below_fitted_bep']:.0%} | {row['coverage_95']:.2f} |")
+    if len(names) > 1:
+        result["paired"] = {name: paired_comparison(first, models[name], examples) for name in names[1:]}
+        for name, groups in result["paired"].items():
+            lines += ["", f"### `{names[0]}` minus `{name}`: absolute errors, paired (bootstrap 95 % interval)", "",
+                      "| group | n | mean difference | 95 % interval |", "|---|---|---|---|"]
+            lines += [f"| {g} | {r['n']} | {r['difference']:+.3f} | {r['low']:+.3f} to {r['high']:+.3f} |"
+                      for g, r in groups.items()]
     publish(lines, result, args.out)
     return result
 

@@ -354,6 +354,19 @@ def test_a_barrier_models_test_part_is_reproduced_from_its_card(load_example):
     assert result["n"] == len(held_out)
     assert result["groups"]["default"]["all"]["model"] == pytest.approx(model.card["report"]["test"]["model"]["mae"],
                                                                         abs=1e-6)
+    same = unseen.paired_comparison(model, model, held_out[:40])      # a model against itself: no difference
+    assert same["all"]["n"] == 40 and same["external DFT transition states"]["n"] == model.card["report"]["external"]["n"]
+    assert all(r["difference"] == r["low"] == r["high"] == 0.0 for r in same.values())
+
+
+def test_paired_difference_finds_a_constant_shift_and_brackets_a_noisy_one(load_example):
+    unseen = load_example("barrier_unseen")
+    base = np.random.default_rng(1).exponential(0.1, 200)
+    shifted = unseen.paired_difference(base + 0.05, base)
+    assert shifted["difference"] == pytest.approx(0.05) and shifted["low"] == pytest.approx(0.05)
+    noisy = unseen.paired_difference(base + np.random.default_rng(2).normal(0.02, 0.05, 200), base)
+    assert noisy["low"] < noisy["difference"] < noisy["high"]
+    assert noisy["low"] > 0.0 > unseen.paired_difference(base, base + 0.02)["high"]   # resolved either way round
 
 
 def _part4_records():
