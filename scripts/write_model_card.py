@@ -103,7 +103,10 @@ def barrier_section(model: str, hard: str, notes: str) -> str:
              f"reverse of one) from its condensed graph of reaction; barrier = clipped Marcus(dG, lambda), never "
              f"below max(0, dG). Trained on free-energy barriers at **{shipped.level_of_theory}**.",
              f"- Data: {', '.join(card.get('datasets', []))} ({report['n_examples']:,} usable labels: "
-             f"{report['statuses']}); trained on classes {', '.join(card.get('trained_classes', []))}; used for "
+             f"{report['statuses']}"
+             + (f"; the lower saddle kept where {', '.join(card['repeats'])} repeat a reaction" if card.get("repeats")
+                else "")
+             + f"); trained on classes {', '.join(card.get('trained_classes', []))}; used for "
              f"**{', '.join(shipped.domain_classes or ['every class'])}** (`domain_classes`).",
              f"- Split `{report['split']}` (seed {report['seed']}): "
              + ", ".join(f"{k} {v:,}" for k, v in report["sizes"].items()) + ".", "",
