@@ -1,9 +1,9 @@
 """A barrier model on NEB labels of reactions it never trained on, against the BEP fitted on its own labels.
 
 The model's card names its training datasets and repeats; every usable label of FILES whose
-reaction (either direction) is in none of them is a test reaction. For each: the model's barrier (clipped Marcus
-with its lambda, from the label's own dG), the per-class BEP the card fitted on the model's
-training part (``bep_fitted_params``) and the RNMC-like literature defaults. Mean absolute errors
+reaction (either direction) is in none of them is a test reaction. For each: the model's barrier
+(clipped Marcus with its lambda, from the label's own dG), the per-class BEP the card fitted on the
+model's training part (``bep_fitted_params``) and the RNMC-like literature defaults. Mean absolute errors
 per class, per label status (transition state or barrierless) and over the model's domain classes,
 with the model's 95 % interval coverage (its calibrated sigma).
 
