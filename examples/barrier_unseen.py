@@ -26,19 +26,29 @@ import numpy as np
 
 from sei_net.io.results import publish
 from sei_net.learn.barrier_data import load_barrier_dataset
-from sei_net.learn.barrier_fit import barrier_split, bep_predict, default_bep_predict
+from sei_net.learn.barrier_fit import bep_predict, default_bep_predict, split_examples
 from sei_net.learn.reaction_graph import reaction_class
 from sei_net.learn.score import load_barrier_model
 
 
-def unseen_examples(files: list[str], trained_on: list[str], repeats: list[str] = (), examples: list = ()) -> list:
-    """Usable examples of ``files`` (and the given ``examples``) whose reaction, in either
-    direction, no training file holds, nor a repeat run the model was trained on (the card's
-    ``repeats``: one can label a reaction its file left failed)."""
+def trained_keys(trained_on: list[str], repeats: list[str] = ()) -> set[str]:
+    """Keys of the reactions, in both directions, of the training files and of the repeat runs
+    trained on (the card's ``repeats``: one can label a reaction its file left failed)."""
     seen = set()
     for example in load_barrier_dataset(trained_on, lowest_of=repeats):
         seen.update((example.reaction.key, example.reaction.reversed().key))
-    return [e for e in [*load_barrier_dataset(files), *examples] if e.reaction.key not in seen]
+    return seen
+
+
+def unseen_examples(files: list[str], trained_on: list[str], repeats: list[str] = ()) -> list:
+    """Usable examples of ``files`` whose reaction, in either direction, the model did not train on."""
+    seen = trained_keys(trained_on, repeats)
+    return [e for e in load_barrier_dataset(files) if e.reaction.key not in seen]
+
+
+def seen_by(models) -> set[str]:
+    """Keys of every reaction any of ``models`` trained on, as their cards name them."""
+    return set().union(*(trained_keys(m.card.get("datasets", []), m.card.get("repeats", [])) for m in models))
 
 
 def group_masks(examples: list, domain: list[str] | None = None) -> dict[str, np.ndarray]:
@@ -103,10 +113,9 @@ def compare(model, examples: list) -> dict:
 
 
 def unseen_by(models, examples: list) -> list:
-    """Those of ``examples`` that none of ``models`` trained on (``unseen_examples``)."""
-    for model in models:
-        examples = unseen_examples([], model.card.get("datasets", []), model.card.get("repeats", []), examples)
-    return examples
+    """Those of ``examples`` that none of ``models`` trained on."""
+    seen = seen_by(models)
+    return [e for e in examples if e.reaction.key not in seen]
 
 
 def test_part(model) -> list:
@@ -114,8 +123,7 @@ def test_part(model) -> list:
     and repeats, loaded as it was trained."""
     report = model.card["report"]
     examples = load_barrier_dataset(model.card["datasets"], lowest_of=model.card.get("repeats", []))
-    n_heavy = np.array([e.reaction.reactants[0].n_heavy for e in examples])
-    return [examples[i] for i in barrier_split(report["split"], n_heavy, report["seed"])["test"]]
+    return [examples[i] for i in split_examples(examples, report["split"], report["seed"])["test"]]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -132,9 +140,13 @@ def main(argv: list[str] | None = None) -> dict:
     first = models[names[0]]
     if not args.files and not args.test_part:
         parser.error("give barrier datasets, --test-part, or both")
-    examples = unseen_by(models.values(), load_barrier_dataset(args.files))
+    seen_by_others = seen_by([m for name, m in models.items() if name != names[0]])
+    examples = []
+    if args.files:
+        seen = seen_by_others | seen_by([first])
+        examples = [e for e in load_barrier_dataset(args.files) if e.reaction.key not in seen]
     if args.test_part:
-        examples += unseen_by([m for name, m in models.items() if name != names[0]], test_part(first))
+        examples += [e for e in test_part(first) if e.reaction.key not in seen_by_others]
     source = ", ".join(args.files + ([f"the held-out test part of `{names[0]}`"] if args.test_part else []))
     if not examples:
         raise SystemExit(f"no usable label of {source} is outside the training files of {', '.join(names)}")

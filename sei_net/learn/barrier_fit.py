@@ -53,6 +53,12 @@ def barrier_split(kind: str, n_heavy: np.ndarray, seed: int = 0) -> dict[str, np
             "test": np.sort(test)}
 
 
+def split_examples(examples: Sequence[BarrierExample], kind: str, seed: int = 0) -> dict[str, np.ndarray]:
+    """``barrier_split`` of barrier examples, sized by their first reactant's heavy atoms: the one
+    rule training uses, so a card's split and seed give back its parts."""
+    return barrier_split(kind, np.array([e.reaction.reactants[0].n_heavy for e in examples]), seed)
+
+
 def fit_bep(classes: Sequence[str], dG: np.ndarray, y: np.ndarray,
             alpha: float | None = None) -> dict[str, tuple[float, float]]:
     """(E0, alpha) per class minimising the mean absolute error of max(0, dG, E0 + alpha*dG).
@@ -155,8 +161,7 @@ def fit_barrier_surrogate(dataset_paths: Sequence[str | Path], split: str = "ran
     if domain is not None and (not domain or set(domain) - set(trained)):
         raise ValueError(f"domain {', '.join(domain) or '(none)'} is not valid; give classes the labels hold: "
                          f"{', '.join(trained)}")
-    n_heavy = np.array([e.reaction.reactants[0].n_heavy for e in examples])
-    parts = barrier_split(split, n_heavy, seed)
+    parts = split_examples(examples, split, seed)
     levels = sorted({e.record.get("level_of_theory", "") for e in examples})
     ensemble = BarrierEnsemble.train(graphs, dG, y, parts["train"], parts["val"], "; ".join(levels), n_members,
                                      config, seed, device)
