@@ -247,3 +247,82 @@ def test_path_check_names_what_an_image_far_above_both_ends_can_mean():
     with pytest.raises(RuntimeError, match="runaway climbing image"):
         _check_path(energies, 0.0, -0.5, climbing=True)
     _check_path(np.array([0.0, MAX_IMAGE_EXCESS - 0.1, -0.5]), 0.0, -0.5)  # a high but possible barrier
+
+
+def test_push_restraint_is_the_gradient_of_its_energy_and_holds_atoms_apart():
+    from ase import Atoms
+    from ase.calculators.lj import LennardJones
+
+    from sei_net.energy.neb import RESTRAINT_K, _push_apart, relax
+
+    atoms = Atoms("Ar3", positions=[(0, 0, 0), (1.2, 0.3, 0), (0, 3.0, 0)])
+    push = _push_apart(0, 1, RESTRAINT_K, 2.5)
+    forces = np.zeros((3, 3))
+    push.adjust_forces(atoms, forces)
+    # force = -d(energy)/d(position), by central differences
+    for atom, axis in itertools.product((0, 1), range(3)):
+        moved = []
+        for step in (1e-5, -1e-5):
+            a = atoms.copy()
+            a.positions[atom, axis] += step
+            moved.append(push.adjust_potential_energy(a))
+        assert forces[atom, axis] == pytest.approx(-(moved[0] - moved[1]) / 2e-5, abs=1e-6)
+    assert np.allclose(forces[2], 0.0) and np.allclose(forces.sum(axis=0), 0.0)  # no net force
+    # beyond r_min it does nothing
+    far = _push_apart(0, 2, RESTRAINT_K, 2.5)
+    assert far.adjust_potential_energy(atoms) == 0.0
+    # a force-free system relaxed under the push ends with the pair r_min apart, the third atom still
+    atoms.calc = LennardJones(epsilon=0.0)
+    relax(atoms, push=[(0, 1, 2.5)])
+    assert atoms.get_distance(0, 1) == pytest.approx(2.5, abs=0.02)
+    assert np.allclose(atoms.positions[2], (0, 3.0, 0))
+
+
+def test_a_shifted_atom_pushed_off_its_donor_gives_the_product_complex():
+    """1,5-H shift of the ethyl carbonate radical, O-centred to C-centred: the product guess that
+    pulls the H to the O and pushes it off its carbon relaxes to the products' bond graph."""
+    from sei_net.energy.neb import PUSH_MARGIN, _covalent_length, product_complex_status, product_guesses, relax
+    from sei_net.learn.external_barriers import map_least_bond_changes
+
+    shift = map_least_bond_changes([Species.from_smiles("[O]C(=O)OCC")], [Species.from_smiles("O=C(O)O[CH]C")])
+    a, b = shift.reactants[0], shift.products[0]
+    oracle = GFN2Oracle(n_conformers=1)
+    la, lb = oracle.compute(a), oracle.compute(b)
+    guesses = {g[0]: g for g in product_guesses(shift, np.array(la.coords), [np.array(lb.coords)])}
+    assert list(guesses) == ["pulled", "pulled and pushed", "stretched", "aligned products"]
+    _, coords, pull, push = guesses["pulled and pushed"]
+    (c, h, r_push), = push
+    assert r_push == pytest.approx(_covalent_length(a.elements, c, h) + PUSH_MARGIN)
+    trial = a.with_coords(coords).to_ase()
+    trial.calc = oracle._calculator(a)
+    relax(trial, pull, push=push)
+    assert product_complex_status(shift, trial.get_positions()) == "ok"
+    # a reaction that forms no bond gets neither pulled guess
+    frag = map_least_bond_changes([Species.from_smiles("CC(=O)[O-]")], [Species.from_smiles("[CH3-]"),
+                                                                        Species.from_smiles("O=C=O")])
+    assert [g[0] for g in product_guesses(frag, np.zeros((7, 3)), [np.zeros((4, 3)), np.zeros((3, 3))])][:1] \
+        == ["stretched"]
+
+
+def test_product_complex_with_like_atoms_in_other_roles_is_the_same_products():
+    """The carboxyl radical's H shift: the H may land on either O; both give the same product."""
+    from sei_net.energy.geometry import starting_geometries
+    from sei_net.energy.neb import product_complex_status
+    from sei_net.learn.external_barriers import map_least_bond_changes
+
+    shift = map_least_bond_changes([Species.from_smiles("[O]C(=O)OCC")], [Species.from_smiles("O=C(O)O[CH]C")])
+    product, amap = shift.products[0], np.asarray(shift.atom_map)
+    xyz = np.empty((product.n_atoms, 3))
+    xyz[amap] = starting_geometries(product, n=1)[0]  # the product in reactant atom order
+    assert product_complex_status(shift, xyz) == "ok"
+    # the two O of the carbonyl carbon (reactant numbering) trade places: the H sits on the other O
+    nb, el = product.neighbours(), product.elements
+    carbon = next(i for i in range(product.n_atoms) if el[i] == "C" and sum(el[j] == "O" for j in nb[i]) == 3)
+    o_a, o_b = [int(amap[j]) for j in nb[carbon]  # the C=O and C-OH oxygens
+                if all(el[k] == "H" for k in nb[j] if k != carbon)]
+    swapped = xyz.copy()
+    swapped[[o_a, o_b]] = xyz[[o_b, o_a]]
+    assert product_complex_status(shift, swapped) == "equivalent atoms"
+    # the reactant's own geometry is not the products at all
+    reactant_xyz = starting_geometries(shift.reactants[0], n=1)[0]
+    assert product_complex_status(shift, reactant_xyz) == "rearranged"

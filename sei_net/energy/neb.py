@@ -9,11 +9,15 @@ Procedure:
    reaction forms joins atoms that are far apart there (an H shift across a chain, a ring closure
    of an extended conformer), the start is a reactive conformer instead: the reactant relaxed with
    springs holding those atoms near each other, then freely (``reactive_reactant``). Product
-   guesses, the first whose relaxation keeps the products' bond graphs wins: the start with the
-   formed bonds pulled to their covalent length ('pulled', reactions that form bonds); the start
-   with every broken bond stretched to 3 Å ('stretched'); each product's optimised geometry placed
-   onto the reactant atoms it comes from (the reaction's atom map, Kabsch alignment per fragment,
-   fragments pushed 1.5 Å apart; 'aligned products'). None kept: 'failed: no product complex'.
+   guesses, the first whose relaxation keeps the products' bond graphs (or the same graph with like
+   atoms in other roles: 'equivalent atoms', ``product_complex_status``) wins: the start with the
+   formed bonds pulled to their covalent length ('pulled', reactions that form bonds); the same
+   with every broken bond also pushed to at least ``PUSH_MARGIN`` Å beyond its covalent length
+   ('pulled and pushed', reactions that form and break bonds: a shifted atom pulled alone often
+   falls back to its donor); the start with every broken bond stretched to 3 Å ('stretched');
+   each product's optimised geometry placed onto the reactant atoms it comes from (the reaction's
+   atom map, Kabsch alignment per fragment, fragments pushed 1.5 Å apart; 'aligned products').
+   None kept: 'failed: no product complex'.
 2. Images by IDPP interpolation, NEB (improved tangents) to 0.3 eV/Å, then climbing image
    to ``fmax`` (default 0.05 eV/Å), FIRE, at most ``max_steps`` steps each. A band whose SCF needs
    more than ``MAX_SCF_RESCUES`` retries is given up.
@@ -51,8 +55,11 @@ NEB_LEVEL = neb_level()
 #: a bond the reaction forms is "within reach" when its atoms are at most this far (Å) beyond the sum
 #: of their covalent radii; farther pairs get a reactive reactant conformer (``reactive_reactant``)
 REACH_MARGIN = 1.0
-#: spring constant of the restraints that bring atoms together (eV/Å^2)
+#: spring constant of the restraints that bring atoms together or push them apart (eV/Å^2)
 RESTRAINT_K = 5.0
+#: the 'pulled and pushed' product guess holds each broken bond at least this far (Å) beyond the
+#: sum of its atoms' covalent radii while the formed bonds are pulled in
+PUSH_MARGIN = 1.0
 
 
 @dataclass
@@ -166,15 +173,42 @@ def _covalent_length(elements, i: int, j: int) -> float:
     return COVALENT_RADIUS[elements[i]] + COVALENT_RADIUS[elements[j]]
 
 
-def relax(atoms, restraints: Iterable[tuple[int, int, float]] = (), fmax: float = 0.02, steps: int = 300):
+def _push_apart(i: int, j: int, k: float, r_min: float):
+    """An ASE constraint: a spring of ``k`` eV/Å^2 pushing atoms i and j to at least ``r_min`` Å
+    apart, no force beyond (the mirror image of ``ase.constraints.Hookean``)."""
+    from ase.constraints import Hookean
+
+    class PushApart(Hookean):
+        def _stretch(self, atoms):
+            d = atoms.positions[self.indices[1]] - atoms.positions[self.indices[0]]
+            return d, float(np.linalg.norm(d))
+
+        def adjust_forces(self, atoms, forces):
+            d, r = self._stretch(atoms)
+            if r < self.threshold:
+                push = self.spring * (self.threshold - r) * d / max(r, 1e-9)
+                forces[self.indices[0]] -= push
+                forces[self.indices[1]] += push
+
+        def adjust_potential_energy(self, atoms):
+            r = self._stretch(atoms)[1]
+            return 0.5 * self.spring * (self.threshold - r) ** 2 if r < self.threshold else 0.0
+
+    return PushApart(i, j, k=k, rt=r_min)
+
+
+def relax(atoms, restraints: Iterable[tuple[int, int, float]] = (), fmax: float = 0.02, steps: int = 300,
+          push: Iterable[tuple[int, int, float]] = ()):
     """BFGS on ``atoms`` (its calculator set), first with every restraint (i, j, r): a spring of
-    ``RESTRAINT_K`` pulling atoms i and j within r Å, then without any; returns ``atoms``."""
+    ``RESTRAINT_K`` pulling atoms i and j within r Å, and every ``push`` (i, j, r): one holding
+    them at least r Å apart; then without any; returns ``atoms``."""
     from ase.constraints import Hookean
     from ase.optimize import BFGS
 
-    restraints = list(restraints)
-    if restraints:
-        atoms.set_constraint([Hookean(i, j, k=RESTRAINT_K, rt=r) for i, j, r in restraints])
+    restraints, push = list(restraints), list(push)
+    if restraints or push:
+        atoms.set_constraint([Hookean(i, j, k=RESTRAINT_K, rt=r) for i, j, r in restraints]
+                             + [_push_apart(i, j, RESTRAINT_K, r) for i, j, r in push])
         BFGS(atoms, logfile=None).run(fmax=0.05, steps=steps)
         atoms.set_constraint()
     BFGS(atoms, logfile=None).run(fmax=fmax, steps=steps)
@@ -214,13 +248,35 @@ def reactive_reactant(reaction: Reaction, start, make_calc: Callable):
 
 def product_complex_status(reaction: Reaction, coords_reactant_order: np.ndarray) -> str:
     """``graph_check`` of the product complex against the union of the products' bonds, in
-    reactant atom order: 'ok', 'coordination_changed' or 'rearranged'."""
+    reactant atom order: 'ok', 'coordination_changed', 'equivalent atoms' or 'rearranged'.
+
+    'equivalent atoms': the covalent bonds are not the mapped ones but form the same graph up to a
+    permutation of like atoms, so the complex holds the same products with the atoms in other
+    roles (the shifted H on the other O of a carboxyl radical, whose two O are one by resonance).
+    The band then runs the same reaction under an equivalent atom map."""
     from types import SimpleNamespace
 
+    import networkx as nx
+
+    from sei_net.chem.lewis import COVALENT
     from sei_net.energy.geometry import graph_check
 
-    union = SimpleNamespace(elements=reaction.reactants[0].elements, bonds=mapped_product_bonds(reaction))
-    return graph_check(union, coords_reactant_order)[0]
+    elements = reaction.reactants[0].elements
+    bonds = mapped_product_bonds(reaction)
+    status, changed = graph_check(SimpleNamespace(elements=elements, bonds=bonds), coords_reactant_order)
+    if status != "rearranged":
+        return status
+    wanted = {(i, j) for i, j, kind in bonds if kind == COVALENT}
+    found = wanted.symmetric_difference(changed)  # a changed pair is a mapped bond broken or a new one formed
+
+    def graph(pairs):
+        g = nx.Graph()
+        g.add_nodes_from((i, {"element": el}) for i, el in enumerate(elements))
+        g.add_edges_from(pairs)
+        return g
+
+    same = nx.is_isomorphic(graph(wanted), graph(found), node_match=lambda a, b: a["element"] == b["element"])
+    return "equivalent atoms" if same else "rearranged"
 
 
 def neb_barrier(reaction: Reaction, reactant_coords: np.ndarray, product_coords: list[np.ndarray],
@@ -313,6 +369,43 @@ def _barrierless(rec: BarrierRecord, e_start: float, e_end: float, e_label: floa
     rec.status, rec.dE_act = "barrierless", max(0.0, e_end - e_label)
 
 
+def product_guesses(reaction: Reaction, start_coords: np.ndarray, product_coords: list[np.ndarray]) -> list[tuple]:
+    """The product-complex guesses of the module docstring, in the order tried: (name, coordinates
+    in reactant atom order (Å), pull restraints, push restraints), restraints as (i, j, r in Å)
+    for ``relax``."""
+    elements = reaction.reactants[0].elements
+    guesses = [("stretched", stretched_reactant(reaction, start_coords), (), ()),
+               ("aligned products", product_complex(reaction, start_coords, product_coords), (), ())]
+    formed = formed_bonds(reaction)
+    if formed:
+        pull = [(i, j, _covalent_length(elements, i, j)) for i, j in formed]
+        push = [(i, j, _covalent_length(elements, i, j) + PUSH_MARGIN) for i, j in broken_bonds(reaction)]
+        guesses[:0] = [("pulled", start_coords, pull, ())] + ([("pulled and pushed", start_coords, pull, push)]
+                                                              if push else [])
+    return guesses
+
+
+def product_endpoint(reaction: Reaction, start, product_coords: list[np.ndarray], make_calc: Callable):
+    """The band's product end: the first of ``product_guesses`` from ``start`` (ASE atoms) whose
+    relaxation holds the products (``product_complex_status`` not 'rearranged'), and its name;
+    raises RuntimeError naming what each guess gave when none does."""
+    problems = []
+    for how, guess, restraints, push in product_guesses(reaction, start.get_positions(), product_coords):
+        trial = start.copy()
+        trial.set_positions(guess)
+        trial.calc = make_calc()
+        try:
+            relax(trial, restraints, push=push)
+        except Exception as err:  # noqa: BLE001 - an SCF failure on one guess: try the next
+            problems.append(f"{how}: {type(err).__name__}")
+            continue
+        status = product_complex_status(reaction, trial.get_positions())
+        if status != "rearranged":
+            return trial, how + (" (equivalent atoms)" if status == "equivalent atoms" else "")
+        problems.append(f"{how}: rearranged")
+    raise RuntimeError("no product complex: " + "; ".join(problems))
+
+
 def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_images, fmax, max_steps, rec):
     from ase.mep import NEB
 
@@ -336,30 +429,7 @@ def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_im
     else:
         rec.data["reactive_conformer_dE"] = round(float(start.get_potential_energy()) - e_label, 4)
     e_start = float(start.get_potential_energy())
-    s_coords = start.get_positions()
-    formed = formed_bonds(reaction)
-    guesses = [("stretched", stretched_reactant(reaction, s_coords), ()),
-               ("aligned products", product_complex(reaction, s_coords, p_coords), ())]
-    if formed:
-        pull = [(i, j, _covalent_length(reactant.elements, i, j)) for i, j in formed]
-        guesses.insert(0, ("pulled", s_coords, pull))
-    end, problems = None, []
-    for how, guess, restraints in guesses:
-        trial = start.copy()
-        trial.set_positions(guess)
-        trial.calc = calc()
-        try:
-            relax(trial, restraints)
-        except Exception as err:  # noqa: BLE001 - an SCF failure on one guess: try the next
-            problems.append(f"{how}: {type(err).__name__}")
-            continue
-        status = product_complex_status(reaction, trial.get_positions())
-        if status != "rearranged":
-            end, rec.data["product_endpoint"] = trial, how
-            break
-        problems.append(f"{how}: rearranged")
-    if end is None:
-        raise RuntimeError("no product complex: " + "; ".join(problems))
+    end, rec.data["product_endpoint"] = product_endpoint(reaction, start, p_coords, calc)
     e_end = float(end.get_potential_energy())
     rec.dE_reaction = e_end - e_label
 
