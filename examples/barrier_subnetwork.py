@@ -10,6 +10,8 @@ conformers, more images) without labelling the whole network they came from:
     sei-net label out/ring3c/ring.db --labels out/ring3c/labels.db --conformers 3
     sei-net neb out/ring3c/ring.db --labels out/ring3c/labels.db --conformers 3 --export out/ring3c/ring3c.jsonl.gz
     python examples/neb_repeat.py out/ring3c/ring3c.jsonl.gz data/barriers/gfn2_neb_ec_lipf6.jsonl.gz
+
+``--keys FILE`` keeps only the reactions whose keys the file lists (``examples/neb_endpoint_screen.py``).
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ from sei_net.learn.barrier_data import dataset_lines, reaction_from_dict
 from sei_net.store.db import NetworkStore
 
 
-def dataset_reactions(paths: list[str], kinds: set[str] | None, statuses: set[str] | None) -> list:
-    """The reactions of the dataset lines whose kind and status are chosen (None: any), by key."""
+def dataset_reactions(paths: list[str], kinds: set[str] | None, statuses: set[str] | None,
+                      keys: set[str] | None = None) -> list:
+    """The reactions of the dataset lines whose kind, status and reaction key are chosen (None:
+    any), by key."""
     out = {}
     for path in paths:
         for d in dataset_lines(path):
             if (not kinds or d["reaction"]["kind"] in kinds) and (not statuses or d["status"] in statuses):
                 reaction = reaction_from_dict(d["reaction"])
-                out[reaction.key] = reaction
+                if not keys or reaction.key in keys:
+                    out[reaction.key] = reaction
     return list(out.values())
 
 
@@ -38,14 +43,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", action="append", help="reaction kind to keep (repeatable; default: all)")
     parser.add_argument("--status", action="append", help="record status to keep: ok, barrierless, failed "
                         "(repeatable; default: all)")
+    parser.add_argument("--keys", help="file of reaction keys to keep, one per line (for instance from "
+                        "examples/neb_endpoint_screen.py; default: all)")
     parser.add_argument("-o", "--out", required=True, help="network file to write (.db; must not exist)")
     args = parser.parse_args(argv)
     if Path(args.out).exists():
         raise SystemExit(f"{args.out} exists; give a new network file")
-    reactions = dataset_reactions(args.datasets, set(args.kind or ()), set(args.status or ()))
+    keys = set(Path(args.keys).read_text().split()) if args.keys else None
+    reactions = dataset_reactions(args.datasets, set(args.kind or ()), set(args.status or ()), keys)
     if not reactions:
-        raise SystemExit(f"no reaction of kind {args.kind or 'any'} and status {args.status or 'any'} in "
-                         f"{', '.join(args.datasets)}")
+        raise SystemExit(f"no reaction of kind {args.kind or 'any'} and status {args.status or 'any'}"
+                         f"{' among the keys of ' + args.keys if args.keys else ''} in {', '.join(args.datasets)}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with NetworkStore.create(args.out, name=Path(args.out).stem) as store:
         store.add_reactions(reactions)

@@ -443,6 +443,12 @@ def test_barrier_subnetwork_holds_exactly_the_chosen_reactions_with_their_atom_m
         assert np.array_equal(r.atom_map, chosen[r.key]["reaction"]["atom_map"])
     with pytest.raises(SystemExit, match="exists"):
         sub.main([str(source), "-o", str(out)])
+    picked = sorted(chosen)[:2]
+    (tmp_path / "keys.txt").write_text("\n".join(picked) + "\n")
+    assert sub.main([str(source), "--keys", str(tmp_path / "keys.txt"), "-o", str(tmp_path / "two.db")]) == 2
+    with NetworkStore.open(tmp_path / "two.db", readonly=True) as net:
+        species = net.all_species()
+        assert {net.get_reaction(i, species).key for i in net.reaction_table()["id"]} == set(picked)
     with pytest.raises(SystemExit, match="no reaction of kind"):
         sub.main([str(source), "--kind", "ring_opening", "-o", str(tmp_path / "none.db")])
 
