@@ -326,3 +326,39 @@ def test_product_complex_with_like_atoms_in_other_roles_is_the_same_products():
     # the reactant's own geometry is not the products at all
     reactant_xyz = starting_geometries(shift.reactants[0], n=1)[0]
     assert product_complex_status(shift, reactant_xyz) == "rearranged"
+
+
+def test_endpoint_screen_lists_the_shift_that_today_gets_another_product_end(tmp_path, load_example):
+    """A concerted record set up from 'aligned products' (the records' code) is listed when today's
+    guesses reach the products earlier; a record that already had 'pulled' is not screened."""
+    import gzip
+    import json
+
+    from sei_net.energy.labels import LabelStore
+    from sei_net.learn.barrier_data import reaction_to_dict
+    from sei_net.learn.external_barriers import map_least_bond_changes
+
+    screen = load_example("neb_endpoint_screen")
+    shift = map_least_bond_changes([Species.from_smiles("[O]C(=O)OCC")], [Species.from_smiles("O=C(O)O[CH]C")])
+    other = map_least_bond_changes([Species.from_smiles("CCCC[O]")], [Species.from_smiles("[CH2]CCCO")])
+    oracle = GFN2Oracle(n_conformers=1)
+    labels = tmp_path / "labels.db"
+    with LabelStore(labels) as store:
+        store.put(oracle.compute(s) for s in shift.reactants + shift.products)
+    level = oracle.level_of_theory
+    lines = [{"reaction": reaction_to_dict(shift), "status": "failed", "label_level": level,
+              "data": {"product_endpoint": "aligned products"}},
+             {"reaction": reaction_to_dict(other), "status": "ok", "label_level": level,
+              "data": {"product_endpoint": "pulled"}}]
+    source = tmp_path / "records.jsonl.gz"
+    with gzip.open(source, "wt") as f:
+        f.writelines(json.dumps(d) + "\n" for d in lines)
+    keys = tmp_path / "keys.txt"
+    crossed = screen.main([str(source), "--labels", str(labels), "--keys", str(keys)])
+    (before, now), = crossed  # only the 'aligned products' record was screened
+    assert before == "failed, aligned products" and crossed[(before, now)] == 1
+    # the H lands on either carboxyl O: a guess the records' code lacked or did not accept
+    assert now in ("pulled and pushed", "pulled (equivalent atoms)")
+    assert keys.read_text().split() == [shift.key]
+    assert not screen.is_new_end("none: CalculationFailed", "aligned products")
+    assert not screen.is_new_end("aligned products", "aligned products")
