@@ -60,6 +60,9 @@ RESTRAINT_K = 5.0
 #: the 'pulled and pushed' product guess holds each broken bond at least this far (Å) beyond the
 #: sum of its atoms' covalent radii while the formed bonds are pulled in
 PUSH_MARGIN = 1.0
+#: random displacement (Å, standard deviation, seeded) that takes a pushed geometry off a symmetric
+#: stationary point before its free relaxation (``relax``)
+PUSH_KICK = 0.05
 
 
 @dataclass
@@ -201,7 +204,9 @@ def relax(atoms, restraints: Iterable[tuple[int, int, float]] = (), fmax: float 
           push: Iterable[tuple[int, int, float]] = ()):
     """BFGS on ``atoms`` (its calculator set), first with every restraint (i, j, r): a spring of
     ``RESTRAINT_K`` pulling atoms i and j within r Å, and every ``push`` (i, j, r): one holding
-    them at least r Å apart; then without any; returns ``atoms``."""
+    them at least r Å apart; then without any; returns ``atoms``. After a push the atoms are
+    displaced by ``PUSH_KICK`` Å (seeded) before the free relaxation: a pushed geometry can sit on a
+    mirror plane (the OH of *CH2OH eclipsed, 0.26 eV up), a saddle that BFGS keeps by symmetry."""
     from ase.constraints import Hookean
     from ase.optimize import BFGS
 
@@ -211,6 +216,8 @@ def relax(atoms, restraints: Iterable[tuple[int, int, float]] = (), fmax: float 
                              + [_push_apart(i, j, RESTRAINT_K, r) for i, j, r in push])
         BFGS(atoms, logfile=None).run(fmax=0.05, steps=steps)
         atoms.set_constraint()
+    if push:
+        atoms.positions += np.random.default_rng(0).normal(scale=PUSH_KICK, size=atoms.positions.shape)
     BFGS(atoms, logfile=None).run(fmax=fmax, steps=steps)
     return atoms
 
