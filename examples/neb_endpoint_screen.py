@@ -3,9 +3,9 @@
 For every reaction of the chosen kind (default: concerted shifts) in barrier datasets (later files
 win a reaction, as in training) whose record did not get its product end from the first guess
 ('pulled': the formed bonds pulled in; ``energy.neb``), this sets the band's ends up again with
-today's code from the same labelled reactant (``neb.product_endpoint``: reactive conformer, then
-the guesses in order) and names the guess that wins now. Reactions whose end now comes from
-another guess than the record's (one the records' code did not have: 'pulled and pushed', or any
+today's code from the same labelled reactant (``neb.band_start``: the reactive conformer, then
+``neb.product_endpoint``: the guesses in order) and names the guess that wins now. Reactions whose
+end now comes from another guess than the record's (one the records' code did not have: 'pulled and pushed', or any
 guess reaching the products with like atoms in other roles, 'equivalent atoms'; or 'pulled', where
 the record predates the reactive conformer) are written to ``--keys``, one reaction key per line:
 the ones worth a new band (``examples/barrier_subnetwork.py --keys``, then ``sei-net neb``).
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sei_net.energy.neb import product_endpoint, reactive_reactant
+from sei_net.energy.neb import band_start, product_endpoint
 from sei_net.learn.barrier_data import dataset_lines, reaction_from_dict
 
 
@@ -49,20 +49,13 @@ def is_new_end(now: str, recorded: str | None) -> bool:
 
 def screen(reaction, record: dict, labels) -> str:
     """The name of the product end today's guesses give, or 'none: REASON'."""
-    from sei_net.energy.gfn2 import GFN2Oracle
-
-    reactant = reaction.reactants[0]
-    rec_r = labels.get(reactant.key, record["label_level"])
+    rec_r = labels.get(reaction.reactants[0].key, record["label_level"])
     rec_p = [labels.get(p.key, record["label_level"]) for p in reaction.products]
     if rec_r is None or any(p is None for p in rec_p):
         return "none: endpoint labels missing"
-    oracle = GFN2Oracle()
-    calc = lambda: oracle._calculator(reactant)  # noqa: E731 - as energy.neb does
-    start = reactant.with_coords(np.asarray(rec_r.coords)).to_ase()
-    start.calc = calc()
     try:
-        start = reactive_reactant(reaction, start, calc) or start
-        return product_endpoint(reaction, start, [np.asarray(p.coords) for p in rec_p], calc)[1]
+        _, start, make_calc = band_start(reaction, np.asarray(rec_r.coords))
+        return product_endpoint(reaction, start, [np.asarray(p.coords) for p in rec_p], make_calc)[1]
     except Exception as err:  # noqa: BLE001 - SCF failures are data here
         return f"none: {type(err).__name__}"
 

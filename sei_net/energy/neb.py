@@ -263,9 +263,8 @@ def product_complex_status(reaction: Reaction, coords_reactant_order: np.ndarray
     The band then runs the same reaction under an equivalent atom map."""
     from types import SimpleNamespace
 
-    import networkx as nx
-
     from sei_net.chem.lewis import COVALENT
+    from sei_net.chem.species import _canonical_cached
     from sei_net.energy.geometry import graph_check
 
     elements = reaction.reactants[0].elements
@@ -275,15 +274,10 @@ def product_complex_status(reaction: Reaction, coords_reactant_order: np.ndarray
         return status
     wanted = {(i, j) for i, j, kind in bonds if kind == COVALENT}
     found = wanted.symmetric_difference(changed)  # a changed pair is a mapped bond broken or a new one formed
-
-    def graph(pairs):
-        g = nx.Graph()
-        g.add_nodes_from((i, {"element": el}) for i, el in enumerate(elements))
-        g.add_edges_from(pairs)
-        return g
-
-    same = nx.is_isomorphic(graph(wanted), graph(found), node_match=lambda a, b: a["element"] == b["element"])
-    return "equivalent atoms" if same else "rearranged"
+    # the same graph up to like atoms: the canonical skeleton that species keys are made of
+    same = [_canonical_cached(elements, tuple((i, j, COVALENT) for i, j in sorted(pairs)))[0]
+            for pairs in (wanted, found)]
+    return "equivalent atoms" if same[0] == same[1] else "rearranged"
 
 
 def neb_barrier(reaction: Reaction, reactant_coords: np.ndarray, product_coords: list[np.ndarray],
@@ -413,10 +407,25 @@ def product_endpoint(reaction: Reaction, start, product_coords: list[np.ndarray]
     raise RuntimeError("no product complex: " + "; ".join(problems))
 
 
+def band_start(reaction: Reaction, reactant_coords: np.ndarray) -> tuple:
+    """(labelled reactant, band start, calculator factory): the reactant at ``reactant_coords`` (Å,
+    its label geometry) and the start the band runs from, the reactive conformer where there is
+    one (``reactive_reactant``), else that same labelled reactant; both ASE atoms with GFN2
+    calculators at the reactant's charge and spin, which ``make_calc()`` gives for more atoms."""
+    from sei_net.energy.gfn2 import GFN2Oracle
+
+    reactant = reaction.reactants[0]
+    oracle = GFN2Oracle()
+    make_calc = lambda: oracle._calculator(reactant)  # noqa: E731 - the complex keeps the reactant's charge and spin
+    labelled = reactant.with_coords(reactant_coords).to_ase()
+    labelled.calc = make_calc()
+    start = reactive_reactant(reaction, labelled, make_calc)
+    return labelled, (labelled if start is None else start), make_calc
+
+
 def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_images, fmax, max_steps, rec):
     from ase.mep import NEB
 
-    from sei_net.energy.gfn2 import GFN2Oracle
     from sei_net.energy.thermo import free_energy
 
     if len(reaction.reactants) != 1 or reaction.electrons != 0 or reaction.atom_map is None:
@@ -424,16 +433,9 @@ def _run(reaction, r_coords, p_coords, reactant_G, reactant_E, temperature, n_im
     reactant = reaction.reactants[0]
     if sum(p.radicals for p in reaction.products) != reactant.radicals:
         raise ValueError("spin-changing step (e.g. homolysis of a closed shell): not on one GFN2 spin surface")
-    oracle = GFN2Oracle()
-    calc = lambda: oracle._calculator(reactant)  # noqa: E731 - the complex keeps the reactant's charge and spin
-
-    labelled = reactant.with_coords(r_coords).to_ase()
-    labelled.calc = calc()
+    labelled, start, calc = band_start(reaction, r_coords)
     e_label = float(labelled.get_potential_energy())
-    start = reactive_reactant(reaction, labelled, calc)
-    if start is None:
-        start = labelled
-    else:
+    if start is not labelled:
         rec.data["reactive_conformer_dE"] = round(float(start.get_potential_energy()) - e_label, 4)
     e_start = float(start.get_potential_energy())
     end, rec.data["product_endpoint"] = product_endpoint(reaction, start, p_coords, calc)
