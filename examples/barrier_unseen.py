@@ -72,13 +72,18 @@ def paired_difference(abs_first: np.ndarray, abs_other: np.ndarray, resamples: i
     return {"n": len(diff), "difference": float(diff.mean()), "low": float(low), "high": float(high)}
 
 
-def paired_comparison(first, other, examples: list) -> dict:
+def predict(model, examples: list):
+    """The model's barrier prediction (mean, sigma; eV) for ``examples`` at their labels' own dG."""
+    return model.predict([e.reaction for e in examples], np.array([e.dG for e in examples]))
+
+
+def paired_comparison(first, other, examples: list, predictions: tuple | None = None) -> dict:
     """First model minus the other, absolute errors (eV) on the same ``examples`` per group, and on
-    the external DFT transition states both cards hold (matched by name)."""
-    dG = np.array([e.dG for e in examples])
+    the external DFT transition states both cards hold (matched by name). ``predictions``: the two
+    models' predictions for ``examples`` when already made."""
     y = np.array([e.target for e in examples])
-    reactions = [e.reaction for e in examples]
-    abs_first, abs_other = (np.abs(m.predict(reactions, dG).mean - y) for m in (first, other))
+    predictions = predictions or (predict(first, examples), predict(other, examples))
+    abs_first, abs_other = (np.abs(p.mean - y) for p in predictions)
     out = {name: paired_difference(abs_first[mask], abs_other[mask])
            for name, mask in group_masks(examples).items() if mask.any()}
     rows = [{r["name"]: abs(r["model"] - r["dft"]) for r in m.card["report"].get("external", {}).get("rows", [])}
@@ -90,14 +95,15 @@ def paired_comparison(first, other, examples: list) -> dict:
     return out
 
 
-def compare(model, examples: list) -> dict:
+def compare(model, examples: list, prediction=None) -> dict:
     """MAE (eV) of the model and both BEP baselines per group of ``examples``, with the model's
-    95 % coverage; the fitted BEP is the card's."""
+    95 % coverage; the fitted BEP is the card's. ``prediction``: the model's for ``examples`` when
+    already made."""
     dG = np.array([e.dG for e in examples])
     y = np.array([e.target for e in examples])
     kinds = [e.reaction.kind for e in examples]
     classes = np.array([reaction_class(k) for k in kinds])
-    prediction = model.predict([e.reaction for e in examples], dG)
+    prediction = prediction if prediction is not None else predict(model, examples)
     params = {k: tuple(v) for k, v in model.card["report"]["bep_fitted_params"].items()}
     errors = {"model": prediction.mean - y, "bep_fitted": bep_predict(params, kinds, dG) - y,
               "bep_default": default_bep_predict(kinds, dG) - y}
@@ -150,9 +156,10 @@ def main(argv: list[str] | None = None) -> dict:
     source = ", ".join(args.files + ([f"the held-out test part of `{names[0]}`"] if args.test_part else []))
     if not examples:
         raise SystemExit(f"no usable label of {source} is outside the training files of {', '.join(names)}")
+    predictions = {name: predict(m, examples) for name, m in models.items()}
     result = {"models": names, "files": args.files, "test_part": args.test_part, "n": len(examples),
               "trained_on": {name: m.card.get("datasets", []) for name, m in models.items()},
-              "groups": {name: compare(m, examples) for name, m in models.items()}}
+              "groups": {name: compare(m, examples, predictions[name]) for name, m in models.items()}}
     lines = [f"Barrier model{'s' if len(names) > 1 else ''} {', '.join(f'`{n}`' for n in names)} on "
              f"{len(examples)} usable NEB labels of reactions in none of {'their' if len(names) > 1 else 'its'} "
              f"training files ({source}). MAE in eV against GFN2 CI-NEB; fitted BEP: each card's, fitted on that "
@@ -162,10 +169,13 @@ def main(argv: list[str] | None = None) -> dict:
                   "| group | n | model | fitted BEP | default BEP | model below fitted BEP | model 95 % coverage |",
                   "|---|---|---|---|---|---|---|"]
         for group, row in groups.items():
+            below = "n/a (BEP exact)" if np.isnan(row["below_fitted_bep"]) else f"{row['below_fitted_bep']:.0%}"
             lines.append(f"| {group} | {row['n']} | {row['model']:.3f} | {row['bep_fitted']:.3f} | "
-                         f"{row['bep_default']:.3f} | {row['below_fitted_bep']:.0%} | {row['coverage_95']:.2f} |")
+                         f"{row['bep_default']:.3f} | {below} | {row['coverage_95']:.2f} |")
     if len(names) > 1:
-        result["paired"] = {name: paired_comparison(first, models[name], examples) for name in names[1:]}
+        result["paired"] = {name: paired_comparison(first, models[name], examples,
+                                                    (predictions[names[0]], predictions[name]))
+                            for name in names[1:]}
         for name, groups in result["paired"].items():
             lines += ["", f"### `{names[0]}` minus `{name}`: absolute errors, paired (bootstrap 95 % interval)", "",
                       "| group | n | mean difference | 95 % interval |", "|---|---|---|---|"]

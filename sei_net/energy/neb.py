@@ -31,6 +31,7 @@ both from the labelled reactant, also when the band starts from a reactive confo
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
@@ -176,9 +177,9 @@ def _covalent_length(elements, i: int, j: int) -> float:
     return COVALENT_RADIUS[elements[i]] + COVALENT_RADIUS[elements[j]]
 
 
-def _push_apart(i: int, j: int, k: float, r_min: float):
-    """An ASE constraint: a spring of ``k`` eV/Å^2 pushing atoms i and j to at least ``r_min`` Å
-    apart, no force beyond (the mirror image of ``ase.constraints.Hookean``)."""
+@functools.cache
+def _push_apart_class():
+    """The ``PushApart`` constraint class, built once on first use (ASE is imported lazily)."""
     from ase.constraints import Hookean
 
     class PushApart(Hookean):
@@ -197,7 +198,13 @@ def _push_apart(i: int, j: int, k: float, r_min: float):
             r = self._stretch(atoms)[1]
             return 0.5 * self.spring * (self.threshold - r) ** 2 if r < self.threshold else 0.0
 
-    return PushApart(i, j, k=k, rt=r_min)
+    return PushApart
+
+
+def _push_apart(i: int, j: int, k: float, r_min: float):
+    """An ASE constraint: a spring of ``k`` eV/Å^2 pushing atoms i and j to at least ``r_min`` Å
+    apart, no force beyond (the mirror image of ``ase.constraints.Hookean``)."""
+    return _push_apart_class()(i, j, k=k, rt=r_min)
 
 
 def relax(atoms, restraints: Iterable[tuple[int, int, float]] = (), fmax: float = 0.02, steps: int = 300,
