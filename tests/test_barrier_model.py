@@ -479,3 +479,21 @@ def test_lowest_of_keeps_the_lower_saddle_adds_recovered_reactions_and_refuses_o
     assert both[f["reaction_key"]].target == pytest.approx(max(f["dG"], 0.0))   # failed at first, usable in the repeat
     with pytest.raises(ValueError, match="same endpoint labels"):
         load_barrier_dataset([tmp_path / "main.jsonl.gz"], lowest_of=[tmp_path / "other.jsonl.gz"])
+
+
+def test_cyclic_transition_state_size_of_shifts_is_counted_by_hand(load_example):
+    from sei_net import Species
+    from sei_net.chem.reaction import Reaction
+
+    ts_ring = load_example("concerted_ts_ring")
+    methoxy = Reaction([Species.from_smiles("C[O]")], [Species.from_smiles("[CH2]O")], kind="concerted",
+                       atom_map=list(range(5)))                  # H4 goes from C0 to O1: a 1,2-shift
+    propoxy = Reaction([Species.from_smiles("CCC[O]")], [Species.from_smiles("[CH2]CCO")], kind="concerted",
+                       atom_map=list(range(11)))                 # H6 goes from C0 to O1 over C2, C3: a 1,4-shift
+    assert ts_ring.shift_descriptor(methoxy) == (3, "H")        # ring C0-O1-H4
+    assert ts_ring.shift_descriptor(propoxy) == (5, "H")        # ring C0-C2-C3-O1-H6
+    assert ts_ring.shift_descriptor(propoxy.reversed()) == (5, "H")
+    chain = [(0, 1), (1, 2), (2, 3)]
+    assert ts_ring.smallest_cycle_through(chain, [(1, 2)]) is None             # a tree: a bond breaks, no ring
+    square_with_tail = [(0, 1), (1, 2), (2, 3), (0, 3), (3, 4)]
+    assert ts_ring.smallest_cycle_through(square_with_tail, [(3, 4), (0, 1)]) == 4
