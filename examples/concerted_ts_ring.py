@@ -71,7 +71,7 @@ def cv_mae(groups: np.ndarray, dG: np.ndarray, y: np.ndarray, alpha: float | Non
         for k in range(5):
             train, test = folds != k, folds == k
             params = fit_bep(groups[train], dG[train], y[train], alpha=alpha)
-            fallback = fit_bep(np.zeros(train.sum(), int).astype(str), dG[train], y[train], alpha=alpha)["0"]
+            fallback = fit_bep(np.full(train.sum(), "all"), dG[train], y[train], alpha=alpha)["all"]
             e0, slope = np.array([params.get(g, fallback) for g in groups[test]]).T
             errors[test] = np.abs(np.maximum(np.maximum(dG[test], 0.0), e0 + slope * dG[test]) - y[test])
         maes.append(float(errors.mean()))
