@@ -17,10 +17,10 @@ eV; labels are GFN2-xTB CI-NEB free-energy barriers (``data/barriers/README.md``
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict, deque
 
 import numpy as np
 
+from sei_net.chem.graph import smallest_ring_sizes
 from sei_net.energy.neb import broken_bonds, formed_bonds
 from sei_net.learn.barrier_data import load_barrier_dataset
 from sei_net.learn.barrier_fit import fit_bep
@@ -32,23 +32,10 @@ CONCERTED_REPEATS = ["data/barriers/repeats/gfn2_neb11_concerted_new_ends.jsonl.
 
 def smallest_cycle_through(edges: list[tuple[int, int]], changed: list[tuple[int, int]]) -> int | None:
     """Atoms in the smallest cycle of the graph ``edges`` that holds one of the ``changed`` edges
-    (each must be in ``edges``); None when no changed edge lies on a cycle."""
-    adjacent = defaultdict(set)
-    for a, b in edges:
-        adjacent[a].add(b)
-        adjacent[b].add(a)
-    best = None
-    for u, v in changed:
-        distance, queue = {u: 0}, deque([u])
-        while queue:                                     # breadth-first from u without the edge u-v
-            a = queue.popleft()
-            for b in adjacent[a]:
-                if b not in distance and {a, b} != {u, v}:
-                    distance[b] = distance[a] + 1
-                    queue.append(b)
-        if v in distance and (best is None or distance[v] + 1 < best):
-            best = distance[v] + 1
-    return best
+    (each must be in ``edges``, either way round); None when no changed edge lies on a cycle."""
+    sizes = dict(zip(map(frozenset, edges), smallest_ring_sizes(1 + max(map(max, edges)), edges)))
+    on_a_cycle = [sizes[frozenset(edge)] for edge in changed if sizes[frozenset(edge)]]
+    return min(on_a_cycle) if on_a_cycle else None
 
 
 def shift_descriptor(reaction) -> tuple[int | None, str]:

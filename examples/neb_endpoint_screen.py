@@ -29,7 +29,6 @@ from sei_net.energy.neb import band_start, product_endpoint
 from sei_net.learn.barrier_data import dataset_lines, reaction_from_dict
 
 
-
 def latest_records(paths: list[str], kind: str) -> list[tuple]:
     """(reaction, record) of the last line per reaction of ``kind`` over the files, in file order."""
     latest: dict[str, tuple] = {}
