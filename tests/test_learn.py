@@ -207,6 +207,33 @@ def test_spearman_reference_matches_the_two_sigma_closed_form_and_its_limits():
     assert np.median(metrics.spearman_reference(decades)) > 0.95
 
 
+def test_embedding_distance_matches_brute_force_and_ignores_the_units_of_a_dimension(load_example):
+    signals = load_example("off_distribution_signals")
+    rng = np.random.default_rng(3)
+    reference, query = rng.normal(size=(300, 4)), rng.normal(size=(40, 4)) + 1.0
+    got = signals.knn_distance(reference, query, k=3, chunk=7)          # chunks cut the queries
+    z_ref = (reference - reference.mean(0)) / reference.std(0)
+    z_q = (query - reference.mean(0)) / reference.std(0)
+    brute = np.sort(np.linalg.norm(z_q[:, None] - z_ref[None], axis=2), axis=1)[:, :3].mean(axis=1)
+    assert np.allclose(got, brute, atol=1e-9)
+    units = np.array([1e3, 1.0, 1e-3, 5.0])                            # a dimension in other units
+    assert np.allclose(signals.knn_distance(reference * units, query * units, k=3), got, atol=1e-6)
+    # members: the distance averages theirs
+    both = signals.embedding_distance(np.stack([reference, 2 * reference]), np.stack([query, query]), k=3)
+    assert np.allclose(both, (got + signals.knn_distance(2 * reference, query, k=3)) / 2)
+    # a query among the references is nearer than one far from them
+    assert signals.knn_distance(reference, reference[:1] + 10.0, k=3)[0] > signals.knn_distance(reference, reference[:1], k=3)[0]
+
+
+def test_target_scale_recovers_a_known_underestimate(load_example):
+    signals = load_example("off_distribution_signals")
+    rng = np.random.default_rng(4)
+    variance = np.exp(rng.uniform(-6, 0, 40000))                       # eV^2
+    errors = rng.normal(0.0, np.sqrt(2.25 * variance))                 # the variance is 2.25 times too small
+    assert signals.target_scale(variance, errors) == pytest.approx(2.25, rel=0.03)
+    assert signals.target_scale(variance, rng.normal(0.0, np.sqrt(variance))) == pytest.approx(1.0, rel=0.03)
+
+
 def test_reaction_uncertainty_is_member_wise_hand_computation():
     # A + B -> C with three members; the members share most of their errors
     members = np.array([[1.0, 2.0, 3.5],    # A
