@@ -26,6 +26,7 @@ Errors are surrogate minus oracle (GFN2-xTB, eV); tables give medians over the d
 from __future__ import annotations
 
 import argparse
+import re
 
 import numpy as np
 import torch
@@ -94,6 +95,20 @@ def z_shape(errors: np.ndarray, variance: np.ndarray) -> dict:
             "kurtosis": float(np.mean(unit ** 4))}
 
 
+def motif_split(pattern: str, train_keys, unseen_keys, unseen_errors: np.ndarray) -> dict:
+    """Species whose skeleton key (before the first '|') matches the regular expression ``pattern``:
+    how many train and unseen species hold it, the unseen MAE (eV) with and without it, and how many
+    of the ``WORST`` worst unseen species hold it."""
+    regex = re.compile(pattern)
+    holds = np.array([bool(regex.search(k.split("|")[0])) for k in unseen_keys])
+    errors = np.abs(unseen_errors)
+    worst = np.argsort(-errors)[:WORST]
+    return {"pattern": pattern, "train": sum(bool(regex.search(k.split("|")[0])) for k in train_keys),
+            "n_train": len(train_keys), "unseen": int(holds.sum()),
+            "mae_with": float(errors[holds].mean()) if holds.any() else float("nan"),
+            "mae_without": float(errors[~holds].mean()), "worst_with": int(holds[worst].sum())}
+
+
 def report_row(errors: np.ndarray, variance: np.ndarray) -> list[float]:
     report = metrics.regression_report(errors, np.sqrt(variance))
     return [report[f] for f in FIGURES]
@@ -148,6 +163,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--k", type=int, default=5, help="nearest training species per distance")
     parser.add_argument("--draws", type=int, default=40)
     parser.add_argument("--sizes", default="25,50,100,200,400", help="labelled species of the unseen network")
+    parser.add_argument("--motif", default=r"\[C\]1?\[C\]", help="regular expression on skeleton keys "
+                        "(default: two bonded carbons without hydrogen)")
     parser.add_argument("--out", help="write OUT.md and OUT.json")
     args = parser.parse_args(argv)
 
@@ -184,6 +201,8 @@ def main(argv: list[str] | None = None) -> dict:
               "z_shape": {"own test": z_shape(own["err"][n_cal:], shipped.recalibrate(own["epistemic"][n_cal:],
                                                                                    own["aleatoric"][n_cal:])),
                           "unseen": z_shape(unseen["err"], shipped_unseen)},
+              "motif": motif_split(args.motif, [data.keys[i] for i in split["train"]],
+                                   [other.keys[i] for i in index], unseen["err"]),
               "distance_as_input": distance_as_input(own, unseen, n_cal, args.draws, rng),
               "target_recalibration": target_recalibration(unseen, shipped_unseen,
                                                            [int(n) for n in args.sizes.split(",")], args.draws, rng)}
@@ -223,6 +242,10 @@ def render(result: dict) -> list[str]:
         m, (lo, hi) = row["median"], row["coverage_5_95"]
         lines.append(f"| {n} | {rule} | {m[0]:.3f} [{lo:.3f}, {hi:.3f}] | {m[1]:.3f} | {m[2]:.3f} | {m[3]:.3f} | "
                      f"{m[4]:.3f} |")
+    motif = result["motif"]
+    lines += ["", f"Motif `{motif['pattern']}` in the skeleton key: {motif['train']} of {motif['n_train']} training "
+              f"species, {motif['unseen']} of {result['n_unseen']} unseen ones (MAE {motif['mae_with']:.3f} eV; "
+              f"without it {motif['mae_without']:.3f}), {motif['worst_with']} of the {WORST} worst unseen."]
     lines += ["", "z = error / sigma with the model's own species map; after scaling z to unit root mean square, "
               "the fraction inside 1 and 1.96 and the kurtosis (Gaussian: 0.683, 0.950, 3):", "",
               "| species | rms z | inside 1 | inside 1.96 | kurtosis |", "|---|---|---|---|---|"]

@@ -225,6 +225,16 @@ def test_embedding_distance_matches_brute_force_and_ignores_the_units_of_a_dimen
     assert signals.knn_distance(reference, reference[:1] + 10.0, k=3)[0] > signals.knn_distance(reference, reference[:1], k=3)[0]
 
 
+def test_motif_split_counts_hand_made_keys(load_example):
+    signals = load_example("off_distribution_signals")
+    unseen = ["[C][C][O]|0|1", "[CH2][CH2][O]|0|1", "[C]1[C][O]1|0|1", "[CH][CH]|0|1"]
+    errors = np.array([-2.0, 0.1, 1.0, -0.3])
+    got = signals.motif_split(r"\[C\]1?\[C\]", ["[C][C]|0|1", "[CH3][OH]|0|1"], unseen, errors)
+    assert (got["train"], got["n_train"], got["unseen"]) == (1, 2, 2)
+    assert got["mae_with"] == pytest.approx(1.5) and got["mae_without"] == pytest.approx(0.2)
+    assert got["worst_with"] == 2                       # the two largest errors hold the motif
+
+
 def test_target_scale_recovers_a_known_underestimate(load_example):
     signals = load_example("off_distribution_signals")
     rng = np.random.default_rng(4)
