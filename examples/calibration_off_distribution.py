@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
     model = EnergyEnsemble.load(args.model, device="cpu")
     data, split = split_of_card(model.card)
     split = without_small(split, data.n_heavy, ORACLE_MAX_HEAVY)
-    seen = seen_keys(data, split)
+    seen = seen_keys(data, split, model.card)
     other = load_labels([args.unseen], coordination=model.card.get("coordination", "keep"))
     index = np.array([i for i, s in enumerate(other.species) if s.key not in seen and s.n_heavy > ORACLE_MAX_HEAVY])
     if len(index) < 20:

@@ -35,7 +35,7 @@ from sei_net.learn.fit import seen_keys, split_of_card
 def model_seen_keys(model: EnergyEnsemble, name: str) -> set[str]:
     """Keys of the species a model was trained, early-stopped or calibrated on (from its card)."""
     try:
-        return seen_keys(*split_of_card(model.card))
+        return seen_keys(*split_of_card(model.card), model.card)
     except ValueError as err:
         raise SystemExit(f"{name}: {err}") from None
 

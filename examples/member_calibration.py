@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"own split": {what: {k: float(np.median([m[k] for m in ms])) for k in FIGURES}
                             for what, ms in runs.items()}, "draws": args.draws}
     if args.unseen_labels and args.unseen_network:
-        seen = seen_keys(data, parts)
+        seen = seen_keys(data, parts, model.card)
         every = load_labels(list(model.card["labels"]) + [args.unseen_labels], coordination="rekey")
         chosen = set(load_labels([args.unseen_labels], coordination="rekey").keys)
         test = np.flatnonzero([k not in seen and k in chosen for k in every.keys])

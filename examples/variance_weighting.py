@@ -60,7 +60,7 @@ def main() -> None:
 
     model = EnergyEnsemble.load(args.model, device="cpu")
     data, parts = split_of_card(model.card)
-    seen = seen_keys(data, parts)
+    seen = seen_keys(data, parts, model.card)
     sets = {part: (data, parts[part]) for part in ("cal", "test")}
     for path in args.unseen:
         other = load_labels([path], coordination=model.card.get("coordination", "keep"))

@@ -691,6 +691,39 @@ def recalibrate(model: Path = typer.Argument(..., help="energy model file (.pt) 
 
 @app.command()
 @user_command
+def adapt(model: Path = typer.Argument(..., help="energy model file (.pt) from sei-net train, or 'default'"),
+          labels: list[Path] = typer.Argument(..., help="oracle labels of the new species (.db or .jsonl.gz)"),
+          out: Path = typer.Option(..., "-o", "--out", help="model file to write (.pt)"),
+          epochs: int = typer.Option(20, help="fine-tuning epochs over the new labels and the replay"),
+          lr: float = typer.Option(5e-4, help="peak learning rate (cosine decay to 0)"),
+          replay: int = typer.Option(3000, help="species of the model's training part replayed per member"),
+          seed: int = typer.Option(0, help="replay draw and data order seed"),
+          workers: int = typer.Option(1, help="members fine-tuned at once, each in a one-thread CPU process"),
+          force: bool = typer.Option(False, "--force", help="replace an existing model file"),
+          as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Fine-tune an energy model on oracle labels of new species (a new electrolyte's network) in
+    minutes, refit its recalibration maps on its own calibration part and measure its test part
+    again (eV). The card's label files and networks must be where it names them."""
+    from sei_net.learn.adapt import AdaptConfig, adapt_energy_surrogate
+    from sei_net.learn.score import DEFAULT_MODEL, default_model_path
+
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; give --force to replace it")
+    source = default_model_path() if str(model) == DEFAULT_MODEL else model
+    ensemble, report = adapt_energy_surrogate(source, labels, AdaptConfig(epochs=epochs, lr=lr, replay=replay),
+                                              seed, workers)
+    ensemble.save(out)
+    if as_json:
+        _emit_json({**report, "adapted": ensemble.card["adapted"]})
+        return
+    adapted = ensemble.card["adapted"]
+    typer.echo(f"wrote {out}: fine-tuned on {len(adapted['keys'])} new species "
+               f"({adapted['left_out_known']} labels left out: already in the model's split)")
+    _echo_test_metrics(report["test"])
+
+
+@app.command()
+@user_command
 def learn(net: Path = typer.Argument(..., help="network file (.db), built by sei-net build"),
           labels: Path = typer.Option(..., "--labels", help="label cache (.db); new labels are added to it"),
           out: Path = typer.Option(..., "-o", "--out", help="folder for round models and learning_curve.json"),

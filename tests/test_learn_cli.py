@@ -303,3 +303,36 @@ def test_score_leaves_species_without_an_oracle_minimum_unscored(trained, tmp_pa
 def _reactions(path):
     with NetworkStore.open(path, readonly=True) as store:
         return [store.get_reaction(int(i)) for i in store.reaction_table()["id"]]
+
+
+def test_adapt_fine_tunes_on_new_species_and_refuses_known_ones(trained, tmp_path):
+    import gzip
+
+    from sei_net.learn.dataset import load_labels
+    from sei_net.learn.ensemble import EnergyEnsemble
+
+    _, model, report = trained
+    new = tmp_path / "new.jsonl.gz"
+    source = Path(__file__).parents[1] / "data" / "labels" / "gfn2_ec_lipf6_part9.jsonl.gz"
+    with gzip.open(source, "rt") as f:
+        lines = [line for line in f if '"status":"ok"' in line and "F" not in line.split('"')[3]
+                 and "P" not in line.split('"')[3]][:30]
+    with gzip.open(new, "wt") as f:
+        f.writelines(lines)
+    adapted = tmp_path / "adapted.pt"
+    res = runner.invoke(app, ["adapt", str(model), str(new), "-o", str(adapted), "--epochs", "30", "--lr", "3e-3",
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    labels = load_labels([new])
+    assert len(out["adapted"]["keys"]) + out["adapted"]["left_out_known"] == len(labels) >= 20
+    assert set(out["test"]) == set(report["test"])               # the own test part measured again
+    before, after = (EnergyEnsemble.load(p, device="cpu") for p in (model, adapted))
+    assert after.card["adapted"]["labels"] == [str(new)] and "adapted" not in before.card
+    errors = {name: np.abs(m.predict(labels.species).mean - labels.G).mean() for name, m in
+              (("before", before), ("after", after))}
+    assert errors["after"] < 0.7 * errors["before"], errors
+    res = runner.invoke(app, ["adapt", str(model), str(LABELS), "-o", str(tmp_path / "again.pt")])
+    assert res.exit_code == 2 and "already in the model's split" in res.output and res.output.count("\n") == 1
+    res = runner.invoke(app, ["adapt", str(model), str(new), "-o", str(adapted)])
+    assert res.exit_code == 2 and "give --force" in res.output and res.output.count("\n") == 1

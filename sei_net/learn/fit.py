@@ -93,10 +93,12 @@ def without_small(parts: dict[str, np.ndarray], n_heavy: np.ndarray, limit: int 
 SEEN_PARTS = ("train", "val", "cal")
 
 
-def seen_keys(data: LabelledSpecies, parts: dict[str, np.ndarray]) -> set[str]:
+def seen_keys(data: LabelledSpecies, parts: dict[str, np.ndarray], card: dict | None = None) -> set[str]:
     """Keys of the species in a split's ``SEEN_PARTS``: those a model trained, early-stopped or
-    calibrated on, so no test of it may use them."""
-    return {data.keys[i] for part in SEEN_PARTS for i in parts[part]}
+    calibrated on, so no test of it may use them; with the model's ``card``, also the species it
+    was fine-tuned on (``learn.adapt``)."""
+    adapted = set((card or {}).get("adapted", {}).get("keys", []))
+    return {data.keys[i] for part in SEEN_PARTS for i in parts[part]} | adapted
 
 
 def oracle_name(level_of_theory: str) -> str:
