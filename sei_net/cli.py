@@ -736,19 +736,26 @@ def learn(net: Path = typer.Argument(..., help="network file (.db), built by sei
           conformers: int = typer.Option(3, help="GFN2 starting geometries per species (1: the level of the "
                                          "committed labels)"),
           device: str = typer.Option("auto", help="auto | cpu | cuda"),
+          fine_tune: Optional[str] = typer.Option(None, "--fine-tune", help="model file or 'default': round 0 "
+                                                  "is this model, and each later round fine-tunes it on the "
+                                                  "labels so far (minutes; sei-net adapt) instead of training "
+                                                  "from scratch (hours)"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Active learning: label the most uncertain species on the best paths, retrain, repeat."""
     from sei_net.learn.active import learn as run_learning
+    from sei_net.learn.score import DEFAULT_MODEL, default_model_path
     from sei_net.learn.train import TrainConfig
 
     if rounds < 0 or batch < 1 or members < 1 or epochs < 2:
         raise ValueError("--rounds must be >= 0, --batch and --members >= 1, --epochs >= 2")
     if not net.exists():
         raise FileNotFoundError(f"network {net} does not exist; build it with sei-net build")
+    base = None if fine_tune is None else default_model_path() if fine_tune == DEFAULT_MODEL else Path(fine_tune)
     quiet = _quiet(as_json)
     results = run_learning(net, labels, out, rounds, batch, members, TrainConfig(epochs=epochs), extra_labels,
                            potential=potential, device=device, oracle_settings={"n_conformers": conformers},
-                           echo=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)))
+                           echo=(lambda m: None) if quiet else (lambda m: typer.echo(m, err=True)),
+                           base_model=base)
     curve = [{"round": r.round, "labels": r.n_labels, "picked": len(r.picked), "on_best_paths": r.picked_relevant,
               **{f"{what}_mae": m["mae"] for what, m in r.report["test"].items()}} for r in results]
     if as_json:

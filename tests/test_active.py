@@ -77,3 +77,56 @@ def test_labels_at_another_level_than_the_oracle_are_refused_before_any_work(tmp
                               "--extra-labels", str(REFERENCE_LABELS)])   # committed: 1 conformer; oracle: 3
     assert res.exit_code == 2 and "--conformers 1" in res.output and res.output.count("\n") == 1
     assert not (tmp_path / "al").exists() and not (tmp_path / "labels.db").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_net_and_model(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("finetune")
+    recipe = tmp / "tiny.yaml"
+    recipe.write_text("name: tiny\nspecies: [{smiles: 'O=C1OCCO1', concentration: 14.0},\n"
+                      "  {smiles: '[Li+]', concentration: 1.0}]\nlimits: {max_generations: 1}\n")
+    net = tmp / "tiny.db"
+    assert runner.invoke(app, ["build", str(recipe), "-o", str(net)]).exit_code == 0
+    model = tmp / "base.pt"
+    res = runner.invoke(app, ["train", str(REFERENCE_LABELS), "-o", str(model), "--network", str(net), "--members", "2",
+                              "--epochs", "4", "--hidden", "16", "--layers", "2", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    return net, model
+
+
+@pytest.mark.slow
+def test_a_fine_tuning_round_starts_from_the_model_and_learns_the_picked_labels(tiny_net_and_model, tmp_path):
+    pytest.importorskip("tblite")
+    import torch
+
+    from sei_net.learn.dataset import load_labels
+    from sei_net.learn.ensemble import EnergyEnsemble
+
+    net, model = tiny_net_and_model
+    labels, out = tmp_path / "labels.db", tmp_path / "al"
+    res = runner.invoke(app, ["learn", str(net), "--labels", str(labels), "-o", str(out), "--rounds", "1",
+                              "--batch", "2", "--extra-labels", str(REFERENCE_LABELS), "--conformers", "1",
+                              "--fine-tune", str(model), "--json"])
+    assert res.exit_code == 0, res.output
+    curve = json.loads(res.stdout)["learning_curve"]
+    base, first, second = (EnergyEnsemble.load(p, device="cpu") for p in (model, out / "round_0.pt", out / "round_1.pt"))
+    for a, b in zip(base.members, first.members):                   # round 0 is the model as it is
+        assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    picked = set(json.loads((out / "learning_curve.json").read_text())[0]["picked"])
+    with LabelStore(labels) as cache:
+        assert {k for k, *_ in cache.conn.execute("SELECT key FROM labels")} == picked
+    # round 1 learned what round 0 picked (each on the graph it relaxed to), and nothing the model knew
+    adapted = set(second.card["adapted"]["keys"])
+    assert adapted and adapted <= set(load_labels([labels, REFERENCE_LABELS], coordination="rekey").keys)
+    assert not adapted & set(load_labels([REFERENCE_LABELS]).keys)
+    assert curve[1]["labels"] == curve[0]["labels"] + len(second.card["adapted"]["keys"])
+    assert any(not torch.equal(x, y) for x, y in zip(base.members[0].state_dict().values(),
+                                                     second.members[0].state_dict().values()))
+
+
+def test_fine_tuning_a_model_of_another_level_is_refused_before_any_work(tiny_net_and_model, tmp_path):
+    net, model = tiny_net_and_model
+    res = runner.invoke(app, ["learn", str(net), "--labels", str(tmp_path / "labels.db"), "-o", str(tmp_path / "al"),
+                              "--fine-tune", str(model)])                  # the model: 1 conformer; the oracle: 3
+    assert res.exit_code == 2 and "--conformers 1" in res.output and res.output.count("\n") == 1
+    assert not (tmp_path / "al").exists() and not (tmp_path / "labels.db").exists()

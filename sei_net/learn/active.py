@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from sei_net.learn.adapt import AdaptConfig
 from sei_net.learn.train import TrainConfig
 
 
@@ -67,22 +68,37 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
           n_members: int = 5, config: TrainConfig = TrainConfig(), extra_labels: Sequence[str | Path] = (),
           potential: float | None = None, temperature: float | None = None, sources: Sequence[str] | None = None,
           oracle: str = "gfn2", device: str = "auto", seed: int = 0, oracle_settings: dict | None = None,
-          echo: Callable[[str], None] = print) -> list[RoundResult]:
+          echo: Callable[[str], None] = print, base_model: str | Path | None = None,
+          adapt_config: AdaptConfig = AdaptConfig()) -> list[RoundResult]:
     """Run ``rounds`` rounds on ``network`` with the label cache ``labels`` (new labels go there).
     Writes OUT/round_<r>.pt (model) and OUT/learning_curve.json (all rounds so far); rounds already
     in the curve are not redone (resumable; labels are cached as they complete). ``sources``,
     ``potential`` (V vs Li/Li+) and ``temperature`` (K) default to the recipe the network was built
-    from (store meta)."""
+    from (store meta).
+
+    ``base_model``: instead of training an ensemble from scratch each round (hours on a CPU), round
+    0 is that model as it is and round r is it fine-tuned on every label so far
+    (``adapt.adapt_energy_surrogate``, minutes); its report is then the base model's own test part
+    measured again, which shows that the old chemistry holds, not how the new one improves."""
     from sei_net.energy.labelling import label_network
     from sei_net.energy.labels import LabelStore
     from sei_net.energy.record import make_oracle
     from sei_net.kinetics.query import PathQuery
+    from sei_net.learn.adapt import adapt_energy_surrogate
     from sei_net.learn.checkpoint import remove_checkpoints
+    from sei_net.learn.ensemble import EnergyEnsemble
     from sei_net.learn.fit import fit_energy_surrogate
     from sei_net.learn.score import score_network, surrogate_source
     from sei_net.store import NetworkStore
 
-    check_one_level(labels, extra_labels, make_oracle(oracle, **(oracle_settings or {})).level_of_theory)
+    oracle_level = make_oracle(oracle, **(oracle_settings or {})).level_of_theory
+    check_one_level(labels, extra_labels, oracle_level)
+    if base_model is not None:
+        base_level = EnergyEnsemble.load(base_model, device="cpu").level_of_theory
+        if base_level != oracle_level:
+            raise ValueError(f"the model to fine-tune is at {base_level!r} but the oracle labels at {oracle_level!r}; "
+                             "give oracle settings that match (the shipped model: --conformers 1)")
+    known = known_species(extra_labels, base_model)   # never sent to the oracle
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     LabelStore(labels).close()  # creates an empty cache on the first run
@@ -92,11 +108,17 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
     for r in range(len(results), rounds + 1):
         model_path = out / f"round_{r}.pt"
         members = out / f"round_{r}.members"   # a round killed mid-training resumes at its next member
-        ensemble, report = fit_energy_surrogate([labels, *extra_labels], [network], "random", n_members, config,
-                                                seed, device, checkpoint=members)
+        if base_model is None:
+            ensemble, report = fit_energy_surrogate([labels, *extra_labels], [network], "random", n_members,
+                                                    config, seed, device, checkpoint=members)
+            remove_checkpoints(members)
+        elif r == 0:
+            ensemble = EnergyEnsemble.load(base_model, device="cpu")
+            report = {"test": ensemble.card["test"], "sizes": ensemble.card["sizes"]}
+        else:
+            ensemble, report = adapt_energy_surrogate(base_model, [labels, *extra_labels], adapt_config, seed)
         ensemble.save(model_path)
-        remove_checkpoints(members)
-        n_labels = sum(report["sizes"].values())
+        n_labels = sum(report["sizes"].values()) + len(ensemble.card.get("adapted", {}).get("keys", []))
         echo(f"round {r}: {n_labels} labels; test species MAE {report['test']['species']['mae']:.3f} eV")
         picked, n_rel, labelled = [], 0, {}
         if r < rounds:  # the last round only measures
@@ -107,7 +129,7 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
                 start = starting_species(store, query, sources)
                 relevant = path_relevance(query, start)
                 with LabelStore(labels) as cache:
-                    have = cache.keys()
+                    have = set(cache.keys()) | known
                 sigma = query.energies.sigma  # calibrated, as just scored (0 for labelled species)
                 candidate = np.zeros(query.graph.n_species, dtype=bool)
                 for sid, sp in query.species.items():
@@ -120,6 +142,22 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
         results.append(RoundResult(r, n_labels, report, picked, n_rel, labelled))
         curve_path.write_text(json.dumps([res.__dict__ for res in results], indent=1, default=float))
     return results
+
+
+def known_species(extra_labels: Sequence[str | Path], base_model: str | Path | None) -> set[str]:
+    """Keys no round should label: those with a record in the extra label files and, when a model is
+    fine-tuned, those in its split (trained, early-stopped, calibrated, tested on or adapted to)."""
+    from sei_net.learn.dataset import label_energies
+
+    known = set(label_energies(list(extra_labels))[0]) if extra_labels else set()
+    if base_model is not None:
+        from sei_net.learn.ensemble import EnergyEnsemble
+        from sei_net.learn.fit import seen_keys, split_of_card
+
+        card = EnergyEnsemble.load(base_model, device="cpu").card
+        data, parts = split_of_card(card)
+        known |= seen_keys(data, parts, card) | {data.keys[i] for i in parts["test"]}
+    return known
 
 
 def check_one_level(labels: str | Path, extra_labels: Sequence[str | Path], oracle_level: str) -> None:
