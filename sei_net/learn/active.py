@@ -111,13 +111,13 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
         if base_model is None:
             ensemble, report = fit_energy_surrogate([labels, *extra_labels], [network], "random", n_members,
                                                     config, seed, device, checkpoint=members)
-            remove_checkpoints(members)
         elif r == 0:
             ensemble = EnergyEnsemble.load(base_model, device="cpu")
             report = {"test": ensemble.card["test"], "sizes": ensemble.card["sizes"]}
         else:
             ensemble, report = adapt_energy_surrogate(base_model, [labels, *extra_labels], adapt_config, seed)
         ensemble.save(model_path)
+        remove_checkpoints(members)   # once the round's model is written
         n_labels = sum(report["sizes"].values()) + len(ensemble.card.get("adapted", {}).get("keys", []))
         echo(f"round {r}: {n_labels} labels; test species MAE {report['test']['species']['mae']:.3f} eV")
         picked, n_rel, labelled = [], 0, {}
