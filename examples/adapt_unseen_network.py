@@ -32,10 +32,9 @@ from sei_net.io.results import publish
 from sei_net.learn import metrics
 from sei_net.learn.adapt import AdaptConfig, fine_tune
 from sei_net.learn.calibration import IsotonicVarianceMap
-from sei_net.learn.dataset import load_labels
 from sei_net.learn.ensemble import EnergyEnsemble
 from sei_net.learn.evaluate import labelled_reactions
-from sei_net.learn.fit import seen_keys, split_of_card, without_small
+from sei_net.learn.fit import unseen_species
 
 STRATEGIES = ("disagreement", "random")
 
@@ -82,11 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     model = EnergyEnsemble.load(args.model, device="cpu")
-    data, parts = split_of_card(model.card)
-    parts = without_small(parts, data.n_heavy, ORACLE_MAX_HEAVY)
-    seen = seen_keys(data, parts, model.card) | {data.keys[i] for i in parts["test"]}
-    unseen = load_labels(args.unseen, coordination=model.card.get("coordination", "keep"))
-    candidates = np.array([i for i, s in enumerate(unseen.species) if s.key not in seen and s.n_heavy > ORACLE_MAX_HEAVY])
+    data, parts, unseen, candidates = unseen_species(model, args.unseen, exclude_test=True)
     if len(candidates) < 2 * max(int(n) for n in args.sizes.split(",")):
         raise SystemExit(f"{len(candidates)} unseen species of more than {ORACLE_MAX_HEAVY} heavy atoms in "
                          f"{', '.join(args.unseen)}: too few for --sizes {args.sizes}")

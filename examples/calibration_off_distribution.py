@@ -24,9 +24,8 @@ from sei_net.constants import ORACLE_MAX_HEAVY
 from sei_net.io.results import publish
 from sei_net.learn import metrics
 from sei_net.learn.calibration import IsotonicVarianceMap
-from sei_net.learn.dataset import load_labels
 from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction
-from sei_net.learn.fit import seen_keys, split_of_card, without_small
+from sei_net.learn.fit import unseen_species
 from sei_net.learn.novelty import calibration_threshold, network_novelty
 
 FIGURES = ("spearman", "miscalibration_area", "coverage_95", "nll", "mean_sigma")
@@ -76,11 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     model = EnergyEnsemble.load(args.model, device="cpu")
-    data, split = split_of_card(model.card)
-    split = without_small(split, data.n_heavy, ORACLE_MAX_HEAVY)
-    seen = seen_keys(data, split, model.card)
-    other = load_labels([args.unseen], coordination=model.card.get("coordination", "keep"))
-    index = np.array([i for i, s in enumerate(other.species) if s.key not in seen and s.n_heavy > ORACLE_MAX_HEAVY])
+    data, split, other, index = unseen_species(model, [args.unseen])
     if len(index) < 20:
         raise SystemExit(f"{args.unseen}: {len(index)} unseen species of more than {ORACLE_MAX_HEAVY} heavy atoms; "
                          "give a label file of a network the model has not seen")

@@ -36,10 +36,9 @@ from sei_net.io.results import publish
 from sei_net.learn import metrics
 from sei_net.learn.batching import collate
 from sei_net.learn.calibration import IsotonicVarianceMap, LogLinearVariance
-from sei_net.learn.dataset import load_labels
 from sei_net.learn.ensemble import EnergyEnsemble
 from sei_net.learn.features import featurise
-from sei_net.learn.fit import seen_keys, split_of_card, without_small
+from sei_net.learn.fit import unseen_species
 
 FIGURES = ("coverage_95", "miscalibration_area", "spearman", "nll", "mean_sigma")
 WORST = 50
@@ -169,11 +168,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     model = EnergyEnsemble.load(args.model, device="cpu")
-    data, split = split_of_card(model.card)
-    split = without_small(split, data.n_heavy, ORACLE_MAX_HEAVY)
-    seen = seen_keys(data, split, model.card)
-    other = load_labels([args.unseen], coordination=model.card.get("coordination", "keep"))
-    index = np.array([i for i, s in enumerate(other.species) if s.key not in seen and s.n_heavy > ORACLE_MAX_HEAVY])
+    data, split, other, index = unseen_species(model, [args.unseen])
     if len(index) < 2 * WORST:
         raise SystemExit(f"{args.unseen}: {len(index)} unseen species of more than {ORACLE_MAX_HEAVY} heavy atoms; "
                          "give a label file of a network the model has not seen")

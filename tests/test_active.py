@@ -17,6 +17,16 @@ runner = CliRunner()
 REFERENCE_LABELS = Path(__file__).parents[1] / "data" / "labels" / "gfn2_reference_species.jsonl.gz"
 
 
+def tiny_network(folder: Path) -> Path:
+    """EC and Li+, one generation: a network of a few species, built in FOLDER."""
+    recipe = folder / "tiny.yaml"
+    recipe.write_text("name: tiny\nspecies: [{smiles: 'O=C1OCCO1', concentration: 14.0},\n"
+                      "  {smiles: '[Li+]', concentration: 1.0}]\nlimits: {max_generations: 1}\n")
+    net = folder / "tiny.db"
+    assert runner.invoke(app, ["build", str(recipe), "-o", str(net)]).exit_code == 0
+    return net
+
+
 def test_selection_takes_relevant_uncertain_candidates_first():
     sigma = np.array([0.9, 0.1, 0.5, 0.3, 0.8, np.nan, 0.7])
     relevant = np.array([0, 1, 1, 1, 0, 1, 0], dtype=bool)
@@ -46,11 +56,7 @@ def test_path_relevance_marks_the_best_path_to_ledc(shared_data, tmp_path):
 @pytest.mark.slow
 def test_one_round_labels_the_picked_species_and_resumes(tmp_path):
     pytest.importorskip("tblite")
-    recipe = tmp_path / "tiny.yaml"
-    recipe.write_text("name: tiny\nspecies: [{smiles: 'O=C1OCCO1', concentration: 14.0},\n"
-                      "  {smiles: '[Li+]', concentration: 1.0}]\nlimits: {max_generations: 1}\n")
-    net = tmp_path / "tiny.db"
-    assert runner.invoke(app, ["build", str(recipe), "-o", str(net)]).exit_code == 0
+    net = tiny_network(tmp_path)
     labels = tmp_path / "labels.db"
     args = ["learn", str(net), "--labels", str(labels), "-o", str(tmp_path / "al"), "--rounds", "1",
             "--batch", "2", "--extra-labels", str(REFERENCE_LABELS), "--members", "2", "--epochs", "4",
@@ -82,11 +88,7 @@ def test_labels_at_another_level_than_the_oracle_are_refused_before_any_work(tmp
 @pytest.fixture(scope="module")
 def tiny_net_and_model(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("finetune")
-    recipe = tmp / "tiny.yaml"
-    recipe.write_text("name: tiny\nspecies: [{smiles: 'O=C1OCCO1', concentration: 14.0},\n"
-                      "  {smiles: '[Li+]', concentration: 1.0}]\nlimits: {max_generations: 1}\n")
-    net = tmp / "tiny.db"
-    assert runner.invoke(app, ["build", str(recipe), "-o", str(net)]).exit_code == 0
+    net = tiny_network(tmp)
     model = tmp / "base.pt"
     res = runner.invoke(app, ["train", str(REFERENCE_LABELS), "-o", str(model), "--network", str(net), "--members", "2",
                               "--epochs", "4", "--hidden", "16", "--layers", "2", "--device", "cpu"])

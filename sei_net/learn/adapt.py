@@ -5,7 +5,7 @@ species it adds. Each member starts from its trained state and trains for a few 
 learning rate, no early stopping) on the new labels plus a replay of ``replay`` species drawn from
 its own training part, so it learns the new chemistry without drifting on the old. The per-element
 baseline and target scaling stay as they are; the recalibration maps are fitted again on the
-model's own calibration part (``fit.calibrate_and_test``), which the fine-tuning never sees, and the
+model's own calibration part (``fit.remeasure``), which the fine-tuning never sees, and the
 card's test figures are measured again on its own test part. New labels of species the model
 already trained, early-stopped, was calibrated or tested on are left out, so those parts stay what
 the card says. Lower bounds (start graphs) are not replayed.
@@ -127,18 +127,16 @@ def adapt_energy_surrogate(path: str | Path, label_paths: Sequence[str | Path], 
                            seed: int = 0, workers: int = 1) -> tuple[EnergyEnsemble, dict]:
     """The model at ``path`` fine-tuned on the labels of ``label_paths`` (``fine_tune``; replay from
     its training part), its maps refitted on its own calibration part and its test part measured
-    again (``fit.calibrate_and_test``; the card's networks must exist). Returns the model and its
+    again (``fit.remeasure``; the card's networks must exist). Returns the model and its
     report; the card records what it was adapted to (``adapted``: files, settings, species keys)."""
-    from sei_net.learn.evaluate import labelled_reactions
-    from sei_net.learn.fit import RESAMPLED_DRAWS, calibrate_and_test, seen_keys, split_of_card
+    from sei_net.learn.fit import remeasure, seen_keys, split_of_card
 
     model = EnergyEnsemble.load(path, device="cpu")
     data, parts = split_of_card(model.card)
-    networks = model.card.get("networks", [])
-    missing = [p for p in networks if not Path(p).exists()]
-    if missing:
+    missing = [p for p in model.card.get("networks", []) if not Path(p).exists()]
+    if missing:   # checked before the minutes of fine-tuning; remeasure needs them
         raise FileNotFoundError(f"the model's card names networks that are not here: {', '.join(missing)}; "
-                                "build them first (sei-net build)")
+                                "build them first (make networks)")
     labels = load_labels(list(label_paths), coordination=model.card.get("coordination", "keep"))
     if labels.level_of_theory != model.level_of_theory:
         raise ValueError(f"the labels are at {labels.level_of_theory!r} but the model at {model.level_of_theory!r}; "
@@ -150,11 +148,7 @@ def adapt_energy_surrogate(path: str | Path, label_paths: Sequence[str | Path], 
         raise ValueError(f"every species of {', '.join(map(str, label_paths))} is already in the model's split; "
                          "give labels of species it has not seen")
     tuned = fine_tune(model, labels.subset(fresh), data.subset(parts["train"]), config, seed, workers)
-    stoich = labelled_reactions(networks, data.keys) if networks else None
-    draws = RESAMPLED_DRAWS if model.card.get("split") == "random" else 0
-    report = calibrate_and_test(tuned, data, parts, stoich, draws)
-    tuned.card.pop("test_resampled", None)
-    tuned.card.update(report)
+    report = remeasure(tuned, data, parts)
     earlier = tuned.card.get("adapted", {})
     tuned.card["adapted"] = {
         "labels": [*earlier.get("labels", []), *map(str, label_paths)],

@@ -197,16 +197,42 @@ def recalibrate_energy_surrogate(path: str | Path, blend: bool = False) -> tuple
     figures measured again; the members are untouched. Returns the model, its card updated, and
     the report of ``calibrate_and_test``."""
     model = EnergyEnsemble.load(path, device="cpu")
-    data, parts = split_of_card(model.card)
+    report = remeasure(model, *split_of_card(model.card), blend)
+    model.card["recalibrated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return model, report
+
+
+def remeasure(model: EnergyEnsemble, data: LabelledSpecies, parts: dict[str, np.ndarray],
+              blend: bool = False) -> dict:
+    """Fit ``model``'s maps on its calibration part and measure its test part (``calibrate_and_test``,
+    re-splits on a random split) with the labelled reactions of the networks its card names, which
+    must exist; the card takes the report. Returns the report."""
     networks = model.card.get("networks", [])
     missing = [p for p in networks if not Path(p).exists()]
     if missing:
         raise FileNotFoundError(f"the model's card names networks that are not here: {', '.join(missing)}; "
-                                "build them first (sei-net build)")
+                                "build them first (make networks)")
     stoich = labelled_reactions(networks, data.keys) if networks else None
     draws = RESAMPLED_DRAWS if model.card.get("split") == "random" else 0
     report = calibrate_and_test(model, data, parts, stoich, draws, blend)
     model.card.pop("test_resampled", None)
     model.card.update(report)
-    model.card["recalibrated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    return model, report
+    return report
+
+
+def unseen_species(model: EnergyEnsemble, label_paths: Sequence[str | Path], exclude_test: bool = False,
+                   min_heavy: int = ORACLE_MAX_HEAVY) -> tuple[LabelledSpecies, dict, LabelledSpecies, np.ndarray]:
+    """``(data, parts, other, index)``: the model's labels and split (species of at most ``min_heavy``
+    heavy atoms out of calibration and test, as the main job labels them), the labels of
+    ``label_paths`` (the card's coordination treatment), and the rows of those that the model has
+    not seen (``seen_keys``; with ``exclude_test`` not tested on either) with more than ``min_heavy``
+    heavy atoms."""
+    data, parts = split_of_card(model.card)
+    parts = without_small(parts, data.n_heavy, min_heavy)
+    seen = seen_keys(data, parts, model.card)
+    if exclude_test:
+        seen |= {data.keys[i] for i in parts["test"]}
+    other = load_labels(list(label_paths), coordination=model.card.get("coordination", "keep"))
+    index = np.array([i for i, s in enumerate(other.species) if s.key not in seen and s.n_heavy > min_heavy],
+                     dtype=np.int64)
+    return data, parts, other, index
