@@ -67,3 +67,13 @@ def test_bad_settings_are_refused(old_and_new):
                               ens.y_mean, ens.y_std, ens.level_of_theory)
     with pytest.raises(ValueError, match="no term for"):     # Li unknown: no baseline term to adapt
         fine_tune(stranger, old.subset(lithium[:1]), old)
+
+
+def test_the_retrospective_example_picks_by_disagreement_or_at_random(load_example):
+    example = load_example("adapt_unseen_network")
+    pool, sigma = np.array([10, 11, 12, 13, 14]), np.array([0.1, 0.5, 0.2, 0.9, 0.3])
+    assert example.pick("disagreement", pool, sigma, 2, np.random.default_rng(0)).tolist() == [13, 11]
+    drawn = example.pick("random", pool, sigma, 3, np.random.default_rng(0))
+    assert len(set(drawn.tolist())) == 3 and set(drawn.tolist()) <= set(pool.tolist())
+    with pytest.raises(ValueError, match="valid: disagreement, random"):
+        example.pick("greedy", pool, sigma, 2, np.random.default_rng(0))
