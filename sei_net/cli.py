@@ -664,7 +664,7 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
 
 @app.command()
 @user_command
-def recalibrate(model: Path = typer.Argument(..., help="energy model file (.pt) from sei-net train"),
+def recalibrate(model: Path = typer.Argument(..., help="energy model file (.pt) from sei-net train, or 'default'"),
                 out: Path = typer.Option(..., "-o", "--out", help="model file to write (.pt)"),
                 blend: bool = typer.Option(False, "--blend/--sum", help="species map on the likelihood-fitted "
                                            "blend of the epistemic and aleatoric variances, or on their sum "
@@ -676,10 +676,12 @@ def recalibrate(model: Path = typer.Argument(..., help="energy model file (.pt) 
     test part again (eV); the members are not retrained. The card's label files and networks must
     be where it names them."""
     from sei_net.learn.fit import recalibrate_energy_surrogate
+    from sei_net.learn.score import DEFAULT_MODEL, default_model_path
 
     if out.exists() and not force:
         raise FileExistsError(f"{out} exists; give --force to replace it (-o may name the model itself)")
-    ensemble, report = recalibrate_energy_surrogate(model, blend)
+    ensemble, report = recalibrate_energy_surrogate(default_model_path() if str(model) == DEFAULT_MODEL else model,
+                                                    blend)
     ensemble.save(out)
     if as_json:
         _emit_json(report)

@@ -56,6 +56,16 @@ def test_fine_tuning_starts_from_the_trained_members_and_workers_do_not_change_t
     assert not np.allclose(alone, ens.predict(new.species).members, atol=1e-3)
 
 
+def test_an_anchor_that_pulls_all_the_way_back_leaves_the_members_as_trained(old_and_new):
+    ens, old, new = old_and_new
+    config = dict(epochs=3, lr=1e-3, replay=20, batch_size=16, weight_decay=0.0)
+    pulled = fine_tune(ens, new, old, AdaptConfig(**config, anchor=1e6), seed=2)   # lr * anchor >= 1: a full pull
+    free = fine_tune(ens, new, old, AdaptConfig(**config), seed=2)
+    before = ens.predict(new.species).members
+    assert np.allclose(pulled.predict(new.species).members, before, atol=1e-6)
+    assert not np.allclose(free.predict(new.species).members, before, atol=1e-3)
+
+
 def test_bad_settings_are_refused(old_and_new):
     ens, old, new = old_and_new
     with pytest.raises(ValueError, match="not valid"):

@@ -336,3 +336,11 @@ def test_adapt_fine_tunes_on_new_species_and_refuses_known_ones(trained, tmp_pat
     assert res.exit_code == 2 and "already in the model's split" in res.output and res.output.count("\n") == 1
     res = runner.invoke(app, ["adapt", str(model), str(new), "-o", str(adapted)])
     assert res.exit_code == 2 and "give --force" in res.output and res.output.count("\n") == 1
+
+
+def test_recalibrate_and_adapt_take_the_default_model_and_name_missing_networks(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)            # the shipped card names out/labelling/... relative to the repository
+    for args in (["recalibrate", "default", "-o", "x.pt"], ["adapt", "default", str(LABELS), "-o", "x.pt"]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2 and "make networks" in res.output and res.output.count("\n") == 1, res.output
+    assert not (tmp_path / "x.pt").exists()

@@ -48,11 +48,14 @@ class AdaptConfig:
     batch_size: int = 64
     weight_decay: float = 1e-2
     clip_grad_norm: float = 1.0
+    #: pull toward the trained weights, decoupled like AdamW's decay: after each step every weight
+    #: moves by lr * anchor * (its trained value - its value); 0: no pull
+    anchor: float = 0.0
 
     def check(self) -> None:
-        if self.epochs < 1 or not self.lr > 0 or self.replay < 0 or self.batch_size < 1:
+        if self.epochs < 1 or not self.lr > 0 or self.replay < 0 or self.batch_size < 1 or self.anchor < 0:
             raise ValueError(f"adapt settings {asdict(self)} are not valid; give epochs >= 1, lr > 0, "
-                             "replay >= 0 and batch_size >= 1")
+                             "replay >= 0, batch_size >= 1 and anchor >= 0")
 
 
 def fine_tune_member(net_config: dict, state: dict, graphs: Sequence[SpeciesGraph], y: np.ndarray, seed: int,
@@ -64,9 +67,11 @@ def fine_tune_member(net_config: dict, state: dict, graphs: Sequence[SpeciesGrap
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     y = np.asarray(y, dtype=float)
+    trained = [p.detach().clone() for p in net.parameters()] if config.anchor else []
     for epoch in range(config.epochs):
+        lr = config.lr * 0.5 * (1 + math.cos(math.pi * epoch / config.epochs))
         for group in optimiser.param_groups:
-            group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * epoch / config.epochs))
+            group["lr"] = lr
         net.train()
         for batch, target, _ in _batches(graphs, y, rng.permutation(len(graphs)), config.batch_size):
             loss, _, _ = _loss(*net(batch), target, True)
@@ -74,6 +79,10 @@ def fine_tune_member(net_config: dict, state: dict, graphs: Sequence[SpeciesGrap
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), config.clip_grad_norm)
             optimiser.step()
+            if trained:
+                with torch.no_grad():
+                    for p, p0 in zip(net.parameters(), trained):
+                        p.add_(p0 - p, alpha=min(1.0, lr * config.anchor))
     net.eval()
     return {k: v.detach().clone() for k, v in net.state_dict().items()}
 
@@ -130,14 +139,11 @@ def adapt_energy_surrogate(path: str | Path, label_paths: Sequence[str | Path], 
     its training part), its maps refitted on its own calibration part and its test part measured
     again (``fit.remeasure``; the card's networks must exist). Returns the model and its
     report; the card records what it was adapted to (``adapted``: files, settings, species keys)."""
-    from sei_net.learn.fit import remeasure, seen_keys, split_of_card
+    from sei_net.learn.fit import remeasure, require_networks, seen_keys, split_of_card
 
     model = EnergyEnsemble.load(path, device="cpu")
+    require_networks(model.card)          # before the minutes of fine-tuning: remeasure needs them
     data, parts = split_of_card(model.card)
-    missing = [p for p in model.card.get("networks", []) if not Path(p).exists()]
-    if missing:   # checked before the minutes of fine-tuning; remeasure needs them
-        raise FileNotFoundError(f"the model's card names networks that are not here: {', '.join(missing)}; "
-                                "build them first (make networks)")
     labels = load_labels(list(label_paths), coordination=model.card.get("coordination", "keep"))
     if labels.level_of_theory != model.level_of_theory:
         raise ValueError(f"the labels are at {labels.level_of_theory!r} but the model at {model.level_of_theory!r}; "

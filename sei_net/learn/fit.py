@@ -197,9 +197,20 @@ def recalibrate_energy_surrogate(path: str | Path, blend: bool = False) -> tuple
     figures measured again; the members are untouched. Returns the model, its card updated, and
     the report of ``calibrate_and_test``."""
     model = EnergyEnsemble.load(path, device="cpu")
+    require_networks(model.card)
     report = remeasure(model, *split_of_card(model.card), blend)
     model.card["recalibrated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return model, report
+
+
+def require_networks(card: dict) -> list[str]:
+    """The networks a model's card names; FileNotFoundError naming those that are not here."""
+    networks = card.get("networks", [])
+    missing = [p for p in networks if not Path(p).exists()]
+    if missing:
+        raise FileNotFoundError(f"the model's card names networks that are not here: {', '.join(missing)}; "
+                                "build them first (make networks)")
+    return networks
 
 
 def remeasure(model: EnergyEnsemble, data: LabelledSpecies, parts: dict[str, np.ndarray],
@@ -207,11 +218,7 @@ def remeasure(model: EnergyEnsemble, data: LabelledSpecies, parts: dict[str, np.
     """Fit ``model``'s maps on its calibration part and measure its test part (``calibrate_and_test``,
     re-splits on a random split) with the labelled reactions of the networks its card names, which
     must exist; the card takes the report. Returns the report."""
-    networks = model.card.get("networks", [])
-    missing = [p for p in networks if not Path(p).exists()]
-    if missing:
-        raise FileNotFoundError(f"the model's card names networks that are not here: {', '.join(missing)}; "
-                                "build them first (make networks)")
+    networks = require_networks(model.card)
     stoich = labelled_reactions(networks, data.keys) if networks else None
     draws = RESAMPLED_DRAWS if model.card.get("split") == "random" else 0
     report = calibrate_and_test(model, data, parts, stoich, draws, blend)
