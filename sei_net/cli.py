@@ -696,9 +696,10 @@ def recalibrate(model: Path = typer.Argument(..., help="energy model file (.pt) 
 def adapt(model: Path = typer.Argument(..., help="energy model file (.pt) from sei-net train, or 'default'"),
           labels: list[Path] = typer.Argument(..., help="oracle labels of the new species (.db or .jsonl.gz)"),
           out: Path = typer.Option(..., "-o", "--out", help="model file to write (.pt)"),
-          epochs: int = typer.Option(20, help="fine-tuning epochs over the new labels and the replay"),
+          epochs: int = typer.Option(10, help="fine-tuning epochs over the new labels and the replay"),
           lr: float = typer.Option(5e-4, help="peak learning rate (cosine decay to 0)"),
-          replay: int = typer.Option(3000, help="species of the model's training part replayed per member"),
+          replay: Optional[int] = typer.Option(None, help="species of the model's training part replayed per "
+                                               "member (default: all of them)"),
           seed: int = typer.Option(0, help="replay draw and data order seed"),
           workers: int = typer.Option(1, help="members fine-tuned at once, each in a one-thread CPU process"),
           force: bool = typer.Option(False, "--force", help="replace an existing model file"),
