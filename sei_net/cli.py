@@ -676,12 +676,11 @@ def recalibrate(model: Path = typer.Argument(..., help="energy model file (.pt) 
     test part again (eV); the members are not retrained. The card's label files and networks must
     be where it names them."""
     from sei_net.learn.fit import recalibrate_energy_surrogate
-    from sei_net.learn.score import DEFAULT_MODEL, default_model_path
+    from sei_net.learn.score import model_path
 
     if out.exists() and not force:
         raise FileExistsError(f"{out} exists; give --force to replace it (-o may name the model itself)")
-    ensemble, report = recalibrate_energy_surrogate(default_model_path() if str(model) == DEFAULT_MODEL else model,
-                                                    blend)
+    ensemble, report = recalibrate_energy_surrogate(model_path(model), blend)
     ensemble.save(out)
     if as_json:
         _emit_json(report)
@@ -708,12 +707,11 @@ def adapt(model: Path = typer.Argument(..., help="energy model file (.pt) from s
     minutes, refit its recalibration maps on its own calibration part and measure its test part
     again (eV). The card's label files and networks must be where it names them."""
     from sei_net.learn.adapt import AdaptConfig, adapt_energy_surrogate
-    from sei_net.learn.score import DEFAULT_MODEL, default_model_path
+    from sei_net.learn.score import model_path
 
     if out.exists() and not force:
         raise FileExistsError(f"{out} exists; give --force to replace it")
-    source = default_model_path() if str(model) == DEFAULT_MODEL else model
-    ensemble, report = adapt_energy_surrogate(source, labels, AdaptConfig(epochs=epochs, lr=lr, replay=replay),
+    ensemble, report = adapt_energy_surrogate(model_path(model), labels, AdaptConfig(epochs=epochs, lr=lr, replay=replay),
                                               seed, workers)
     ensemble.save(out)
     if as_json:
@@ -746,14 +744,14 @@ def learn(net: Path = typer.Argument(..., help="network file (.db), built by sei
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Active learning: label the most uncertain species on the best paths, retrain, repeat."""
     from sei_net.learn.active import learn as run_learning
-    from sei_net.learn.score import DEFAULT_MODEL, default_model_path
+    from sei_net.learn.score import model_path
     from sei_net.learn.train import TrainConfig
 
     if rounds < 0 or batch < 1 or members < 1 or epochs < 2:
         raise ValueError("--rounds must be >= 0, --batch and --members >= 1, --epochs >= 2")
     if not net.exists():
         raise FileNotFoundError(f"network {net} does not exist; build it with sei-net build")
-    base = None if fine_tune is None else default_model_path() if fine_tune == DEFAULT_MODEL else Path(fine_tune)
+    base = None if fine_tune is None else model_path(fine_tune)
     quiet = _quiet(as_json)
     results = run_learning(net, labels, out, rounds, batch, members, TrainConfig(epochs=epochs), extra_labels,
                            potential=potential, device=device, oracle_settings={"n_conformers": conformers},

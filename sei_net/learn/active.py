@@ -93,12 +93,11 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
 
     oracle_level = make_oracle(oracle, **(oracle_settings or {})).level_of_theory
     check_one_level(labels, extra_labels, oracle_level)
-    if base_model is not None:
-        base_level = EnergyEnsemble.load(base_model, device="cpu").level_of_theory
-        if base_level != oracle_level:
-            raise ValueError(f"the model to fine-tune is at {base_level!r} but the oracle labels at {oracle_level!r}; "
-                             "give oracle settings that match (the shipped model: --conformers 1)")
-    known = known_species(extra_labels, base_model)   # never sent to the oracle
+    base = None if base_model is None else EnergyEnsemble.load(base_model, device="cpu")
+    if base is not None and base.level_of_theory != oracle_level:
+        raise ValueError(f"the model to fine-tune is at {base.level_of_theory!r} but the oracle labels at "
+                         f"{oracle_level!r}; give oracle settings that match (the shipped model: --conformers 1)")
+    known = known_species(extra_labels, None if base is None else base.card)   # never sent to the oracle
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     LabelStore(labels).close()  # creates an empty cache on the first run
@@ -112,7 +111,7 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
             ensemble, report = fit_energy_surrogate([labels, *extra_labels], [network], "random", n_members,
                                                     config, seed, device, checkpoint=members)
         elif r == 0:
-            ensemble = EnergyEnsemble.load(base_model, device="cpu")
+            ensemble = base
             report = {"test": ensemble.card["test"], "sizes": ensemble.card["sizes"]}
         else:
             ensemble, report = adapt_energy_surrogate(base_model, [labels, *extra_labels], adapt_config, seed)
@@ -144,19 +143,17 @@ def learn(network: str | Path, labels: str | Path, out: str | Path, rounds: int 
     return results
 
 
-def known_species(extra_labels: Sequence[str | Path], base_model: str | Path | None) -> set[str]:
-    """Keys no round should label: those with a record in the extra label files and, when a model is
-    fine-tuned, those in its split (trained, early-stopped, calibrated, tested on or adapted to)."""
+def known_species(extra_labels: Sequence[str | Path], base_card: dict | None) -> set[str]:
+    """Keys no round should label: those with a record in the extra label files and, with the card
+    of a model that is fine-tuned, those in its split (trained, early-stopped, calibrated, tested on
+    or adapted to)."""
     from sei_net.learn.dataset import label_energies
 
     known = set(label_energies(list(extra_labels))[0]) if extra_labels else set()
-    if base_model is not None:
-        from sei_net.learn.ensemble import EnergyEnsemble
-        from sei_net.learn.fit import seen_keys, split_of_card
+    if base_card is not None:
+        from sei_net.learn.fit import split_keys, split_of_card
 
-        card = EnergyEnsemble.load(base_model, device="cpu").card
-        data, parts = split_of_card(card)
-        known |= seen_keys(data, parts, card) | {data.keys[i] for i in parts["test"]}
+        known |= split_keys(*split_of_card(base_card), base_card)
     return known
 
 

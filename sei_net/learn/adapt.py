@@ -91,17 +91,33 @@ def fine_tune_member(net_config: dict, state: dict, graphs: Sequence[SpeciesGrap
     return {k: v.detach().clone() for k, v in net.state_dict().items()}
 
 
-def _fine_tune_in_worker(job: tuple) -> dict:
+#: what every member trains on (graphs, standardised targets), once per worker process
+_WORKER_DATA: tuple | None = None
+
+
+def _start_worker(data: tuple) -> None:
+    global _WORKER_DATA
     torch.set_num_threads(1)
-    return fine_tune_member(*job)
+    _WORKER_DATA = data
 
 
-def standardised_targets(ensemble: EnergyEnsemble, species: Sequence, G: np.ndarray) -> tuple[list, np.ndarray]:
+def _fine_tune_job(job: tuple, data: tuple | None = None) -> dict:
+    """Fine-tune one member: ``job`` is (network config, state, replay rows, seed, settings);
+    ``data`` (replay graphs, replay targets, new graphs, new targets), or the worker's."""
+    net_config, state, take, seed, config = job
+    replay_graphs, replay_y, new_graphs, new_y = data or _WORKER_DATA
+    graphs = [replay_graphs[i] for i in take] + list(new_graphs)
+    return fine_tune_member(net_config, state, graphs, np.concatenate([replay_y[take], new_y]), seed, config)
+
+
+def standardised_targets(ensemble: EnergyEnsemble, data: LabelledSpecies) -> tuple[list, np.ndarray]:
     """Featurised species and their targets in the ensemble's standardised units (baseline removed)."""
-    graphs = [featurise(s) for s in species]
+    graphs = [featurise(s) for s in data.species]
+    if not graphs:
+        return graphs, np.zeros(0)
     composition = np.stack([g.composition for g in graphs])
-    charge = np.array([s.charge for s in species], dtype=float)
-    return graphs, (np.asarray(G, dtype=float) - ensemble.baseline(composition, charge) - ensemble.y_mean) / ensemble.y_std
+    charge = np.array([s.charge for s in data.species], dtype=float)
+    return graphs, (np.asarray(data.G, dtype=float) - ensemble.baseline(composition, charge) - ensemble.y_mean) / ensemble.y_std
 
 
 def fine_tune(ensemble: EnergyEnsemble, new: LabelledSpecies, replay_pool: LabelledSpecies,
@@ -113,26 +129,24 @@ def fine_tune(ensemble: EnergyEnsemble, new: LabelledSpecies, replay_pool: Label
     config.check()
     if workers < 1:
         raise ValueError(f"workers={workers} is not valid; give 1 or more")
-    composition = np.stack([featurise(s).composition for s in new.species]) if len(new) else None
-    if composition is not None and not ensemble.baseline.knows(composition).all():
-        stranger = new.species[int(np.flatnonzero(~ensemble.baseline.knows(composition))[0])]
-        raise ValueError(f"new label {stranger.key!r} has an element the model's baseline has no term for "
-                         f"(it knows {', '.join(ensemble.baseline.elements)}); a new element needs a model "
-                         "trained with it (sei-net train)")
-    jobs = []
-    for m, member in enumerate(ensemble.members):
-        rng = np.random.default_rng(seed + m)
-        n_replay = len(replay_pool) if config.replay is None else min(config.replay, len(replay_pool))
-        take = rng.choice(len(replay_pool), n_replay, replace=False)
-        species = [replay_pool.species[i] for i in take] + list(new.species)
-        graphs, y = standardised_targets(ensemble, species, np.concatenate([replay_pool.G[take], new.G]))
-        state = {k: v.detach().cpu().clone() for k, v in member.state_dict().items()}
-        jobs.append((member.config, state, graphs, y, seed + m, config))
+    new_graphs, new_y = standardised_targets(ensemble, new)
+    if new_graphs:
+        known = ensemble.baseline.knows(np.stack([g.composition for g in new_graphs]))
+        if not known.all():
+            raise ValueError(f"new label {new.species[int(np.flatnonzero(~known)[0])].key!r} has an element the "
+                             f"model's baseline has no term for (it knows {', '.join(ensemble.baseline.elements)}); "
+                             "a new element needs a model trained with it (sei-net train)")
+    data = (*standardised_targets(ensemble, replay_pool), new_graphs, new_y)   # featurised once for all members
+    n_replay = len(replay_pool) if config.replay is None else min(config.replay, len(replay_pool))
+    jobs = [(member.config, {k: v.detach().cpu().clone() for k, v in member.state_dict().items()},
+             np.random.default_rng(seed + m).choice(len(replay_pool), n_replay, replace=False), seed + m, config)
+            for m, member in enumerate(ensemble.members)]
     if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
-            states = list(pool.map(_fine_tune_in_worker, jobs))
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_start_worker, initargs=(data,)) as pool:
+            states = list(pool.map(_fine_tune_job, jobs))
     else:
-        states = [fine_tune_member(*job) for job in jobs]
+        states = [_fine_tune_job(job, data) for job in jobs]
     members = load_members(EnergyNet, {"config": ensemble.members[0].config, "states": states})
     return EnergyEnsemble(members, ensemble.baseline, ensemble.y_mean, ensemble.y_std, ensemble.level_of_theory,
                           dict(ensemble.calibration), dict(ensemble.card)).to(ensemble.device)
@@ -144,7 +158,7 @@ def adapt_energy_surrogate(path: str | Path, label_paths: Sequence[str | Path], 
     its training part), its maps refitted on its own calibration part and its test part measured
     again (``fit.remeasure``; the card's networks must exist). Returns the model and its
     report; the card records what it was adapted to (``adapted``: files, settings, species keys)."""
-    from sei_net.learn.fit import remeasure, require_networks, seen_keys, split_of_card
+    from sei_net.learn.fit import remeasure, require_networks, split_keys, split_of_card
 
     model = EnergyEnsemble.load(path, device="cpu")
     require_networks(model.card)          # before the minutes of fine-tuning: remeasure needs them
@@ -154,7 +168,7 @@ def adapt_energy_surrogate(path: str | Path, label_paths: Sequence[str | Path], 
         raise ValueError(f"the labels are at {labels.level_of_theory!r} but the model at {model.level_of_theory!r}; "
                          "give labels of the model's level of theory")
     # the card's own parts stay as the card says; species of an earlier adaptation train again
-    known = seen_keys(data, parts) | {data.keys[i] for i in parts["test"]}
+    known = split_keys(data, parts)
     fresh = [i for i, key in enumerate(labels.keys) if key not in known]
     if not fresh:
         raise ValueError(f"every species of {', '.join(map(str, label_paths))} is already in the model's split; "

@@ -101,6 +101,11 @@ def seen_keys(data: LabelledSpecies, parts: dict[str, np.ndarray], card: dict | 
     return {data.keys[i] for part in SEEN_PARTS for i in parts[part]} | adapted
 
 
+def split_keys(data: LabelledSpecies, parts: dict[str, np.ndarray], card: dict | None = None) -> set[str]:
+    """``seen_keys`` and the test part's keys: every species a model's split holds."""
+    return seen_keys(data, parts, card) | {data.keys[i] for i in parts["test"]}
+
+
 def oracle_name(level_of_theory: str) -> str:
     """The oracle's short name (as in ``sei_net.constants.ELECTRON_OFFSETS``) from a level of theory."""
     return "gfn2" if level_of_theory.upper().startswith("GFN2") else "oracle"
@@ -236,9 +241,7 @@ def unseen_species(model: EnergyEnsemble, label_paths: Sequence[str | Path], exc
     heavy atoms."""
     data, parts = split_of_card(model.card)
     parts = without_small(parts, data.n_heavy, min_heavy)
-    seen = seen_keys(data, parts, model.card)
-    if exclude_test:
-        seen |= {data.keys[i] for i in parts["test"]}
+    seen = split_keys(data, parts, model.card) if exclude_test else seen_keys(data, parts, model.card)
     other = load_labels(list(label_paths), coordination=model.card.get("coordination", "keep"))
     index = np.array([i for i, s in enumerate(other.species) if s.key not in seen and s.n_heavy > min_heavy],
                      dtype=np.int64)

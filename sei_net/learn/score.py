@@ -23,10 +23,14 @@ def default_model_path() -> Path:
     return Path(str(files("sei_net") / "data" / "models" / "energy_gfn2.pt"))
 
 
+def model_path(model: str | Path = DEFAULT_MODEL) -> Path:
+    """The file of an energy model given by path, or of the shipped one for 'default'."""
+    return default_model_path() if str(model) == DEFAULT_MODEL else Path(model)
+
+
 def load_model(model: str | Path = DEFAULT_MODEL, device: str = "auto") -> EnergyEnsemble:
     """An energy ensemble by path, or the shipped one for 'default'."""
-    path = default_model_path() if str(model) == DEFAULT_MODEL else Path(model)
-    return EnergyEnsemble.load(path, device)
+    return EnergyEnsemble.load(model_path(model), device)
 
 
 def surrogate_source(ensemble: EnergyEnsemble) -> str:
