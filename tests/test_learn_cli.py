@@ -65,6 +65,24 @@ def test_the_card_rebuilds_the_split_the_model_was_tested_on(trained):
         split_of_card({**card, "sizes": {**card["sizes"], "test": card["sizes"]["test"] + 1}})
 
 
+def test_no_pin_small_splits_as_models_before_the_rule(tmp_path):
+    """--no-pin-small: small species may be held out again (the shipped model's recipe), and the
+    card says so, so that its split is rebuilt the same way."""
+    from sei_net.learn.ensemble import EnergyEnsemble
+    from sei_net.learn.fit import split_of_card
+
+    model = tmp_path / "m.pt"
+    res = runner.invoke(app, ["train", str(LABELS), "-o", str(model), "--members", "1", "--epochs", "2",
+                              "--hidden", "8", "--layers", "1", "--device", "cpu", "--no-pin-small", "--json"])
+    assert res.exit_code == 0, res.output
+    card = EnergyEnsemble.load(model, device="cpu").card
+    assert card["oracle_max_heavy"] is None
+    data, parts = split_of_card(card)
+    assert {k: len(v) for k, v in parts.items()} == json.loads(res.stdout)["sizes"]
+    held_out = np.concatenate([parts["val"], parts["cal"], parts["test"]])
+    assert any(1 < data.n_atoms[i] and data.n_heavy[i] <= ORACLE_MAX_HEAVY for i in held_out)
+
+
 def test_score_writes_every_species_with_uncertainty(trained):
     net, model, _ = trained
     res = runner.invoke(app, ["score", str(net), "--model", str(model), "--device", "cpu", "--json"])
