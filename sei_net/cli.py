@@ -783,6 +783,10 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
           oracle_small: bool = typer.Option(False, "--oracle-small", help=f"first label the species of at most "
                                             f"{ORACLE_MAX_HEAVY} heavy atoms that no label file has with the "
                                             "model's oracle (into labels.db beside NET; as sei-net run does)"),
+          oracle_outside: bool = typer.Option(False, "--oracle-outside", help="first label the species outside "
+                                              "the model's applicability domain (an atom environment no training "
+                                              "species has) that no label file has with the model's oracle (into "
+                                              "labels.db beside NET; as sei-net run does)"),
           barrier_model: Optional[str] = typer.Option(None, "--barrier-model", help="barrier model file (.pt) "
                                                       "or 'default': also store learned intrinsic barriers"),
           device: str = typer.Option("auto", help="auto | cpu | cuda"),
@@ -790,13 +794,15 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
     """Predict free energies with uncertainties (eV) for every species of a network and store them
     (species with oracle labels keep those); with --barrier-model, intrinsic barriers (eV) for the
     non-redox reactions of its domain too."""
+    from sei_net.learn.domain import describe_domain
     from sei_net.learn.novelty import describe
     from sei_net.learn.score import load_barrier_model, score_barriers, score_file
     from sei_net.store import NetworkStore
 
     barrier_ensemble = None if barrier_model is None else load_barrier_model(barrier_model, device)
-    result, _ = score_file(net, model, labels, device, shipped_labels,
-                           net.with_name("labels.db") if oracle_small else None)
+    cache = net.with_name("labels.db")
+    result, _ = score_file(net, model, labels, device, shipped_labels, cache if oracle_small else None,
+                           outside_domain_cache=cache if oracle_outside else None)
     if barrier_ensemble is not None:
         with NetworkStore.open(net) as store:
             result["barriers"] = score_barriers(store, barrier_ensemble)
@@ -814,11 +820,14 @@ def score(net: Path = typer.Argument(..., help="network file (.db)"),
             typer.echo(f"{result['no_minimum_unscored']} species have no oracle minimum and are left unscored; "
                        f"{d['reactions']} concerted dissociative electron transfers through them "
                        f"({d['added']} added, {d['removed']} removed)")
-        small = result["small_species"]
-        if small:
-            typer.echo(f"small species not labelled: {small['skipped']}" if "skipped" in small else
-                       f"{small['unlabelled']} small species had no label: {small['computed']} computed now, "
-                       f"{small['usable']} usable, in {small['cache']}")
+        for what, done in (("small species", result["small_species"]),
+                           ("species outside the model's domain", result["outside_domain"])):
+            if done:
+                typer.echo(f"{what} not labelled: {done['skipped']}" if "skipped" in done else
+                           f"{done['unlabelled']} {what} had no label: {done['computed']} computed now, "
+                           f"{done['usable']} usable, in {done['cache']}")
+        if domain_line := describe_domain(result["domain"]):
+            typer.echo(domain_line)
         if "barriers" in result:
             b = result["barriers"]
             typer.echo(f"intrinsic barriers of {b['reactions']} reactions stored as {b['source']!r} in {b['seconds']} s")
@@ -983,6 +992,10 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
         oracle_small: bool = typer.Option(True, "--oracle-small/--no-oracle-small", help="label the species of "
                                           f"at most {ORACLE_MAX_HEAVY} heavy atoms that no label file has with the oracle "
                                           "(GFN2-xTB, OUT/labels.db) instead of predicting them"),
+        oracle_outside: bool = typer.Option(True, "--oracle-outside/--no-oracle-outside", help="label the species "
+                                            "outside the surrogate's applicability domain (an atom environment no "
+                                            "training species has) that no label file has with the oracle "
+                                            "(GFN2-xTB, OUT/labels.db) instead of predicting them"),
         max_generations: Optional[int] = typer.Option(None, "--max-generations", help="network depth: "
                                                       "override the recipe's limit (a built network is extended)"),
         potential: Optional[str] = typer.Option(None, "--potential", help="potentials to sweep, V vs Li/Li+, "
@@ -1041,7 +1054,7 @@ def run(recipe: str = typer.Argument(..., help="recipe file or shipped recipe na
                            potentials=values(potential, "potential", "V vs Li/Li+"), temperatures=temperatures,
                            kinetics=kinetics, grow_steps=grow, shipped_labels=shipped_labels,
                            max_generations=max_generations, electrode=electrode,
-                           viscosity=viscosity_pa_s, oracle_small=oracle_small)
+                           viscosity=viscosity_pa_s, oracle_small=oracle_small, oracle_outside=oracle_outside)
     typer.echo(json.dumps(summary["network"], indent=1))
     typer.echo(f"wrote {Path(out) / 'summary.json'} and {summary['report']}", err=True)
 

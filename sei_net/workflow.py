@@ -25,24 +25,31 @@ PATH_TARGETS = ("LEDC", "Li2CO3", "LiF", "LEMC", "LMC", "C2H4", "CO", "Li2O")
 
 
 def _score_stage(db: Path, labels: Sequence[Path], shipped_labels: bool, echo: Callable[[str], None],
-                 oracle_small: bool = True) -> dict:
+                 oracle_small: bool = True, oracle_outside: bool = True) -> dict:
     """Surrogate free energies for every species (the shipped GFN2-trained ensemble); species in
     the label files, and with ``shipped_labels`` in the shipped ones, keep their oracle values.
     With ``oracle_small`` the small species no label file settles are labelled by the oracle first
-    (OUT/labels.db; ``energy.small_species``) and keep those labels too."""
+    (OUT/labels.db; ``energy.small_species``) and keep those labels too; with ``oracle_outside``
+    so are the species outside the surrogate's applicability domain (``learn.domain``)."""
     from sei_net.learn.score import score_file
 
-    def progress(done: int, total: int, record) -> None:
-        echo(f"oracle: small species {done}/{total} {record.key} {record.status}")
+    def progress(what: str, done: int, total: int, record) -> None:
+        echo(f"oracle: {what} {done}/{total} {record.key} {record.status}")
 
-    cache = db.with_name("labels.db") if oracle_small else None
-    result, ensemble = score_file(db, "default", labels, "auto", shipped_labels, cache, progress)
-    small = result["small_species"]
+    cache = db.with_name("labels.db")
+    result, ensemble = score_file(db, "default", labels, "auto", shipped_labels, cache if oracle_small else None,
+                                  progress, cache if oracle_outside else None)
+    small, outside = result["small_species"], result["outside_domain"]
     if small and "skipped" in small:
         echo(f"small species not labelled: {small['skipped']}")
     elif small:
         echo(f"oracle: {small['unlabelled']} small species (<= {small['max_heavy_atoms']} heavy atoms) had no "
              f"label; {small['computed']} computed now, {small['usable']} usable")
+    if outside and "skipped" in outside:
+        echo(f"species outside the surrogate's domain not labelled: {outside['skipped']}")
+    elif outside and outside["unlabelled"]:
+        echo(f"oracle: {outside['unlabelled']} species outside the surrogate's domain had no label; "
+             f"{outside['computed']} computed now, {outside['usable']} usable")
     result["model_test_metrics_eV"] = _test_metrics(ensemble.card.get("test", {}))
     echo(f"scored {result['scored']} species with the {result['source']} ensemble in {result['seconds']['total']} s")
     if result["no_minimum_unscored"]:
@@ -154,13 +161,13 @@ def _growth_stage(q, recipe, db: Path, out: Path, steps: int, force: bool, echo:
 
 def network_with_energies(recipe, out: Path, force: bool = False, labels: Sequence[str | Path] = (),
                           echo: Callable[[str], None] = print, shipped_labels: bool = True,
-                          max_generations: int | None = None, oracle_small: bool = True
-                          ) -> tuple[Path, dict, list[str], dict]:
+                          max_generations: int | None = None, oracle_small: bool = True,
+                          oracle_outside: bool = True) -> tuple[Path, dict, list[str], dict]:
     """Build (or resume) the recipe's network in ``out`` and score it with the shipped surrogate
     ensemble; species in ``labels``, then (with ``shipped_labels``) in the shipped GFN2 label files
     (``learn.score.score_file``), keep their oracle free energies (a species in several keeps
     its first record). With ``oracle_small`` the small species none of them settles are labelled by
-    the oracle first (``_score_stage``). ``max_generations`` overrides the recipe's limit (a finished network is
+    the oracle first, and with ``oracle_outside`` those outside the surrogate's domain (``_score_stage``). ``max_generations`` overrides the recipe's limit (a finished network is
     extended). Returns (network file, build state, known SEI species found, energies stage record)."""
     from sei_net.chem.known import known_species_keys
     from sei_net.generate import build_network
@@ -172,7 +179,8 @@ def network_with_energies(recipe, out: Path, force: bool = False, labels: Sequen
         build_state = json.loads(net.store.get_meta("build_state"))
         known = known_species_keys()
         found = sorted(known[s.key] for s in net.species().values() if s.key in known)
-    return db, build_state, found, _score_stage(db, [Path(p) for p in labels], shipped_labels, echo, oracle_small)
+    return db, build_state, found, _score_stage(db, [Path(p) for p in labels], shipped_labels, echo, oracle_small,
+                                                oracle_outside)
 
 
 def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: Sequence[str | Path] = (),
@@ -180,15 +188,17 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
                  temperatures: Sequence[float] | None = None, kinetics: dict | None = None,
                  grow_steps: int = 0, report: bool = True, shipped_labels: bool = True,
                  max_generations: int | None = None, electrode: str = "marcus",
-                 viscosity: float | None = DEFAULT_VISCOSITY, oracle_small: bool = True) -> dict:
+                 viscosity: float | None = DEFAULT_VISCOSITY, oracle_small: bool = True,
+                 oracle_outside: bool = True) -> dict:
     """Run the main job for a recipe into folder ``out``; returns the summary dict (also written to
     OUT/summary.json, and shown in OUT/report.html unless ``report`` is false).
 
     ``labels``: oracle label files whose species keep their oracle free energies, besides (with
     ``shipped_labels``, the default) the shipped GFN2 labels; without both, every species takes the
     surrogate's energy, except (with ``oracle_small``, the default) the species of at most
-    ``constants.ORACLE_MAX_HEAVY`` heavy atoms, which the oracle labels into OUT/labels.db when no
-    label file has them. ``potentials``
+    ``constants.ORACLE_MAX_HEAVY`` heavy atoms and (with ``oracle_outside``, the default) those
+    outside the surrogate's applicability domain (``learn.domain``), which the oracle labels into
+    OUT/labels.db when no label file has them. ``potentials``
     (V vs Li/Li+) and ``temperatures`` (K): the sweep grid (default DEFAULT_SWEEP_POTENTIALS and the
     recipe's temperature; the recipe's potential is always included). ``kinetics``: settings for
     kinetics.yields.product_yields ({} for its defaults, None to skip the stage). ``grow_steps``:
@@ -200,7 +210,7 @@ def run_main_job(recipe_ref: str, out: str | Path, force: bool = False, labels: 
     recipe = load_recipe(recipe_ref)
     out = Path(out)
     db, build_state, found, energies = network_with_energies(recipe, out, force, labels, echo, shipped_labels,
-                                                             max_generations, oracle_small)
+                                                             max_generations, oracle_small, oracle_outside)
     from sei_net.kinetics.query import PathQuery
     done = ["recipe", "seed_network", "generation", "energies", "paths"]
     potentials = sorted(set(DEFAULT_SWEEP_POTENTIALS if potentials is None else potentials) | {recipe.potential})

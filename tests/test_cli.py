@@ -264,7 +264,8 @@ def test_run_keeps_the_shipped_oracle_labels_unless_told_not_to(tmp_path):
     origins = {}
     for flag in ("--shipped-labels", "--no-shipped-labels"):
         out = tmp_path / flag
-        small = [] if flag == "--shipped-labels" else ["--no-oracle-small"]   # else the oracle labels small ones
+        # else the oracle labels small ones, and those outside the surrogate's domain
+        small = [] if flag == "--shipped-labels" else ["--no-oracle-small", "--no-oracle-outside"]
         res = runner.invoke(app, ["run", str(recipe), "-o", str(out), "--trajectories", "0", "--potential", "0",
                                   flag, *small])
         assert res.exit_code == 0, res.output
@@ -281,6 +282,7 @@ def test_run_keeps_the_shipped_oracle_labels_unless_told_not_to(tmp_path):
             heavy = {k: Species.from_key(k).n_heavy for k in rows}
             assert all(origins[flag][k] == "surrogate" for k in rows if k not in shipped and heavy[k] > ORACLE_MAX_HEAVY)
             assert all(origins[flag][k] == "oracle" for k in rows if heavy[k] <= ORACLE_MAX_HEAVY)
-            assert (out / "labels.db").exists() == (json.loads((out / "summary.json").read_text())
-                                                    ["energies"]["small_species"]["unlabelled"] > 0)
+            energies = json.loads((out / "summary.json").read_text())["energies"]
+            asked = energies["small_species"]["unlabelled"] + energies["outside_domain"]["unlabelled"]
+            assert (out / "labels.db").exists() == (asked > 0)
     assert set(origins["--no-shipped-labels"].values()) == {"surrogate"}

@@ -12,6 +12,7 @@ pytest.importorskip("torch")
 from sei_net.cli import app  # noqa: E402
 from sei_net.constants import ORACLE_MAX_HEAVY  # noqa: E402
 from sei_net.learn.card import card_markdown  # noqa: E402
+from sei_net.learn.domain import Domain, atom_environments  # noqa: E402
 from sei_net.store import NetworkStore  # noqa: E402
 
 runner = CliRunner()
@@ -61,6 +62,9 @@ def test_the_card_rebuilds_the_split_the_model_was_tested_on(trained):
     assert not set(parts["test"]) & set(parts["train"])
     assert all(data.n_atoms[i] > 1 and data.n_heavy[i] > ORACLE_MAX_HEAVY for i in parts["test"])
     assert f"species of at most {ORACLE_MAX_HEAVY} heavy atoms" in card_markdown(card, "energy model")
+    domain = Domain.of_card(card)                       # the atom environments of the training part
+    assert domain is not None and not domain.outside([data.species[i] for i in parts["train"]]).any()
+    assert domain.environments == {e for i in parts["train"] for e in atom_environments(data.species[i])}
     with pytest.raises(ValueError, match="label files changed"):
         split_of_card({**card, "sizes": {**card["sizes"], "test": card["sizes"]["test"] + 1}})
 
@@ -84,7 +88,11 @@ def test_no_pin_small_splits_as_models_before_the_rule(tmp_path):
 
 
 def test_score_writes_every_species_with_uncertainty(trained):
+    from sei_net.learn.ensemble import EnergyEnsemble
+    from sei_net.learn.fit import split_of_card
+
     net, model, _ = trained
+    data, parts = split_of_card(EnergyEnsemble.load(model, device="cpu").card)
     res = runner.invoke(app, ["score", str(net), "--model", str(model), "--device", "cpu", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
@@ -94,6 +102,14 @@ def test_score_writes_every_species_with_uncertainty(trained):
     with NetworkStore.open(net, readonly=True) as store:
         rows = store.energies("gfn2-surrogate")
         assert len(rows) == out["scored"] == store.info()["species"] - out["skipped_unknown_elements"]
+        key_of = {sid: key for key, sid in store.species_ids.items()}
+    domain = out["domain"]                    # species outside the model's domain are named, never trained ones
+    flagged = [r for r in rows if "outside_domain" in r["data"]]
+    assert domain["outside"] == len(flagged) and 0 < len(flagged) < domain["predicted"]
+    trained_keys = {data.keys[i] for i in parts["train"]}
+    assert not trained_keys & {key_of[r["species_id"]] for r in flagged}
+    for r in flagged:
+        assert r["data"]["origin"] == "surrogate" and r["data"]["outside_domain"]
     for r in rows:
         assert len(r["members"]) == 2 and np.isclose(r["G"], np.mean(r["members"]))
         parts = r["data"]["epistemic_var"] + r["data"]["aleatoric_var"]
@@ -350,6 +366,10 @@ def test_adapt_fine_tunes_on_new_species_and_refuses_known_ones(trained, tmp_pat
     errors = {name: np.abs(m.predict(labels.species).mean - labels.G).mean() for name, m in
               (("before", before), ("after", after))}
     assert errors["after"] < 0.7 * errors["before"], errors
+    # the domain grows by the environments of the species it was fine-tuned on, and by nothing else
+    grown, old = Domain.of_card(after.card).environments, Domain.of_card(before.card).environments
+    fresh = {e for k in out["adapted"]["keys"] for e in atom_environments(labels.species[labels.keys.index(k)])}
+    assert grown == old | fresh and grown > old
     res = runner.invoke(app, ["adapt", str(model), str(LABELS), "-o", str(tmp_path / "again.pt")])
     assert res.exit_code == 2 and "already in the model's split" in res.output and res.output.count("\n") == 1
     res = runner.invoke(app, ["adapt", str(model), str(new), "-o", str(adapted)])

@@ -92,3 +92,32 @@ def test_scoring_labels_small_species_with_the_models_oracle_and_keeps_them(tmp_
     assert again.exit_code == 0, again.output
     small = json.loads(again.stdout)["small_species"]   # resumed from the cache beside the network
     assert small["computed"] == 0 and small["usable"] == 2 and small["cache"] == str(tmp_path / "labels.db")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tblite") is None, reason="needs tblite (GFN2-xTB)")
+def test_scoring_sends_species_outside_the_models_domain_to_the_oracle(tmp_path):
+    from sei_net.learn.domain import Domain
+    from sei_net.learn.score import load_model, score_file
+    from sei_net.store import NetworkStore
+
+    ethynyl_ether = Species.from_smiles("[C]#COC")           # a bare sp carbon no training species has
+    domain = Domain.of_card(load_model("default", "cpu").card)
+    assert domain.novel(ethynyl_ether) and not domain.novel(EC)
+    net = tmp_path / "net.db"
+    with NetworkStore.create(net) as store:
+        store.add_species([EC, ethynyl_ether])
+    result, _ = score_file(net, "default", outside_domain_cache=tmp_path / "labels.db")
+    outside = result["outside_domain"]
+    assert outside["unlabelled"] == 1 and outside["computed"] == 1
+    assert [tuple(row) for row in outside["environments"]] == [(e, 1) for e in domain.novel(ethynyl_ether)]
+    with NetworkStore.open(net, readonly=True) as store:
+        key_of = {sid: key for key, sid in store.species_ids.items()}
+        rows = {key_of[r["species_id"]]: r for r in store.energies(result["source"])}
+    assert result["domain"]["outside"] == 0                     # nothing left that the model would extrapolate
+    assert rows[EC.key]["data"]["origin"] == "surrogate"
+    if outside["usable"]:                                       # labelled: the oracle's G, no spread
+        assert rows[ethynyl_ether.key]["data"]["origin"] == "oracle" and rows[ethynyl_ether.key]["sigma"] == 0
+    else:                                                       # no minimum at the oracle's level: unscored
+        assert ethynyl_ether.key not in rows and result["no_minimum_unscored"] == 1
+    again, _ = score_file(net, "default", outside_domain_cache=tmp_path / "labels.db")
+    assert again["outside_domain"]["computed"] == 0 and again["outside_domain"]["usable"] == outside["usable"]

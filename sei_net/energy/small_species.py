@@ -1,4 +1,6 @@
-"""The species the oracle labels itself: those of at most ``constants.ORACLE_MAX_HEAVY`` heavy atoms.
+"""The species the oracle labels itself: those of at most ``constants.ORACLE_MAX_HEAVY`` heavy atoms
+(and, through ``label_species``, those outside the energy model's applicability domain:
+``learn.domain``, ``learn.score.score_file``).
 
 A network holds few of them (102-152 of 8,583-20,000 species in each network the shipped labels
 come from),
@@ -45,28 +47,35 @@ def gfn2_oracle_for(level: str):
 def label_small_species(species: Iterable[Species], settled: set[str], cache: str | Path, oracle,
                         max_heavy: int = ORACLE_MAX_HEAVY,
                         progress: Callable[[int, int, EnergyRecord], None] | None = None) -> dict:
-    """Label with ``oracle`` every species of at most ``max_heavy`` heavy atoms whose key is not in
-    ``settled`` (keys some label file already has a usable record or a no-minimum verdict for)
-    and that the cache has no record of at the oracle's level; records go to the label cache
-    ``cache`` one by one, so an interrupted run keeps what it computed. Returns the counts, the
-    seconds spent, the cache's records of the small species as ``{key: (status, G in eV or None)}``
-    and, as ``no_minimum``, the keys of those the oracle found no minimum for."""
-    small = [s for s in small_species(species, max_heavy) if s.key not in settled]
+    """``label_species`` on the species of at most ``max_heavy`` heavy atoms; the result also
+    names the limit (``max_heavy_atoms``)."""
+    return {"max_heavy_atoms": max_heavy,
+            **label_species(small_species(species, max_heavy), settled, cache, oracle, progress)}
+
+
+def label_species(species: Iterable[Species], settled: set[str], cache: str | Path, oracle,
+                  progress: Callable[[int, int, EnergyRecord], None] | None = None) -> dict:
+    """Label with ``oracle`` every one of ``species`` whose key is not in ``settled`` (keys some
+    label file already has a usable record or a no-minimum verdict for) and that the cache has no
+    record of at the oracle's level; records go to the label cache ``cache`` one by one, so an
+    interrupted run keeps what it computed. Returns the counts, the seconds spent, the cache's
+    records of those species as ``{key: (status, G in eV or None)}`` and, as ``no_minimum``, the
+    keys of those the oracle found no minimum for."""
+    todo_species = [s for s in species if s.key not in settled]
     level = oracle.level_of_theory
     t0 = time.perf_counter()
-    if not small:   # no cache file for nothing
-        return {"max_heavy_atoms": max_heavy, "unlabelled": 0, "computed": 0, "seconds": 0.0, "records": {},
-                "no_minimum": set()}
+    if not todo_species:   # no cache file for nothing
+        return {"unlabelled": 0, "computed": 0, "seconds": 0.0, "records": {}, "no_minimum": set()}
     with LabelStore(cache) as store:
-        todo = store.todo([s.key for s in small], level)
-        by_key = {s.key: s for s in small}
+        todo = store.todo([s.key for s in todo_species], level)
+        by_key = {s.key: s for s in todo_species}
         for n, key in enumerate(todo, 1):
             record = oracle.compute(by_key[key])
             store.put([record])
             if progress:
                 progress(n, len(todo), record)
-        records = {s.key: store.get(s.key, level) for s in small}
+        records = {s.key: store.get(s.key, level) for s in todo_species}
         no_minimum = set(store.no_minimum(level)) & by_key.keys()
-    return {"max_heavy_atoms": max_heavy, "unlabelled": len(small), "computed": len(todo),
+    return {"unlabelled": len(todo_species), "computed": len(todo),
             "seconds": round(time.perf_counter() - t0, 3),
             "records": {k: (r.status, r.G) for k, r in records.items() if r is not None}, "no_minimum": no_minimum}

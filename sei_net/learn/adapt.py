@@ -158,7 +158,7 @@ def adapt_energy_surrogate(path: str | Path, label_paths: Sequence[str | Path], 
     its training part), its maps refitted on its own calibration part and its test part measured
     again (``fit.remeasure``; the card's networks must exist). Returns the model and its
     report; the card records what it was adapted to (``adapted``: files, settings, species keys)."""
-    from sei_net.learn.fit import remeasure, require_networks, split_keys, split_of_card
+    from sei_net.learn.fit import remeasure, require_networks, split_keys, split_of_card, training_domain
 
     model = EnergyEnsemble.load(path, device="cpu")
     require_networks(model.card)          # before the minutes of fine-tuning: remeasure needs them
@@ -181,4 +181,5 @@ def adapt_energy_surrogate(path: str | Path, label_paths: Sequence[str | Path], 
         "keys": sorted(set(earlier.get("keys", [])) | {labels.keys[i] for i in fresh}),
         "left_out_known": len(labels) - len(fresh), "config": asdict(config), "seed": seed,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    tuned.card["domain"] = training_domain(data, parts, tuned.card).to_card()   # the new labels' environments too
     return tuned, report

@@ -134,13 +134,17 @@ def label_energies(paths: Sequence[str | Path], level: str | None = None,
     return _first_records(rows, statuses, paths, level), chosen
 
 
-def oracle_verdicts(paths: Sequence[str | Path], level: str) -> tuple[dict[str, float], set[str]]:
+def oracle_verdicts(paths: Sequence[str | Path], level: str) -> tuple[dict[str, float], set[str], set[str]]:
     """From label files at ``level``, read once: species key -> oracle G (eV) of the usable labels
-    (``label_energies``), and the keys without a usable label that the oracle found no minimum
-    for (rearranged from every starting geometry, ``LabelStore.no_minimum``)."""
+    (``label_energies``); the keys without a usable label that the oracle found no minimum for
+    (rearranged from every starting geometry, ``LabelStore.no_minimum``); and the keys of the
+    other records without a usable label (the oracle tried and failed, e.g. no 3D embedding), which
+    asking the same oracle again would not change."""
     rows, _, _, no_minimum = _read(paths, level, verdicts=True)
     usable = _first_records(rows, USABLE_STATUSES, paths, level)
-    return {key: G for key, (_, G) in usable.items()}, no_minimum - usable.keys()
+    no_minimum -= usable.keys()
+    failed = {row[0] for row in rows} - usable.keys() - no_minimum
+    return {key: G for key, (_, G) in usable.items()}, no_minimum, failed
 
 
 def _relax(moved: list[tuple]) -> list[tuple[str, str | None, float]]:

@@ -15,9 +15,11 @@ from typing import Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from sei_net.chem.species import Species
 from sei_net.constants import ORACLE_MAX_HEAVY
 from sei_net.learn.dataset import (LabelledSpecies, load_labels, pin_to_train, random_split, size_split,
                                    start_graph_bounds)
+from sei_net.learn.domain import Domain, training_environments
 from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction
 from sei_net.learn.evaluate import calibration_maps, evaluate, labelled_reactions, resampled_held_out
 from sei_net.learn.novelty import calibration_threshold
@@ -106,6 +108,15 @@ def split_keys(data: LabelledSpecies, parts: dict[str, np.ndarray], card: dict |
     return seen_keys(data, parts, card) | {data.keys[i] for i in parts["test"]}
 
 
+def training_domain(data: LabelledSpecies, parts: dict[str, np.ndarray], card: dict | None = None) -> Domain:
+    """The applicability domain (``learn.domain``) of a model trained on ``parts['train']`` of
+    ``data``: the atom environments of its training species and, with its ``card``, of the species
+    it was fine-tuned on (``learn.adapt``)."""
+    species = [data.species[i] for i in parts["train"]]
+    species += [Species.from_key(k) for k in (card or {}).get("adapted", {}).get("keys", [])]
+    return Domain(training_environments(species))
+
+
 def oracle_name(level_of_theory: str) -> str:
     """The oracle's short name (as in ``sei_net.constants.ELECTRON_OFFSETS``) from a level of theory."""
     return "gfn2" if level_of_theory.upper().startswith("GFN2") else "oracle"
@@ -146,7 +157,7 @@ def fit_energy_surrogate(label_paths: Sequence[str | Path], network_paths: Seque
         "oracle_max_heavy": oracle_max_heavy, "coordination": coordination, "label_counts": data.counts,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     })
-    ensemble.card.update(report)
+    ensemble.card.update(report, domain=training_domain(data, parts).to_card())
     return ensemble, report
 
 
@@ -199,11 +210,14 @@ def calibrate_and_test(ensemble: EnergyEnsemble, data, parts: dict[str, np.ndarr
 def recalibrate_energy_surrogate(path: str | Path, blend: bool = False) -> tuple[EnergyEnsemble, dict]:
     """A trained energy model with its recalibration maps fitted again on its own calibration part
     (split rebuilt from the card, ``split_of_card``; the card's networks must exist), and its test
-    figures measured again; the members are untouched. Returns the model, its card updated, and
-    the report of ``calibrate_and_test``."""
+    figures measured again; the members are untouched. The card also gets the model's
+    applicability domain (``training_domain``), which models trained before 2026-11-25 lack.
+    Returns the model, its card updated, and the report of ``calibrate_and_test``."""
     model = EnergyEnsemble.load(path, device="cpu")
     require_networks(model.card)
-    report = remeasure(model, *split_of_card(model.card), blend)
+    data, parts = split_of_card(model.card)
+    report = remeasure(model, data, parts, blend)
+    model.card["domain"] = training_domain(data, parts, model.card).to_card()  # models from before it was kept
     model.card["recalibrated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return model, report
 

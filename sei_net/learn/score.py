@@ -4,15 +4,19 @@ species, written to the network store as one energy source."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from sei_net.constants import BARRIER_SOURCE, ORACLE_MAX_HEAVY, SURROGATE_SUFFIX
+from sei_net.learn.domain import Domain
 from sei_net.learn.ensemble import EnergyEnsemble
 from sei_net.learn.features import featurise
 from sei_net.learn.novelty import network_novelty
 
+#: the most common environments outside a model's domain that a scoring's record lists
+SHOWN_ENVIRONMENTS = 20
 #: the shipped default model (trained on GFN2 labels; see its model card)
 DEFAULT_MODEL = "default"
 
@@ -47,7 +51,7 @@ def oracle_labels(paths, ensemble: EnergyEnsemble) -> dict[str, float]:
 
 def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=(), device: str = "auto",
                shipped_labels: bool = False, small_species_cache: str | Path | None = None,
-               progress=None) -> tuple[dict, EnergyEnsemble]:
+               progress=None, outside_domain_cache: str | Path | None = None) -> tuple[dict, EnergyEnsemble]:
     """Load a model (``load_model``), score the network file in place (``score_network``, labelled
     species from the label files kept) and return the result and the model. With ``shipped_labels``
     and the default model, the shipped GFN2 label files (``resources.shipped_label_files``, its
@@ -59,8 +63,12 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
 
     ``small_species_cache`` (a label cache, .db): species of at most ``ORACLE_MAX_HEAVY`` heavy
     atoms that no label file settles are first labelled there by the model's own oracle
-    (``energy.small_species``; ``progress(done, total, record)`` after each) and keep those labels:
-    the surrogate is not asked for them. The result's ``small_species`` says what was done."""
+    (``energy.small_species``; ``progress(what, done, total, record)`` after each) and keep those
+    labels: the surrogate is not asked for them. The result's ``small_species`` says what was done.
+    ``outside_domain_cache``: the same for the species outside the model's applicability domain
+    (``learn.domain``; the result's ``outside_domain``). Neither asks the oracle again for a
+    species the label files hold a failed record of at its level (``oracle_verdicts``)."""
+    from sei_net.energy.small_species import small_species
     from sei_net.generate.dissociative import add_dissociative_transfers
     from sei_net.store import NetworkStore
     from sei_net.threads import use_idle_cores
@@ -74,28 +82,58 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
     if labels:
         from sei_net.learn.dataset import oracle_verdicts
 
-        known, no_minimum = oracle_verdicts(labels, ensemble.level_of_theory)
+        known, no_minimum, failed = oracle_verdicts(labels, ensemble.level_of_theory)
     else:
         known = no_minimum = None
+        failed = set()
     with NetworkStore.open(network) as store:
-        small = None
+        small = outside = None
         if small_species_cache is not None:
-            known, no_minimum, small = _oracle_small_species(store, ensemble.level_of_theory, known, no_minimum,
-                                                             small_species_cache, progress)
+            untried = [s for s in small_species(store.all_species(ORACLE_MAX_HEAVY).values()) if s.key not in failed]
+            known, no_minimum, small = _oracle_labels(untried, "small species", ensemble.level_of_theory, known,
+                                                      no_minimum, small_species_cache, progress)
+            small.setdefault("max_heavy_atoms", ORACLE_MAX_HEAVY)
+        if outside_domain_cache is not None:
+            known, no_minimum, outside = _oracle_outside_domain(store, ensemble, known, no_minimum, failed,
+                                                                outside_domain_cache, progress)
         result = score_network(store, ensemble, known, no_minimum)
-        result["small_species"] = small
+        result["small_species"], result["outside_domain"] = small, outside
         result["dissociative_transfers"] = add_dissociative_transfers(store, no_minimum or set())  # no usable label
     result["torch_threads"] = threads
     return result, ensemble
 
 
-def _oracle_small_species(store, level: str, known: dict | None, no_minimum: set | None, cache, progress
-                          ) -> tuple[dict, set, dict]:
-    """Label the unsettled small species of an open network with the oracle of ``level`` into
-    ``cache`` (``energy.small_species``) and add the results to the oracle verdicts (usable G, no
-    minimum). Without that oracle (not GFN2, or tblite missing) nothing is labelled and the
-    returned record says why."""
-    from sei_net.energy.small_species import gfn2_oracle_for, label_small_species
+def _oracle_outside_domain(store, ensemble: EnergyEnsemble, known: dict | None, no_minimum: set | None,
+                           failed: set[str], cache, progress) -> tuple[dict, set, dict]:
+    """``_oracle_labels`` on the species of an open network that no label file settles and that
+    hold an atom environment outside the model's applicability domain (``learn.domain``); the
+    result also counts those environments. Species the label files hold failed records of
+    (``failed``: the oracle tried) are not tried again: the surrogate predicts them, flagged. A
+    model whose card keeps no domain labels none."""
+    domain = Domain.of_card(ensemble.card)
+    if domain is None:
+        return known, no_minimum, {"skipped": "the model's card keeps no applicability domain (trained before "
+                                              "2026-11-25; sei-net recalibrate adds it)"}
+    settled = set(known or ()) | set(no_minimum or ()) | failed
+    novel, outside = {}, []
+    for sp in store.all_species().values():
+        if sp.key not in settled and (envs := domain.novel(sp)):
+            novel[sp.key] = envs
+            outside.append(sp)
+    outside.sort(key=lambda sp: (sp.n_atoms, sp.key))
+    known, no_minimum, done = _oracle_labels(outside, "species outside the model's domain",
+                                             ensemble.level_of_theory, known, no_minimum, cache, progress)
+    done["environments"] = Counter(e for s in outside for e in novel[s.key]).most_common(SHOWN_ENVIRONMENTS)
+    return known, no_minimum, done
+
+
+def _oracle_labels(species, what: str, level: str, known: dict | None, no_minimum: set | None, cache, progress
+                   ) -> tuple[dict, set, dict]:
+    """Label the unsettled ones of ``species`` with the oracle of ``level`` into ``cache``
+    (``energy.small_species.label_species``; ``progress(what, done, total, record)`` after each)
+    and add the results to the oracle verdicts (usable G, no minimum). Without that oracle (not
+    GFN2, or tblite missing) nothing is labelled and the returned record says why."""
+    from sei_net.energy.small_species import gfn2_oracle_for, label_species
     from sei_net.learn.dataset import USABLE_STATUSES
 
     known, no_minimum = dict(known or {}), set(no_minimum or ())
@@ -103,8 +141,8 @@ def _oracle_small_species(store, level: str, known: dict | None, no_minimum: set
     if oracle is None:
         return known, no_minimum, {"skipped": f"no oracle at {level!r} here (GFN2-xTB needs tblite: "
                                               "pip install 'sei_net[oracle]'); the surrogate predicts them"}
-    done = label_small_species(store.all_species(ORACLE_MAX_HEAVY).values(), set(known) | no_minimum, cache,
-                               oracle, progress=progress)
+    step = None if progress is None else (lambda done, total, record: progress(what, done, total, record))
+    done = label_species(species, set(known) | no_minimum, cache, oracle, progress=step)
     rearranged = done.pop("no_minimum")
     usable = 0
     for key, (status, G) in done.pop("records").items():
@@ -123,7 +161,10 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
     stored members are the calibrated ones (``EnsemblePrediction.calibrated_members``): their
     spread is the stored sigma, so member-wise reaction dG, path and product probabilities carry
     the recalibrated uncertainty, aleatoric part included. The result's ``novelty``
-    (``novelty.network_novelty``) says whether the predicted species look new to the model.
+    (``novelty.network_novelty``) says whether the predicted species look new to the model, and
+    its ``domain`` how many of them hold an atom environment outside the model's applicability
+    domain (``learn.domain``; None for a card without one); their rows' data name those
+    environments (``outside_domain``).
 
     ``labels`` (species key -> oracle G in eV, ``oracle_labels``): those species are not predicted;
     they keep their oracle value in every member with sigma 0, so reaction energies are uncertain
@@ -142,6 +183,8 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
     todo = [s for s, keep in zip(species.values(), kept | unstable) if not keep]
     graphs = [featurise(s) for s in todo]
     t_feat = time.perf_counter() - start
+    domain = Domain.of_card(ensemble.card)
+    novel = {} if domain is None else {i: envs for i, g in enumerate(graphs) if (envs := domain.novel(g))}
     pred = ensemble.predict_graphs(graphs, np.array([s.charge for s in todo]), batch_size)
     t_pred = time.perf_counter() - start - t_feat
     n_members = len(ensemble.members)
@@ -162,15 +205,22 @@ def score_network(store, ensemble: EnergyEnsemble, labels: dict[str, float] | No
         level += "; oracle labels kept where present"
     if unstable.any():
         level += "; species the oracle found no minimum for left unscored"
+    row_of = np.flatnonzero(predicted)     # todo[i] is species row row_of[i]
+    outside = {int(row_of[i]): envs for i, envs in novel.items()}
     rows = []
     for k in np.flatnonzero(np.isfinite(mean)):
+        data = {"origin": "oracle" if kept[k] else "surrogate",
+                "epistemic_var": float(epistemic[k]), "aleatoric_var": float(aleatoric[k])}
+        if k in outside:
+            data["outside_domain"] = outside[k]
         rows.append({"species_id": int(ids[k]), "source": source, "level_of_theory": level,
-                     "G": float(mean[k]), "sigma": float(sigma[k]), "members": members[k],
-                     "data": {"origin": "oracle" if kept[k] else "surrogate",
-                              "epistemic_var": float(epistemic[k]), "aleatoric_var": float(aleatoric[k])}})
+                     "G": float(mean[k]), "sigma": float(sigma[k]), "members": members[k], "data": data})
     store.set_energies(rows, replace_source=source)
     return {"source": source, "level_of_theory": level, "species": len(ids), "scored": len(rows),
             "novelty": network_novelty(raw_epistemic, ensemble.card.get("novelty_threshold")),
+            "domain": None if domain is None else {
+                "predicted": len(todo), "outside": len(novel),
+                "environments": Counter(e for envs in novel.values() for e in envs).most_common(SHOWN_ENVIRONMENTS)},
             "oracle_labels_kept": int(kept.sum()), "no_minimum_unscored": int(unstable.sum()),
             "skipped_unknown_elements": int(len(ids) - len(rows) - unstable.sum()), "device": ensemble.device,
             "seconds": {"featurise": round(t_feat, 3), "predict": round(t_pred, 3),
