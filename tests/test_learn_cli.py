@@ -382,3 +382,28 @@ def test_recalibrate_and_adapt_take_the_default_model_and_name_missing_networks(
         res = runner.invoke(app, args)
         assert res.exit_code == 2 and "make networks" in res.output and res.output.count("\n") == 1, res.output
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_the_domain_example_splits_the_unseen_species_into_inside_and_outside(trained, tmp_path, load_example):
+    """examples/applicability_domain.py on the tiny model: the species rows with and without the
+    species outside add up to the row over all of them."""
+    import gzip
+
+    _, model, _ = trained
+    unseen = tmp_path / "unseen.jsonl.gz"
+    with gzip.open(Path(__file__).parents[1] / "data" / "labels" / "gfn2_ec_lipf6_part9.jsonl.gz", "rt") as f:
+        lines = [line for line in f if '"status":"ok"' in line][:60]
+    with gzip.open(unseen, "wt") as f:
+        f.writelines(lines)
+    empty = tmp_path / "empty.db"         # species rows only: two members of a tiny model can cancel in a reaction
+    NetworkStore.create(empty).close()
+    example = load_example("applicability_domain")
+    result = example.main([str(model), str(unseen), "--network", str(empty), "--out", str(tmp_path / "domain")])
+    u = result["unseen_network"]
+    n_out = u["outside"]
+    assert 0 < n_out < u["n"] <= 60           # a model trained on 72 reference species meets new environments
+    every, inside, outside = (u[k]["species"] for k in ("every species predicted", "outside at oracle labels",
+                                                         "outside only"))
+    assert inside["n"] == u["n"] - n_out and outside["n"] == n_out
+    assert every["mae"] * every["n"] == pytest.approx(inside["mae"] * inside["n"] + outside["mae"] * outside["n"])
+    assert (tmp_path / "domain.md").exists() and sum(n for _, n, _ in result["outside_environments"]) >= n_out

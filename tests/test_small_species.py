@@ -121,3 +121,19 @@ def test_scoring_sends_species_outside_the_models_domain_to_the_oracle(tmp_path)
         assert ethynyl_ether.key not in rows and result["no_minimum_unscored"] == 1
     again, _ = score_file(net, "default", outside_domain_cache=tmp_path / "labels.db")
     assert again["outside_domain"]["computed"] == 0 and again["outside_domain"]["usable"] == outside["usable"]
+
+
+def test_a_graph_rdkit_cannot_embed_is_not_asked_again_but_an_scf_failure_is(tmp_path):
+    from sei_net.chem.convert import NOT_EMBEDDABLE
+    from sei_net.energy.labels import LabelStore
+    from sei_net.learn.dataset import oracle_verdicts
+
+    level = "fake level"
+    records = [EnergyRecord(CO2.key, level, "ok", E=-1.0, G=-1.0, temperature=298.15),
+               EnergyRecord(EC.key, level, "failed", reason=f"ValueError: {NOT_EMBEDDABLE} for {EC.key}"),
+               EnergyRecord(GLYOXAL.key, level, "failed", reason="RuntimeError: SCF did not converge")]
+    with LabelStore(tmp_path / "labels.db") as store:
+        store.put(records)
+        assert store.not_embeddable(level) == [EC.key]
+    known, no_minimum, not_embeddable = oracle_verdicts([tmp_path / "labels.db"], level)
+    assert set(known) == {CO2.key} and not no_minimum and not_embeddable == {EC.key}   # glyoxal: ask again

@@ -13,6 +13,10 @@ from sei_net.chem.species import Species
 COVALENT_TOLERANCE = 1.25
 METAL_CUTOFF: dict[str, float] = {"O": 2.50, "F": 2.50, "N": 2.50, "S": 2.80, "Cl": 2.80, "P": 2.80}
 
+#: the start of the error (and of a failed label record's reason) when RDKit finds no 3D embedding
+#: for a graph: a property of the graph and the fixed seeds, so asking again gives the same answer
+NOT_EMBEDDABLE = "RDKit could not embed 3D coordinates"
+
 
 def _rdkit():
     from rdkit import Chem, RDLogger
@@ -240,7 +244,7 @@ def embed_coords(species: Species, seed: int = 0) -> np.ndarray:
     if AllChem.EmbedMolecule(mol, params) != 0:
         params.useRandomCoords = True
         if AllChem.EmbedMolecule(mol, params) != 0:
-            raise ValueError(f"RDKit could not embed 3D coordinates for {species.key}")
+            raise ValueError(f"{NOT_EMBEDDABLE} for {species.key}")
     return mol.GetConformer().GetPositions()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sei_net.chem.convert import bonds_from_coords
+from sei_net.chem.convert import NOT_EMBEDDABLE, bonds_from_coords
 from sei_net.chem.elements import COORDINATING_METALS, COVALENT_RADIUS
 from sei_net.chem.graph import connected_components
 from sei_net.chem.lewis import COORDINATION, COVALENT
@@ -38,7 +38,7 @@ def starting_geometries(species: Species, n: int = 3, seed: int = 0) -> list[np.
         params.useRandomCoords = True
         ids = list(AllChem.EmbedMultipleConfs(mol, numConfs=n, params=params))
     if not ids and not out:
-        raise ValueError(f"RDKit could not embed 3D coordinates for {species.key}")
+        raise ValueError(f"{NOT_EMBEDDABLE} for {species.key}")
     try:
         if AllChem.MMFFHasAllMoleculeParams(mol):
             AllChem.MMFFOptimizeMoleculeConfs(mol, maxIters=500)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from sei_net.chem.convert import NOT_EMBEDDABLE
 from sei_net.energy.record import EnergyRecord
 
 _SCHEMA = """
@@ -101,6 +102,13 @@ class LabelStore:
             if outcomes and all(o.get("status") == "rearranged" for o in outcomes):
                 out.append(key)
         return out
+
+    def not_embeddable(self, level: str) -> list[str]:
+        """Keys of the failed records at ``level`` that RDKit found no 3D embedding for
+        (``chem.convert.NOT_EMBEDDABLE``): asking the same oracle again gives the same answer."""
+        return [key for (key,) in self.conn.execute(
+            "SELECT key FROM labels WHERE level = ? AND status = 'failed' AND instr(reason, ?) > 0 ORDER BY key",
+            (level, NOT_EMBEDDABLE))]
 
     def todo(self, keys: Iterable[str], level: str, retry_failed: bool = False) -> list[str]:
         """The keys with no record at ``level`` (and the failed ones with ``retry_failed``)."""

@@ -69,10 +69,11 @@ class LabelledSpecies:
 
 
 def _rows(path: Path, level: str | None, geometries: bool = False, verdicts: bool = False
-          ) -> tuple[list[tuple], list[tuple], list[str], set[str]]:
+          ) -> tuple[list[tuple], list[tuple], tuple[list[str], list[str]], set[str]]:
     """One label file at ``level`` (or its only level), opened once: its usable rows, with
     ``geometries`` also the (key, G, coords) of its coordination_changed records, with ``verdicts``
-    the keys the oracle found no minimum for (``LabelStore.no_minimum``), and all its levels."""
+    the keys the oracle found no minimum for (``LabelStore.no_minimum``) and those RDKit could not
+    embed (``LabelStore.not_embeddable``), and all its levels."""
     with tempfile.TemporaryDirectory() as tmp:
         if path.suffix == ".db":
             store = LabelStore(path)
@@ -83,33 +84,37 @@ def _rows(path: Path, level: str | None, geometries: bool = False, verdicts: boo
             levels = store.levels()
             chosen = level if level is not None else (next(iter(levels)) if len(levels) == 1 else None)
             if not chosen:
-                return [], [], [], levels
+                return [], [], ([], []), levels
             moved = store.geometries(chosen, "coordination_changed") if geometries else []
-            return store.usable(chosen), moved, store.no_minimum(chosen) if verdicts else [], levels
+            found = (store.no_minimum(chosen), store.not_embeddable(chosen)) if verdicts else ([], [])
+            return store.usable(chosen), moved, found, levels
         finally:
             store.close()
 
 
 def _read(paths: Sequence[str | Path], level: str | None, geometries: bool = False,
-          verdicts: bool = False) -> tuple[list[tuple], list[tuple], str | None, set[str]]:
+          verdicts: bool = False) -> tuple[list[tuple], list[tuple], str | None, tuple[set[str], set[str]]]:
     """``_rows`` of every file in order, the level of theory they share, and (with ``verdicts``)
-    the keys some file found no minimum for. Raises ValueError for a missing file, or when the files hold several
-    levels and ``level`` does not pick one."""
+    the keys some file found no minimum for and those some file could not embed. Raises
+    ValueError for a missing file, or when the files hold several levels and ``level`` does not
+    pick one."""
     rows: list[tuple] = []
     moved: list[tuple] = []
     no_minimum: set[str] = set()
+    not_embeddable: set[str] = set()
     all_levels: set[str] = set()
     for p in map(Path, paths):
         if not p.exists():
             raise ValueError(f"label file {str(p)!r} does not exist; give a label cache (.db) or an export (.jsonl.gz)")
-        file_rows, file_moved, file_no_minimum, levels = _rows(p, level, geometries, verdicts)
+        file_rows, file_moved, (file_no_minimum, file_not_embeddable), levels = _rows(p, level, geometries, verdicts)
         all_levels |= levels
         if level is None and len(all_levels) > 1:
             raise ValueError(f"labels hold several levels of theory; pick one with level=: {sorted(all_levels)}")
         rows += file_rows
         moved += file_moved
         no_minimum.update(file_no_minimum)
-    return rows, moved, level if level is not None else next(iter(all_levels), None), no_minimum
+        not_embeddable.update(file_not_embeddable)
+    return rows, moved, level if level is not None else next(iter(all_levels), None), (no_minimum, not_embeddable)
 
 
 def _first_records(rows: list[tuple], statuses: Sequence[str], paths, level: str | None) -> dict[str, tuple[str, float]]:
@@ -137,14 +142,13 @@ def label_energies(paths: Sequence[str | Path], level: str | None = None,
 def oracle_verdicts(paths: Sequence[str | Path], level: str) -> tuple[dict[str, float], set[str], set[str]]:
     """From label files at ``level``, read once: species key -> oracle G (eV) of the usable labels
     (``label_energies``); the keys without a usable label that the oracle found no minimum for
-    (rearranged from every starting geometry, ``LabelStore.no_minimum``); and the keys of the
-    other records without a usable label (the oracle tried and failed, e.g. no 3D embedding), which
-    asking the same oracle again would not change."""
-    rows, _, _, no_minimum = _read(paths, level, verdicts=True)
+    (rearranged from every starting geometry, ``LabelStore.no_minimum``); and the other keys
+    without a usable label that RDKit could not embed in 3D (``LabelStore.not_embeddable``),
+    which asking the same oracle again would not change."""
+    rows, _, _, (no_minimum, not_embeddable) = _read(paths, level, verdicts=True)
     usable = _first_records(rows, USABLE_STATUSES, paths, level)
-    no_minimum -= usable.keys()
-    failed = {row[0] for row in rows} - usable.keys() - no_minimum
-    return {key: G for key, (_, G) in usable.items()}, no_minimum, failed
+    return ({key: G for key, (_, G) in usable.items()}, no_minimum - usable.keys(),
+            not_embeddable - usable.keys() - no_minimum)
 
 
 def _relax(moved: list[tuple]) -> list[tuple[str, str | None, float]]:

@@ -67,7 +67,8 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
     labels: the surrogate is not asked for them. The result's ``small_species`` says what was done.
     ``outside_domain_cache``: the same for the species outside the model's applicability domain
     (``learn.domain``; the result's ``outside_domain``). Neither asks the oracle again for a
-    species the label files hold a failed record of at its level (``oracle_verdicts``)."""
+    species the label files record RDKit could not embed at its level (``oracle_verdicts``); other
+    failures (an SCF that did not converge) are tried again."""
     from sei_net.energy.small_species import small_species
     from sei_net.generate.dissociative import add_dissociative_transfers
     from sei_net.store import NetworkStore
@@ -82,19 +83,19 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
     if labels:
         from sei_net.learn.dataset import oracle_verdicts
 
-        known, no_minimum, failed = oracle_verdicts(labels, ensemble.level_of_theory)
+        known, no_minimum, not_embeddable = oracle_verdicts(labels, ensemble.level_of_theory)
     else:
         known = no_minimum = None
-        failed = set()
+        not_embeddable = set()
     with NetworkStore.open(network) as store:
         small = outside = None
         if small_species_cache is not None:
-            untried = [s for s in small_species(store.all_species(ORACLE_MAX_HEAVY).values()) if s.key not in failed]
+            untried = [s for s in small_species(store.all_species(ORACLE_MAX_HEAVY).values()) if s.key not in not_embeddable]
             known, no_minimum, small = _oracle_labels(untried, "small species", ensemble.level_of_theory, known,
                                                       no_minimum, small_species_cache, progress)
             small.setdefault("max_heavy_atoms", ORACLE_MAX_HEAVY)
         if outside_domain_cache is not None:
-            known, no_minimum, outside = _oracle_outside_domain(store, ensemble, known, no_minimum, failed,
+            known, no_minimum, outside = _oracle_outside_domain(store, ensemble, known, no_minimum, not_embeddable,
                                                                 outside_domain_cache, progress)
         result = score_network(store, ensemble, known, no_minimum)
         result["small_species"], result["outside_domain"] = small, outside
@@ -104,17 +105,17 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
 
 
 def _oracle_outside_domain(store, ensemble: EnergyEnsemble, known: dict | None, no_minimum: set | None,
-                           failed: set[str], cache, progress) -> tuple[dict, set, dict]:
+                           not_embeddable: set[str], cache, progress) -> tuple[dict, set, dict]:
     """``_oracle_labels`` on the species of an open network that no label file settles and that
     hold an atom environment outside the model's applicability domain (``learn.domain``); the
-    result also counts those environments. Species the label files hold failed records of
-    (``failed``: the oracle tried) are not tried again: the surrogate predicts them, flagged. A
-    model whose card keeps no domain labels none."""
+    result also counts those environments. Species that RDKit could not embed in the label files
+    (``not_embeddable``) are not tried again: the surrogate predicts them, flagged. A model whose
+    card keeps no domain labels none."""
     domain = Domain.of_card(ensemble.card)
     if domain is None:
         return known, no_minimum, {"skipped": "the model's card keeps no applicability domain (trained before "
                                               "2026-11-25; sei-net recalibrate adds it)"}
-    settled = set(known or ()) | set(no_minimum or ()) | failed
+    settled = set(known or ()) | set(no_minimum or ()) | not_embeddable
     novel, outside = {}, []
     for sp in store.all_species().values():
         if sp.key not in settled and (envs := domain.novel(sp)):
