@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sei_net import Species
-from sei_net.learn.domain import DEFINITION, Domain, atom_environments, describe_domain, training_environments
+from sei_net.learn.domain import DEFINITION, Domain, atom_environments, describe_domain
 
 EC = Species.from_smiles("O=C1OCCO1")
 PROPANOL, BUTANOL, GLYCOL = (Species.from_smiles(s) for s in ("CCCO", "CCCCO", "OCCO"))
@@ -27,7 +27,7 @@ def test_atom_order_does_not_change_the_environments():
 
 
 def test_new_species_of_known_environments_are_inside_and_a_new_bond_kind_is_not():
-    domain = Domain(training_environments([PROPANOL, EC]))
+    domain = Domain.of_species([PROPANOL, EC])
     assert domain.novel(BUTANOL) == [] and domain.novel(GLYCOL) == []     # never trained, nothing new in them
     assert not domain.outside([BUTANOL, GLYCOL, PROPANOL, EC]).any()
     novel = domain.novel(ACETYLIDE)
@@ -36,10 +36,11 @@ def test_new_species_of_known_environments_are_inside_and_a_new_bond_kind_is_not
 
 
 def test_the_card_keeps_the_domain_under_its_definition():
-    domain = Domain(training_environments([PROPANOL]))
+    domain = Domain.of_species([PROPANOL])
     stored = domain.to_card()
-    assert stored["definition"] == DEFINITION and stored["environments"] == sorted(stored["environments"])
-    assert Domain.of_card({"domain": stored}).environments == domain.environments
+    assert stored["definition"] == DEFINITION and len(stored["codes"]) == len(stored["environments"])
+    assert set(stored["environments"]) == domain.environments == set(atom_environments(PROPANOL))
+    assert Domain.of_card({"domain": stored}).codes == domain.codes
     assert Domain.of_card({}) is None                                       # a model from before domains
     assert Domain.of_card({"domain": {**stored, "definition": "another"}}) is None
 
@@ -49,3 +50,14 @@ def test_the_scoring_line_names_what_lies_outside():
     assert describe_domain({"predicted": 10, "outside": 0, "environments": []}) is None
     line = describe_domain({"predicted": 10, "outside": 2, "environments": [["C d1 q-1 r0 sp chain H0 [triple]", 2]]})
     assert "2 of the 10 predicted species" in line and "triple" in line and "\n" not in line
+
+
+def test_codes_and_readable_environments_name_the_same_things():
+    from sei_net.learn.domain import _codes, environment_text
+    from sei_net.learn.features import featurise
+
+    species = [EC, PROPANOL, BUTANOL, GLYCOL, ACETYLIDE, Species.from_smiles("[O-]C(=O)OCCOC(=O)[O-]"),
+               Species.from_smiles("FC1COC(=O)O1"), Species.from_smiles("[CH2]COC(=O)[O]")]
+    codes = {c for sp in species for c in _codes(featurise(sp))}
+    texts = {environment_text(c) for c in codes}
+    assert len(texts) == len(codes) > 15          # the readable form loses nothing the codes tell apart

@@ -9,10 +9,11 @@ an extrapolation that neither the members' disagreement nor the calibration can 
 bound (docs/surrogates.md, "The applicability domain"). The main job sends such species to the
 oracle, as it does the small ones.
 
-Environments are readable strings, e.g. ``C d2 q0 r1 sp chain H0 [single, triple]`` (element,
-covalent degree, formal charge, unpaired electrons, hybridisation, ring or chain, H count, and its
-bonds, with the smallest ring each is in); a model
-keeps the sorted list of its training species' environments in its card (``card["domain"]``).
+Environments are compared as byte codes and read as strings, e.g. ``C d2 q0 r1 sp chain H0
+[single, triple]`` (element, covalent degree, formal charge, unpaired electrons, hybridisation,
+ring or chain, H count, and its bonds, with the smallest ring each is in). A model keeps its
+training species' environments in its card (``card["domain"]``: the codes and their readable
+forms).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from sei_net.chem.species import Species
-from sei_net.learn.features import (ELEMENTS, FORMAL_CHARGES, HYBRIDISATION, RING_SIZES, SpeciesGraph,
-                                    featurise)
+from sei_net.learn.features import (ELEMENTS, FORMAL_CHARGES, HYBRIDISATION, N_ATOM_FEATURES, N_BOND_FEATURES,
+                                    RING_SIZES, SpeciesGraph, featurise)
 
 #: names the card stores the environments under; a changed definition gets a new version
 DEFINITION = "atom features and bond features of every atom, features.featurise, version 1"
@@ -60,14 +61,34 @@ def _bond_text(row: np.ndarray) -> str:
     return _BOND_TYPES[kind] + ring
 
 
+def _codes(graph: SpeciesGraph) -> list[bytes]:
+    """Each atom's environment as bytes: its packed feature bits, then its bonds' packed feature
+    bits in sorted order (equal codes, equal environments; ``environment_text`` reads one)."""
+    atoms = np.packbits(graph.atoms > 0.5, axis=1)
+    bonds = [bytes(row) for row in np.packbits(graph.bond_features > 0.5, axis=1)]
+    per_atom: list[list[bytes]] = [[] for _ in range(len(atoms))]
+    for (i, j), code in zip(graph.bonds.tolist(), bonds):
+        per_atom[i].append(code)
+        per_atom[j].append(code)
+    return [bytes(row) + b"".join(sorted(b)) for row, b in zip(atoms, per_atom)]
+
+
+_ATOM_BYTES = -(-N_ATOM_FEATURES // 8)
+_BOND_BYTES = -(-N_BOND_FEATURES // 8)
+
+
+def environment_text(code: bytes) -> str:
+    """The readable form of an environment code (module docstring)."""
+    def bits(chunk: bytes, n: int) -> np.ndarray:
+        return np.unpackbits(np.frombuffer(chunk, dtype=np.uint8))[:n]
+    bonds = [_bond_text(bits(code[k:k + _BOND_BYTES], N_BOND_FEATURES))
+             for k in range(_ATOM_BYTES, len(code), _BOND_BYTES)]
+    return f"{_atom_text(bits(code[:_ATOM_BYTES], N_ATOM_FEATURES))} [{', '.join(sorted(bonds))}]"
+
+
 def graph_environments(graph: SpeciesGraph) -> list[str]:
     """The environment of every atom of a featurised species, in atom order (module docstring)."""
-    bonds: list[list[str]] = [[] for _ in range(len(graph.atoms))]
-    for (i, j), row in zip(graph.bonds, graph.bond_features):
-        text = _bond_text(row)
-        bonds[int(i)].append(text)
-        bonds[int(j)].append(text)
-    return [f"{_atom_text(row)} [{', '.join(sorted(b))}]" for row, b in zip(graph.atoms, bonds)]
+    return [environment_text(code) for code in _codes(graph)]
 
 
 def atom_environments(species: Species) -> list[str]:
@@ -75,16 +96,18 @@ def atom_environments(species: Species) -> list[str]:
     return graph_environments(featurise(species))
 
 
-def training_environments(species: Iterable[Species]) -> list[str]:
-    """The sorted distinct environments of ``species`` (a model's training species)."""
-    return sorted({env for sp in species for env in atom_environments(sp)})
-
-
 class Domain:
-    """The environments a model trained on; ``novel(species)`` names those a species adds."""
+    """The atom environments a model trained on (``of_species``); ``novel(species)`` names those
+    a species adds. Membership is tested on the environments' byte codes, so checking a scored
+    network's species costs a small fraction of featurising them."""
 
-    def __init__(self, environments: Iterable[str]):
-        self.environments = frozenset(environments)
+    def __init__(self, codes: Iterable[bytes]):
+        self.codes = frozenset(codes)
+
+    @classmethod
+    def of_species(cls, species: Iterable[Species]) -> "Domain":
+        """The domain of a model trained on ``species``."""
+        return cls(code for sp in species for code in _codes(featurise(sp)))
 
     @classmethod
     def of_card(cls, card: dict) -> "Domain | None":
@@ -93,20 +116,28 @@ class Domain:
         stored = card.get("domain")
         if not stored or stored.get("definition") != DEFINITION:
             return None
-        return cls(stored["environments"])
+        return cls(bytes.fromhex(h) for h in stored["codes"])
 
     def to_card(self) -> dict:
-        return {"definition": DEFINITION, "environments": sorted(self.environments)}
+        """What a card stores: the codes (hex) and, in the same order, their readable forms."""
+        codes = sorted(self.codes)
+        return {"definition": DEFINITION, "codes": [c.hex() for c in codes],
+                "environments": [environment_text(c) for c in codes]}
+
+    @property
+    def environments(self) -> set[str]:
+        """The readable environments of the domain."""
+        return {environment_text(c) for c in self.codes}
 
     def novel(self, species: Species | SpeciesGraph) -> list[str]:
         """The distinct environments of a species (or its features) that no training species
-        holds (sorted)."""
-        envs = graph_environments(species) if isinstance(species, SpeciesGraph) else atom_environments(species)
-        return sorted(set(envs) - self.environments)
+        holds (sorted, readable)."""
+        graph = species if isinstance(species, SpeciesGraph) else featurise(species)
+        return sorted({environment_text(c) for c in _codes(graph) if c not in self.codes})
 
     def outside(self, species: Sequence[Species]) -> np.ndarray:
         """Boolean mask: which of ``species`` hold an environment outside the domain."""
-        return np.array([bool(self.novel(sp)) for sp in species], dtype=bool)
+        return np.array([not self.codes.issuperset(_codes(featurise(sp))) for sp in species], dtype=bool)
 
 
 def describe_domain(domain: dict | None, shown: int = 3) -> str | None:

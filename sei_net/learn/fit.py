@@ -19,7 +19,7 @@ from sei_net.chem.species import Species
 from sei_net.constants import ORACLE_MAX_HEAVY
 from sei_net.learn.dataset import (LabelledSpecies, load_labels, pin_to_train, random_split, size_split,
                                    start_graph_bounds)
-from sei_net.learn.domain import Domain, training_environments
+from sei_net.learn.domain import Domain
 from sei_net.learn.ensemble import EnergyEnsemble, EnsemblePrediction
 from sei_net.learn.evaluate import calibration_maps, evaluate, labelled_reactions, resampled_held_out
 from sei_net.learn.novelty import calibration_threshold
@@ -114,7 +114,7 @@ def training_domain(data: LabelledSpecies, parts: dict[str, np.ndarray], card: d
     it was fine-tuned on (``learn.adapt``)."""
     species = [data.species[i] for i in parts["train"]]
     species += [Species.from_key(k) for k in (card or {}).get("adapted", {}).get("keys", [])]
-    return Domain(training_environments(species))
+    return Domain.of_species(species)
 
 
 def oracle_name(level_of_theory: str) -> str:
