@@ -618,9 +618,9 @@ def train(labels: list[Path] = typer.Argument(..., help="label caches (.db) or e
                                                help="train the variance head on detached features, so "
                                                "its loss leaves the layers the mean uses alone"),
           pin_small: bool = typer.Option(True, "--pin-small/--no-pin-small",
-                                         help=f"species of at most {ORACLE_MAX_HEAVY} heavy atoms (which the main job labels "
-                                         "with the oracle) always train; --no-pin-small splits as models "
-                                         "trained before that rule did (the shipped energy model)"),
+                                         help=f"species of at most {ORACLE_MAX_HEAVY} heavy atoms (which the main "
+                                         "job labels with the oracle) always train; --no-pin-small splits as "
+                                         "models trained before that rule did (the shipped energy model)"),
           force: bool = typer.Option(False, "--force", help="replace an existing model file"),
           as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """Train, calibrate and test an energy-surrogate ensemble on oracle labels (eV); rerun the same

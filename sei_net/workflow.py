@@ -167,7 +167,8 @@ def network_with_energies(recipe, out: Path, force: bool = False, labels: Sequen
     ensemble; species in ``labels``, then (with ``shipped_labels``) in the shipped GFN2 label files
     (``learn.score.score_file``), keep their oracle free energies (a species in several keeps
     its first record). With ``oracle_small`` the small species none of them settles are labelled by
-    the oracle first, and with ``oracle_outside`` those outside the surrogate's domain (``_score_stage``). ``max_generations`` overrides the recipe's limit (a finished network is
+    the oracle first, and with ``oracle_outside`` those outside the surrogate's domain
+    (``_score_stage``). ``max_generations`` overrides the recipe's limit (a finished network is
     extended). Returns (network file, build state, known SEI species found, energies stage record)."""
     from sei_net.chem.known import known_species_keys
     from sei_net.generate import build_network

@@ -90,7 +90,8 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
     with NetworkStore.open(network) as store:
         small = outside = None
         if small_species_cache is not None:
-            untried = [s for s in small_species(store.all_species(ORACLE_MAX_HEAVY).values()) if s.key not in not_embeddable]
+            untried = [s for s in small_species(store.all_species(ORACLE_MAX_HEAVY).values())
+                       if s.key not in not_embeddable]
             known, no_minimum, small = _oracle_labels(untried, "small species", ensemble.level_of_theory, known,
                                                       no_minimum, small_species_cache, progress)
             small.setdefault("max_heavy_atoms", ORACLE_MAX_HEAVY)
@@ -114,7 +115,7 @@ def _oracle_outside_domain(store, ensemble: EnergyEnsemble, known: dict | None, 
     domain = Domain.of_card(ensemble.card)
     if domain is None:
         return known, no_minimum, {"skipped": "the model's card keeps no applicability domain (trained before "
-                                              "2026-11-25; sei-net recalibrate adds it)"}
+                                              "2026-11-25; sei-net recalibrate or scripts/add_domain.py adds it)"}
     settled = set(known or ()) | set(no_minimum or ()) | not_embeddable
     novel, outside = {}, []
     for sp in store.all_species().values():
