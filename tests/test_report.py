@@ -27,3 +27,13 @@ def test_the_barrier_note_names_the_model_domain_and_its_cross_validated_error_a
     assert "120 reactions (classes fragmentation)" in note
     assert "class fragmentation (n=592): model MAE 0.087 eV, BEP fitted on the same folds 0.115 eV" in note
     assert "MAE 0.08 eV (n=9)" in note and "Other barriers are the model defaults" in note
+
+
+def test_the_energy_note_says_which_species_lie_outside_the_surrogates_domain():
+    from sei_net.report.html import _scored_note
+
+    plain = {"scored": 100, "oracle_labels_kept": 60, "no_minimum_unscored": 0}
+    assert "domain" not in _scored_note(plain)
+    note = _scored_note({**plain, "outside_domain": {"usable": 4}, "domain": {"outside": 7, "predicted": 40}})
+    assert "60 their oracle label, 40 predicted" in note
+    assert "The oracle labelled 4 species outside" in note and "7 predicted species are outside" in note

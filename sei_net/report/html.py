@@ -76,8 +76,9 @@ included and are usually larger.</li>
 
 
 def _scored_note(energies: dict) -> str:
-    """How many species have a free energy, how many keep their oracle label, and how many the
-    oracle found no minimum for (left without one)."""
+    """How many species have a free energy, how many keep their oracle label, how many the
+    oracle found no minimum for (left without one), and how many lie outside the surrogate's
+    applicability domain (labelled by the oracle, or predicted anyway)."""
     kept, none = energies.get("oracle_labels_kept", 0), energies.get("no_minimum_unscored", 0)
     text = (f"{energies['scored']} species have a free energy: {kept} their oracle label, "
             f"{energies['scored'] - kept} predicted by the surrogate ensemble.")
@@ -86,6 +87,14 @@ def _scored_note(energies: dict) -> str:
                  f"every starting geometry), so their reactions are not used; electron transfers that "
                  f"would make one are joined with what it falls apart into, as "
                  f"{energies.get('dissociative_transfers', {}).get('reactions', 0)} concerted steps.")
+    labelled = (energies.get("outside_domain") or {}).get("usable", 0)
+    if labelled:
+        text += (f" The oracle labelled {labelled} species outside the surrogate's applicability domain (an atom "
+                 "environment no training species has) instead of asking the surrogate.")
+    outside = (energies.get("domain") or {}).get("outside", 0)
+    if outside:
+        text += (f" {outside} predicted species are outside that domain with no oracle label: their energies "
+                 "are extrapolations, and their uncertainty is too narrow.")
     return _e(text)
 
 
