@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     wanted, lines = set(chosen), []
     for path in args.labels:
         with gzip.open(path, "rt") as f:
-            lines += [line for line in f if json.loads(line)["key"] in wanted and json.loads(line)["status"] == "ok"]
+            lines += [line for line in f if (r := json.loads(line))["key"] in wanted and r["status"] == "ok"]
     with gzip.open(args.out, "wt") as f:
         f.writelines(lines)
     print(f"wrote {args.out}: {len(lines)} records of the {args.n} species with the largest sigma")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -69,7 +71,7 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
     (``learn.domain``; the result's ``outside_domain``). Neither asks the oracle again for a
     species the label files record RDKit could not embed at its level (``oracle_verdicts``); other
     failures (an SCF that did not converge) are tried again."""
-    from sei_net.energy.small_species import small_species
+    from sei_net.energy.small_species import label_small_species
     from sei_net.generate.dissociative import add_dissociative_transfers
     from sei_net.store import NetworkStore
     from sei_net.threads import use_idle_cores
@@ -90,11 +92,10 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
     with NetworkStore.open(network) as store:
         small = outside = None
         if small_species_cache is not None:
-            untried = [s for s in small_species(store.all_species(ORACLE_MAX_HEAVY).values())
-                       if s.key not in not_embeddable]
-            known, no_minimum, small = _oracle_labels(untried, "small species", ensemble.level_of_theory, known,
-                                                      no_minimum, small_species_cache, progress)
-            small.setdefault("max_heavy_atoms", ORACLE_MAX_HEAVY)
+            untried = [s for s in store.all_species(ORACLE_MAX_HEAVY).values() if s.key not in not_embeddable]
+            known, no_minimum, small = _oracle_labels(partial(label_small_species, untried), "small species",
+                                                      ensemble.level_of_theory, known, no_minimum,
+                                                      small_species_cache, progress)
         if outside_domain_cache is not None:
             known, no_minimum, outside = _oracle_outside_domain(store, ensemble, known, no_minimum, not_embeddable,
                                                                 outside_domain_cache, progress)
@@ -107,11 +108,14 @@ def score_file(network: str | Path, model: str | Path = DEFAULT_MODEL, labels=()
 
 def _oracle_outside_domain(store, ensemble: EnergyEnsemble, known: dict | None, no_minimum: set | None,
                            not_embeddable: set[str], cache, progress) -> tuple[dict, set, dict]:
-    """``_oracle_labels`` on the species of an open network that no label file settles and that
-    hold an atom environment outside the model's applicability domain (``learn.domain``); the
+    """``_oracle_labels`` (``label_species``) on the species of an open network that no label file
+    settles and that hold an atom environment outside the model's applicability domain
+    (``learn.domain``); the
     result also counts those environments. Species that RDKit could not embed in the label files
     (``not_embeddable``) are not tried again: the surrogate predicts them, flagged. A model whose
     card keeps no domain labels none."""
+    from sei_net.energy.small_species import label_species
+
     domain = Domain.of_card(ensemble.card)
     if domain is None:
         return known, no_minimum, {"skipped": "the model's card keeps no applicability domain (trained before "
@@ -123,19 +127,20 @@ def _oracle_outside_domain(store, ensemble: EnergyEnsemble, known: dict | None, 
             novel[sp.key] = envs
             outside.append(sp)
     outside.sort(key=lambda sp: (sp.n_atoms, sp.key))
-    known, no_minimum, done = _oracle_labels(outside, "species outside the model's domain",
+    known, no_minimum, done = _oracle_labels(partial(label_species, outside), "species outside the model's domain",
                                              ensemble.level_of_theory, known, no_minimum, cache, progress)
     done["environments"] = Counter(e for s in outside for e in novel[s.key]).most_common(SHOWN_ENVIRONMENTS)
     return known, no_minimum, done
 
 
-def _oracle_labels(species, what: str, level: str, known: dict | None, no_minimum: set | None, cache, progress
-                   ) -> tuple[dict, set, dict]:
-    """Label the unsettled ones of ``species`` with the oracle of ``level`` into ``cache``
-    (``energy.small_species.label_species``; ``progress(what, done, total, record)`` after each)
-    and add the results to the oracle verdicts (usable G, no minimum). Without that oracle (not
-    GFN2, or tblite missing) nothing is labelled and the returned record says why."""
-    from sei_net.energy.small_species import gfn2_oracle_for, label_species
+def _oracle_labels(label: Callable, what: str, level: str, known: dict | None, no_minimum: set | None, cache,
+                   progress) -> tuple[dict, set, dict]:
+    """Label with the oracle of ``level`` into ``cache`` what ``label(settled, cache, oracle,
+    progress=...)`` picks (``energy.small_species.label_species`` on some species, or
+    ``label_small_species``; ``progress(what, done, total, record)`` after each) and add the
+    results to the oracle verdicts (usable G, no minimum). Without that oracle (not GFN2, or
+    tblite missing) nothing is labelled and the returned record says why."""
+    from sei_net.energy.small_species import gfn2_oracle_for
     from sei_net.learn.dataset import USABLE_STATUSES
 
     known, no_minimum = dict(known or {}), set(no_minimum or ())
@@ -144,7 +149,7 @@ def _oracle_labels(species, what: str, level: str, known: dict | None, no_minimu
         return known, no_minimum, {"skipped": f"no oracle at {level!r} here (GFN2-xTB needs tblite: "
                                               "pip install 'sei_net[oracle]'); the surrogate predicts them"}
     step = None if progress is None else (lambda done, total, record: progress(what, done, total, record))
-    done = label_species(species, set(known) | no_minimum, cache, oracle, progress=step)
+    done = label(set(known) | no_minimum, cache, oracle, progress=step)
     rearranged = done.pop("no_minimum")
     usable = 0
     for key, (status, G) in done.pop("records").items():
