@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=3)
     parser.add_argument("--lowest-of", action="append", default=[], help="repeat run of the same reactions "
                         "(data/barriers/repeats/): keep the lower of the two barriers (repeatable)")
+    parser.add_argument("--architecture", default="cgr", help="cgr (default) or species_embedding")
     parser.add_argument("--json", help="write the result here too")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -52,10 +53,12 @@ def main() -> None:
         args.files, args.lowest_of = card["datasets"], args.lowest_of or card.get("repeats", [])
     examples = load_barrier_dataset(args.files, lowest_of=args.lowest_of)
     start = time.perf_counter()
-    result = cross_validate(examples, args.folds, args.members, BarrierTrainConfig(), args.seed, "cpu")
+    result = cross_validate(examples, args.folds, args.members, BarrierTrainConfig(architecture=args.architecture),
+                            args.seed, "cpu")
     result.update(seconds=round(time.perf_counter() - start, 1), seed=args.seed, files=list(args.files),
-                  lowest_of=args.lowest_of)
-    print(f"{len(examples):,} labels, {args.folds}-fold CV (seed {args.seed}, {args.members} members), "
+                  lowest_of=args.lowest_of, architecture=args.architecture)
+    print(f"{len(examples):,} labels, {args.folds}-fold CV (seed {args.seed}, {args.members} members, "
+          f"{args.architecture} architecture), "
           f"MAE in eV against GFN2 CI-NEB, {result['seconds']:.0f} s\n")
     print(table(result))
     if args.json:

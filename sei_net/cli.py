@@ -498,6 +498,9 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
                    loss: str = typer.Option("absolute", help="absolute | squared error of the barrier (absolute measured better)"),
                    anchored: bool = typer.Option(False, "--anchored", help="start from the per-class Marcus fit and "
                                                  "learn departures from it"),
+                   architecture: str = typer.Option("cgr", help="cgr (message passing on each reaction's condensed "
+                                                    "graph) | species_embedding (species encoded once, reactions "
+                                                    "read from their centre atoms)"),
                    domain: Optional[list[str]] = typer.Option(None, "--domain", help="reaction class the model is "
                                                               "used for (repeatable; default: every trained class)"),
                    lowest_of: Optional[list[Path]] = typer.Option(None, "--lowest-of", help="repeat runs of the same "
@@ -509,7 +512,7 @@ def train_barriers(datasets: list[Path] = typer.Argument(..., help="barrier data
     from sei_net.learn.barrier_fit import SPLITS, fit_barrier_surrogate
 
     _check_training(out, force, split, SPLITS, members, epochs)
-    config = BarrierTrainConfig(epochs=epochs, loss=loss, anchored=anchored)
+    config = BarrierTrainConfig(epochs=epochs, loss=loss, anchored=anchored, architecture=architecture)
     if cv == 1 or cv < 0:
         raise ValueError(f"--cv {cv} is not valid; give 0 (none) or a number of folds >= 2")
     externals = ()

@@ -16,20 +16,6 @@ from sei_net.learn.barrier_model import BarrierNet, clipped_marcus  # noqa: E402
 from sei_net.learn.reaction_graph import condensed_graph, reaction_class  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def mapped_reactions(tmp_path_factory):
-    """Atom-mapped reactions of a small generated EC network, one direction of each pair."""
-    with build_network("ec_lipf6", tmp_path_factory.mktemp("b") / "ec.db", max_generations=2) as net:
-        reactions = [r for r in net.reactions() if r.atom_map is not None]
-    seen, out = set(), []
-    for r in reactions:
-        pair = frozenset([r.key, r.reversed().key])
-        if pair not in seen:
-            seen.add(pair)
-            out.append(r)
-    return out
-
-
 def test_clipped_marcus_never_below_max_zero_dg_and_obeys_detailed_balance():
     rng = np.random.default_rng(0)
     dG = torch.from_numpy(rng.uniform(-4, 4, 5000))
@@ -109,22 +95,16 @@ def test_hard_split_tests_on_the_largest_reactants():
         barrier_split("scaffold", n_heavy)
 
 
-def _class_barriers(mapped_reactions, rng):
-    """Synthetic labels from a known lambda per class (eV): CGRs, dG, barriers and the
-    test/val/train indices (50/30/160)."""
-    sample = [r for r in mapped_reactions if reaction_class(r.kind) in ("ring", "concerted", "fragmentation")][:240]
-    lam_true = {"ring": 1.2, "concerted": 4.0, "fragmentation": 0.3}
-    dG = rng.uniform(-1.5, 1.5, len(sample))
-    lam = np.array([lam_true[reaction_class(r.kind)] for r in sample])
-    y = clipped_marcus(torch.from_numpy(dG), torch.from_numpy(lam)).numpy()
-    order = rng.permutation(len(sample))
-    return [condensed_graph(r) for r in sample], dG, y, order[:50], order[50:80], order[80:]
+def _class_barriers(class_barriers, rng):
+    """The synthetic class-lambda labels (conftest ``class_barriers``) with CGRs for the reactions."""
+    sample, *rest = class_barriers(rng)
+    return ([condensed_graph(r) for r in sample], *rest)
 
 
-def test_tiny_barrier_ensemble_learns_class_dependent_intrinsic_barriers(mapped_reactions):
+def test_tiny_barrier_ensemble_learns_class_dependent_intrinsic_barriers(class_barriers):
     """Synthetic labels from a known lambda per class: the ensemble must beat the best single
     lambda (what a model blind to the reaction would learn), on reactions it never saw."""
-    graphs, dG, y, test, val, train = _class_barriers(mapped_reactions, np.random.default_rng(0))
+    graphs, dG, y, test, val, train = _class_barriers(class_barriers, np.random.default_rng(0))
     ens = BarrierEnsemble.train(graphs, dG, y, train, val, "synthetic", n_members=2,
                                 config=BarrierTrainConfig(hidden=16, layers=2, epochs=60, patience=60, lr=5e-3), device="cpu")
     pred = ens.predict_graphs([graphs[i] for i in test], dG[test]).mean
@@ -133,7 +113,7 @@ def test_tiny_barrier_ensemble_learns_class_dependent_intrinsic_barriers(mapped_
     assert np.abs(pred - y[test]).mean() < 0.5 * best_constant
 
 
-def test_anchored_member_starts_from_the_per_class_marcus_fit_and_keeps_detailed_balance(mapped_reactions,
+def test_anchored_member_starts_from_the_per_class_marcus_fit_and_keeps_detailed_balance(class_barriers,
                                                                                          tmp_path):
     """Labels from a known lambda per class: the per-class fit recovers each lambda, and an
     anchored member before any training step predicts exactly those barriers."""
@@ -141,7 +121,7 @@ def test_anchored_member_starts_from_the_per_class_marcus_fit_and_keeps_detailed
     from sei_net.learn.barrier_model import CLASS_COLUMNS, fit_class_lambdas
     from sei_net.learn.reaction_graph import REACTION_CLASSES
 
-    graphs, dG, y, test, val, train = _class_barriers(mapped_reactions, np.random.default_rng(2))
+    graphs, dG, y, test, val, train = _class_barriers(class_barriers, np.random.default_rng(2))
     onehot = torch.from_numpy(np.stack([g.globals[CLASS_COLUMNS] for g in graphs]))
     lam = fit_class_lambdas(onehot[train], torch.from_numpy(dG[train]), torch.from_numpy(y[train]))
     for cls, true in {"ring": 1.2, "concerted": 4.0, "fragmentation": 0.3}.items():
@@ -159,12 +139,12 @@ def test_anchored_member_starts_from_the_per_class_marcus_fit_and_keeps_detailed
     assert np.allclose(loaded.predict_graphs([graphs[i] for i in test], dG[test]).mean, pred)
 
 
-def test_absolute_loss_shrugs_off_outlying_labels_that_pull_the_squared_loss(mapped_reactions):
+def test_absolute_loss_shrugs_off_outlying_labels_that_pull_the_squared_loss(class_barriers):
     """A tenth of the training labels 3 eV too high (a failed NEB that looked converged): the
     absolute-error members stay near the clean labels on held-out reactions, the squared-error
     members are pulled up; both see the same data, seeds and epochs."""
     rng = np.random.default_rng(1)
-    graphs, dG, clean, test, val, train = _class_barriers(mapped_reactions, rng)
+    graphs, dG, clean, test, val, train = _class_barriers(class_barriers, rng)
     noisy = clean.copy()
     noisy[rng.choice(np.concatenate([train, val]), 19, replace=False)] += 3.0
     bias = {}

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 
 from sei_net.chem.reaction import Reaction
+from sei_net.learn.barrier_embedding import (ARCHITECTURE as EMBEDDING, EmbeddingBarrierNet, PreparedReactions,
+                                             cached_lambdas, prepare_reactions, training_batch)
 from sei_net.learn.barrier_model import CLASS_COLUMNS, BarrierNet, clipped_marcus, fit_class_lambdas
 from sei_net.learn.batching import collate
 from sei_net.learn.calibration import IsotonicVarianceMap
@@ -35,6 +37,9 @@ from sei_net.learn.train import EarlyStopping, TrainConfig
 
 FORMAT_VERSION = 1
 BARRIER_LOSSES = ("squared", "absolute")
+#: 'cgr': message passing over each reaction's condensed graph (``barrier_model``); 'species_embedding':
+#: each species encoded once, each reaction read from its centre atoms' states (``barrier_embedding``)
+ARCHITECTURES = ("cgr", EMBEDDING)
 
 
 @dataclass
@@ -48,37 +53,79 @@ class BarrierTrainConfig(TrainConfig):
     loss: str = "absolute"
     #: start from the per-class clipped-Marcus fit and learn departures from it (``barrier_model``)
     anchored: bool = False
+    #: one of ``ARCHITECTURES``
+    architecture: str = "cgr"
 
     def __post_init__(self):
         if self.loss not in BARRIER_LOSSES:
             raise ValueError(f"barrier loss {self.loss!r} is not valid; valid losses: {', '.join(BARRIER_LOSSES)}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"barrier architecture {self.architecture!r} is not valid; valid: {', '.join(ARCHITECTURES)}")
+        if self.anchored and self.architecture != "cgr":
+            raise ValueError("the anchored variant is built for the 'cgr' architecture only")
+
+    def new_network(self):
+        """An untrained member of these settings."""
+        if self.architecture == EMBEDDING:
+            return EmbeddingBarrierNet(self.hidden, self.layers)
+        return BarrierNet(self.hidden, self.layers, self.anchored)
 
 
-def _batch(graphs: Sequence[ReactionGraph], idx, device):
+def prepare(reactions: Sequence[Reaction], architecture: str,
+            cache: dict | None = None) -> list[ReactionGraph] | PreparedReactions:
+    """What a member of ``architecture`` reads for ``reactions``: their condensed graphs ('cgr') or
+    ``PreparedReactions``. ``cache``: species key -> featurised species, kept across calls."""
+    if architecture == EMBEDDING:
+        return prepare_reactions(reactions, cache)
+    return [condensed_graph(r, cache) for r in reactions]
+
+
+def take(inputs: list[ReactionGraph] | PreparedReactions, idx) -> list[ReactionGraph] | PreparedReactions:
+    """The reactions ``idx`` of prepared inputs (either architecture)."""
+    if isinstance(inputs, PreparedReactions):
+        return inputs.subset(idx)
+    return [inputs[i] for i in idx]
+
+
+def _network_class(config: dict):
+    return EmbeddingBarrierNet if config.get("architecture", "cgr") == EMBEDDING else BarrierNet
+
+
+def _batch(graphs, idx, device):
+    if isinstance(graphs, PreparedReactions):
+        batch, inputs = training_batch(graphs, idx)
+        return batch.to(device), inputs.to(device)
     chosen = [graphs[i] for i in idx]
     centre = torch.from_numpy(np.concatenate([g.centre for g in chosen]))
     return collate(chosen).to(device), centre.to(device)
 
 
-def _predict_member(model: BarrierNet, graphs, dG: np.ndarray, device, batch_size: int = 1024):
-    lam, var = np.empty(len(graphs)), np.empty(len(graphs))
-    with torch.inference_mode():
-        for start in range(0, len(graphs), batch_size):
-            idx = range(start, min(start + batch_size, len(graphs)))
-            l, v = model(*_batch(graphs, idx, device))
-            lam[start:start + len(l)] = l.double().cpu().numpy()
-            var[start:start + len(l)] = v.double().cpu().numpy()
+def _predict_member(model, graphs, dG: np.ndarray, device, batch_size: int = 1024):
+    """(barrier, aleatoric variance, lambda) of one member for prepared reactions (eV, eV^2, eV)."""
+    if isinstance(graphs, PreparedReactions):
+        lam, var = cached_lambdas(model, graphs, device)
+    else:
+        lam, var = np.empty(len(graphs)), np.empty(len(graphs))
+        with torch.inference_mode():
+            for start in range(0, len(graphs), batch_size):
+                idx = range(start, min(start + batch_size, len(graphs)))
+                l, v = model(*_batch(graphs, idx, device))
+                lam[start:start + len(l)] = l.double().cpu().numpy()
+                var[start:start + len(l)] = v.double().cpu().numpy()
     barrier = clipped_marcus(torch.from_numpy(np.asarray(dG, float)), torch.from_numpy(lam)).numpy()
     return barrier, var, lam
 
 
-def train_barrier_member(graphs: Sequence[ReactionGraph], dG: np.ndarray, y: np.ndarray, train: np.ndarray,
+def train_barrier_member(graphs, dG: np.ndarray, y: np.ndarray, train: np.ndarray,
                          val: np.ndarray, seed: int, config: BarrierTrainConfig = BarrierTrainConfig(),
-                         device: str = "cpu") -> tuple[BarrierNet, list[dict]]:
-    """One member trained on the ``train`` indices, early-stopped on ``val`` (eV targets)."""
+                         device: str = "cpu") -> tuple[BarrierNet | EmbeddingBarrierNet, list[dict]]:
+    """One member trained on the ``train`` indices of prepared reactions (``prepare`` with the
+    config's architecture), early-stopped on ``val`` (eV targets)."""
+    if isinstance(graphs, PreparedReactions) != (config.architecture == EMBEDDING):
+        raise ValueError(f"inputs prepared for another architecture than {config.architecture!r}")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = BarrierNet(config.hidden, config.layers, config.anchored)
+    model = config.new_network()
     if config.anchored:
         onehot = torch.from_numpy(np.stack([graphs[i].globals[CLASS_COLUMNS] for i in train]))
         model.class_lambda.copy_(fit_class_lambdas(onehot, torch.as_tensor(np.asarray(dG)[train]),
@@ -113,7 +160,7 @@ def train_barrier_member(graphs: Sequence[ReactionGraph], dG: np.ndarray, y: np.
             loss.backward()
             opt.step()
         model.eval()
-        pred, _, _ = _predict_member(model, [graphs[i] for i in val], dG[val], device)
+        pred, _, _ = _predict_member(model, take(graphs, val), dG[val], device)
         val_error = float(np.mean(np.abs(pred - y[val]) ** power))
         kept, stop = stopper.update(model, val_error, with_variance)
         history.append({"epoch": epoch, "val_" + ("mse" if power == 2 else "mae"): val_error, "kept": kept})
@@ -127,18 +174,19 @@ def train_barrier_member(graphs: Sequence[ReactionGraph], dG: np.ndarray, y: np.
 class BarrierEnsemble:
     """Trained barrier members, their recalibration map and model card."""
 
-    members: list[BarrierNet]
+    members: list[BarrierNet | EmbeddingBarrierNet]
     level_of_theory: str
     calibration: IsotonicVarianceMap | None = None
     card: dict = field(default_factory=dict)
     device: str = "cpu"
 
     @classmethod
-    def train(cls, graphs: Sequence[ReactionGraph], dG: np.ndarray, y: np.ndarray, train: np.ndarray,
+    def train(cls, graphs, dG: np.ndarray, y: np.ndarray, train: np.ndarray,
               val: np.ndarray, level_of_theory: str, n_members: int = 5,
               config: BarrierTrainConfig = BarrierTrainConfig(), seed: int = 0,
               device: str = "auto") -> "BarrierEnsemble":
-        """``n_members`` members with seeds seed..seed+M-1 (initialisation and data order)."""
+        """``n_members`` members with seeds seed..seed+M-1 (initialisation and data order), on
+        reactions prepared for the config's architecture (``prepare``)."""
         device = resolve_device(device)
         members, histories = [], []
         for m in range(n_members):
@@ -159,8 +207,13 @@ class BarrierEnsemble:
         neither (every class)."""
         return self.card.get("domain_classes", self.card.get("trained_classes"))
 
-    def predict_graphs(self, graphs: Sequence[ReactionGraph], dG: np.ndarray) -> EnsemblePrediction:
-        """Member barriers (eV) for CGRs; ``dG`` (n,) or member-wise (n, M) reaction free energies."""
+    @property
+    def architecture(self) -> str:
+        return self.members[0].config.get("architecture", "cgr")
+
+    def predict_graphs(self, graphs, dG: np.ndarray) -> EnsemblePrediction:
+        """Member barriers (eV) for prepared reactions (``prepare`` with this model's architecture);
+        ``dG`` (n,) or member-wise (n, M) reaction free energies."""
         dG = np.asarray(dG, float)
         M = len(self.members)
         if dG.ndim == 2 and dG.shape[1] != M:
@@ -171,12 +224,11 @@ class BarrierEnsemble:
         return EnsemblePrediction(out, var, self.calibration)
 
     def predict(self, reactions: Sequence[Reaction], dG: np.ndarray) -> EnsemblePrediction:
-        return self.predict_graphs([condensed_graph(r) for r in reactions], dG)
+        return self.predict_graphs(prepare(reactions, self.architecture), dG)
 
     def lambdas(self, reactions: Sequence[Reaction]) -> np.ndarray:
         """lambda (eV) per reaction and member, shape (n, M); lambda/4 is the barrier at dG = 0."""
-        cache: dict = {}
-        graphs = [condensed_graph(r, cache) for r in reactions]
+        graphs = prepare(reactions, self.architecture, {})
         return np.stack([_predict_member(m, graphs, np.zeros(len(graphs)), self.device)[2]
                          for m in self.members], axis=1)
 
@@ -196,7 +248,7 @@ class BarrierEnsemble:
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> "BarrierEnsemble":
         payload = read_model_file(path, "barrier", FORMAT_VERSION, "sei-net train-barriers")
-        members = load_members(BarrierNet, payload)
+        members = load_members(_network_class(payload["config"]), payload)
         cal = payload["calibration"]
         device = resolve_device(device)
         for model in members:

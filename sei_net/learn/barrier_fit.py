@@ -23,9 +23,9 @@ import numpy as np
 
 from sei_net.kinetics.rates import RNMC_BEP, bep_barrier
 from sei_net.learn.barrier_data import BarrierExample, load_barrier_dataset
-from sei_net.learn.barrier_ensemble import BarrierEnsemble, BarrierTrainConfig
+from sei_net.learn.barrier_ensemble import BarrierEnsemble, BarrierTrainConfig, prepare, take
 from sei_net.learn.metrics import regression_report
-from sei_net.learn.reaction_graph import condensed_graph, reaction_class
+from sei_net.learn.reaction_graph import reaction_class
 
 SPLITS = ("random", "hard")
 _E0_GRID = np.round(np.arange(0.0, 3.001, 0.01), 3)
@@ -108,10 +108,10 @@ def external_test(ensemble: BarrierEnsemble, bep: dict[str, tuple[float, float]]
                       "sigma": float(sg)} for x, k, d, t, m, sg in zip(mapped, kinds, dG, y, pred.mean, pred.sigma)]}
 
 
-def _arrays(examples: Sequence[BarrierExample]) -> tuple[list, np.ndarray, np.ndarray, list[str], list[str]]:
-    """(condensed graphs, dG, target, kinds, classes) of the examples (eV)."""
+def _arrays(examples: Sequence[BarrierExample], architecture: str = "cgr") -> tuple:
+    """(prepared reactions of ``architecture``, dG, target, kinds, classes) of the examples (eV)."""
     kinds = [e.reaction.kind for e in examples]
-    return ([condensed_graph(e.reaction) for e in examples], np.array([e.dG for e in examples]),
+    return (prepare([e.reaction for e in examples], architecture, {}), np.array([e.dG for e in examples]),
             np.array([e.target for e in examples]), kinds, [reaction_class(k) for k in kinds])
 
 
@@ -122,7 +122,7 @@ def cross_validate(examples: Sequence[BarrierExample], folds: int = 5, n_members
     per class and on the 'ok' (transition state) examples alone: with a few hundred labels a single
     15 % test part is too small to rank methods. A fifth of each training part early-stops.
     ``arrays``: ``_arrays(examples)`` when the caller has them already."""
-    graphs, dG, y, kinds, classes = arrays or _arrays(examples)
+    graphs, dG, y, kinds, classes = arrays or _arrays(examples, config.architecture)
     classes = np.asarray(classes)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(examples))
@@ -131,7 +131,7 @@ def cross_validate(examples: Sequence[BarrierExample], folds: int = 5, n_members
         rest = rng.permutation(np.setdiff1d(order, test))
         n_val = max(1, len(rest) // 5)
         ens = BarrierEnsemble.train(graphs, dG, y, rest[n_val:], rest[:n_val], "cv", n_members, config, seed, device)
-        pred["model"][test] = ens.predict_graphs([graphs[i] for i in test], dG[test]).mean
+        pred["model"][test] = ens.predict_graphs(take(graphs, test), dG[test]).mean
         bep = fit_bep(classes[rest].tolist(), dG[rest], y[rest])
         pred["bep_fitted"][test] = bep_predict(bep, [kinds[i] for i in test], dG[test])
     ok = np.array([e.status == "ok" for e in examples])
@@ -155,7 +155,7 @@ def fit_barrier_surrogate(dataset_paths: Sequence[str | Path], split: str = "ran
     default every trained class), recorded in the card as ``domain_classes``: a class where it
     measured no better than BEP can train it and still be left to BEP."""
     examples: list[BarrierExample] = load_barrier_dataset(dataset_paths, lowest_of)
-    arrays = _arrays(examples)
+    arrays = _arrays(examples, config.architecture)
     graphs, dG, y, kinds, classes = arrays
     trained = sorted(set(classes))
     if domain is not None and (not domain or set(domain) - set(trained)):
@@ -166,8 +166,8 @@ def fit_barrier_surrogate(dataset_paths: Sequence[str | Path], split: str = "ran
     ensemble = BarrierEnsemble.train(graphs, dG, y, parts["train"], parts["val"], "; ".join(levels), n_members,
                                      config, seed, device)
     cal, test = parts["calibration"], parts["test"]
-    ensemble.calibrate(ensemble.predict_graphs([graphs[i] for i in cal], dG[cal]), y[cal])
-    pred = ensemble.predict_graphs([graphs[i] for i in test], dG[test])
+    ensemble.calibrate(ensemble.predict_graphs(take(graphs, cal), dG[cal]), y[cal])
+    pred = ensemble.predict_graphs(take(graphs, test), dG[test])
     fit_on = np.concatenate([parts["train"], parts["val"]])
     bep = fit_bep([classes[i] for i in fit_on], dG[fit_on], y[fit_on])
     test_kinds = [kinds[i] for i in test]

@@ -61,26 +61,33 @@ class InteractionLayer(nn.Module):
         return h, e, u
 
 
-class EnergyNet(nn.Module):
-    """Graph network: GraphBatch in, (mean, variance) per graph out, in standardised units."""
+class SpeciesEncoder(nn.Module):
+    """The message passing of a species graph: GraphBatch in, final atom and global states out."""
 
-    def __init__(self, hidden: int = 64, layers: int = 4, detach_variance: bool = False):
+    def __init__(self, hidden: int, layers: int):
         super().__init__()
-        self.config = {"hidden": hidden, "layers": layers, "detach_variance": detach_variance}
-        self.detach_variance = detach_variance
         self.atom_embed = mlp(N_ATOM_FEATURES, hidden, hidden)
         self.bond_embed = mlp(N_BOND_FEATURES, hidden, hidden)
         self.global_embed = mlp(N_GLOBAL_FEATURES, hidden, hidden)
         self.layers = nn.ModuleList(InteractionLayer(hidden) for _ in range(layers))
-        self.atom_readout = mlp(2 * hidden, hidden, 1)
-        self.variance_readout = mlp(3 * hidden, hidden, 1)
 
     def embed(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """Final atom states and global states (the species embedding the readouts use)."""
+        """Final atom states (n_atoms, hidden) and global states (n_graphs, hidden)."""
         h, e, u = self.atom_embed(batch.x), self.bond_embed(batch.bond_attr), self.global_embed(batch.u)
         for layer in self.layers:
             h, e, u = layer(h, e, u, batch.bond_index, batch.atom_graph, batch.bond_graph)
         return h, u
+
+
+class EnergyNet(SpeciesEncoder):
+    """Graph network: GraphBatch in, (mean, variance) per graph out, in standardised units."""
+
+    def __init__(self, hidden: int = 64, layers: int = 4, detach_variance: bool = False):
+        super().__init__(hidden, layers)
+        self.config = {"hidden": hidden, "layers": layers, "detach_variance": detach_variance}
+        self.detach_variance = detach_variance
+        self.atom_readout = mlp(2 * hidden, hidden, 1)
+        self.variance_readout = mlp(3 * hidden, hidden, 1)
 
     def forward(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         mean, pooled = self.mean_and_pooled(batch)

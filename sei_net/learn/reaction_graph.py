@@ -36,6 +36,17 @@ def reaction_class(kind: str) -> str:
     return _CLASS_OF.get(kind, "other")
 
 
+def reaction_globals(reactant_globals: np.ndarray, product_globals: np.ndarray, kinds, n_reactants: np.ndarray,
+                     n_products: np.ndarray) -> np.ndarray:
+    """The CGR global features (n, N_CGR_GLOBAL_FEATURES) of n reactions from their summed species
+    globals on each side (n, N_GLOBAL_FEATURES), kinds and species counts (module docstring)."""
+    r, p = np.asarray(reactant_globals, np.float64), np.asarray(product_globals, np.float64)
+    cls = np.array([[1.0 if c == reaction_class(k) else 0.0 for c in REACTION_CLASSES] for k in kinds]).reshape(-1, len(REACTION_CLASSES))
+    n_r, n_p = np.asarray(n_reactants, np.float64), np.asarray(n_products, np.float64)
+    return np.concatenate([r + p, np.abs(r - p), cls, np.stack([(n_r + n_p) / 2, np.abs(n_r - n_p)], axis=1)],
+                          axis=1).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class ReactionGraph:
     """CGR arrays, laid out like ``SpeciesGraph`` so ``batching.collate`` batches them; ``centre``
@@ -87,9 +98,8 @@ def condensed_graph(reaction: Reaction, cache: dict | None = None) -> ReactionGr
         bond_features.append(np.concatenate([r + p, np.abs(r - p)]))
         if not np.array_equal(r, p):
             centre[list(pair)] = 1.0
-    cls = [1.0 if c == reaction_class(reaction.kind) else 0.0 for c in REACTION_CLASSES]
-    n_r, n_p = len(reaction.reactants), len(reaction.products)
-    glob = np.concatenate([r_glob + p_glob, np.abs(r_glob - p_glob), cls, [(n_r + n_p) / 2, abs(n_r - n_p)]])
+    glob = reaction_globals(r_glob[None], p_glob[None], [reaction.kind], np.array([len(reaction.reactants)]),
+                            np.array([len(reaction.products)]))[0]
     composition = np.zeros(len(ELEMENTS), np.float32)
     for sp in reaction.reactants:
         for el in sp.elements:

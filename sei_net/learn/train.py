@@ -63,7 +63,7 @@ class TrainConfig:
 
 
 #: options added to TrainConfig after models were trained, and the value that trains as before them
-LATER_OPTIONS = {"huber_delta": None, "ema_decay": None, "detach_variance": False}
+LATER_OPTIONS = {"huber_delta": None, "ema_decay": None, "detach_variance": False, "architecture": "cgr"}
 
 
 class EarlyStopping:
