@@ -29,7 +29,8 @@ CHILD = r"""
 import json, statistics, sys, time
 import numpy as np, torch
 torch.set_num_threads(int(sys.argv[1]))
-from sei_net.learn.barrier_embedding import ARCHITECTURE, EmbeddingBarrierNet, cached_lambdas, prepare_reactions
+from sei_net.learn.barrier_embedding import (ARCHITECTURE, EmbeddingBarrierNet, cached_lambdas, head_lambdas,
+                                             prepare_reactions)
 from sei_net.learn.barrier_ensemble import BarrierEnsemble, _predict_member
 from sei_net.learn.barrier_model import BarrierNet
 from sei_net.learn.reaction_graph import condensed_graph
@@ -73,14 +74,8 @@ def run_embedding():
 prep = prepare_reactions(reactions, {})
 with torch.inference_mode():
     states = [m.species_states(prep.graphs, "cpu") for m in emb.members]
-from sei_net.learn.barrier_embedding import _centre_rows, _head_inputs, _side_species
 def run_head():
-    idx = np.arange(len(prep))
-    centre, position = _centre_rows(prep, idx)
-    inputs = _head_inputs(prep, idx, position, prep.centres.reactant_row[centre], prep.centres.product_row[centre],
-                          *_side_species(prep, idx))
-    with torch.inference_mode():
-        return [m.head(h, u, inputs)[0] for m, (h, u) in zip(emb.members, states)]
+    return [head_lambdas(m, h, u, prep)[0] for m, (h, u) in zip(emb.members, states)]
 
 def run_prepare():
     return prepare_reactions(reactions, {})

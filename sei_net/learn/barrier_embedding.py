@@ -147,9 +147,15 @@ def _head_inputs(prep: PreparedReactions, idx: np.ndarray, position: np.ndarray,
                       torch.from_numpy(prep.globals[idx]))
 
 
-def _centre_rows(prep: PreparedReactions, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The centre entries of reactions ``idx`` and their reaction's position in ``idx``."""
-    start = np.searchsorted(prep.centres.reaction, np.arange(len(prep) + 1))
+def _centre_starts(prep: PreparedReactions) -> np.ndarray:
+    """Where each reaction's centre entries start (n + 1 entries; centres are sorted by reaction)."""
+    return np.searchsorted(prep.centres.reaction, np.arange(len(prep) + 1))
+
+
+def _centre_rows(prep: PreparedReactions, idx: np.ndarray, start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The centre entries of reactions ``idx`` and their reaction's position in ``idx`` (``start``:
+    ``_centre_starts(prep)`` when the caller has it)."""
+    start = _centre_starts(prep) if start is None else start
     counts = start[idx + 1] - start[idx]
     return _ranges(start[idx], counts), np.repeat(np.arange(len(idx)), counts)
 
@@ -225,17 +231,27 @@ class EmbeddingBarrierNet(nn.Module):
 def cached_lambdas(model: EmbeddingBarrierNet, prep: PreparedReactions, device,
                    batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
     """lambda (eV) and aleatoric variance (eV^2) of every reaction of ``prep``: each species
-    encoded once, then the head over the reactions in batches."""
-    lam, var = np.empty(len(prep)), np.empty(len(prep))
+    encoded once (``species_states``), then the head over the reactions (``head_lambdas``)."""
+    if len(prep) == 0:
+        return np.empty(0), np.empty(0)
     with torch.inference_mode():
-        if len(prep) == 0:
-            return lam, var
         h, u = model.species_states(prep.graphs, device)
+    return head_lambdas(model, h, u, prep, batch_size)
+
+
+def head_lambdas(model: EmbeddingBarrierNet, h: torch.Tensor, u: torch.Tensor, prep: PreparedReactions,
+                 batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """lambda (eV) and aleatoric variance (eV^2) of every reaction of ``prep`` from the species
+    states of its table (``species_states``), the head run on ``batch_size`` reactions at a time
+    (small batches keep the gathered states in cache: 2,048 ran 3x faster than 65,536 on one core)."""
+    lam, var = np.empty(len(prep)), np.empty(len(prep))
+    start = _centre_starts(prep)
+    with torch.inference_mode():
         for first in range(0, len(prep), batch_size):
             idx = np.arange(first, min(first + batch_size, len(prep)))
-            centre, position = _centre_rows(prep, idx)
+            centre, position = _centre_rows(prep, idx, start)
             inputs = _head_inputs(prep, idx, position, prep.centres.reactant_row[centre],
                                   prep.centres.product_row[centre], *_side_species(prep, idx))
-            l, v = model.head(h, u, inputs.to(device))
+            l, v = model.head(h, u, inputs.to(h.device))
             lam[idx], var[idx] = l.double().cpu().numpy(), v.double().cpu().numpy()
     return lam, var
