@@ -212,15 +212,20 @@ def test_numpy_and_torch_clipped_marcus_agree():
                        clipped_marcus(torch.from_numpy(dG), torch.from_numpy(lam)).numpy(), atol=1e-12)
 
 
-def test_learned_barriers_flow_into_rates_with_detailed_balance(mapped_reactions, tmp_path):
-    """A saved and reloaded barrier ensemble scores a network; the path query then uses its
-    barriers for non-redox steps, and every forward/reverse pair differs by exactly dG."""
+@pytest.mark.parametrize("architecture", ["cgr", "species_embedding"])
+def test_learned_barriers_flow_into_rates_with_detailed_balance(architecture, tmp_path):
+    """A saved and reloaded barrier ensemble of either architecture scores a network; the path
+    query then uses its barriers for non-redox steps, and every forward/reverse pair differs by
+    exactly dG."""
     from sei_net.kinetics.query import PathQuery
+    from sei_net.learn.barrier_embedding import EmbeddingBarrierNet
     from sei_net.learn.score import load_barrier_model, score_barriers
     from sei_net.store import NetworkStore
 
     torch.manual_seed(0)
-    BarrierEnsemble([BarrierNet(16, 2).eval() for _ in range(3)], "test").save(tmp_path / "b.pt")
+    net_class = EmbeddingBarrierNet if architecture == "species_embedding" else BarrierNet
+    BarrierEnsemble([net_class(16, 2).eval() for _ in range(3)], "test").save(tmp_path / "b.pt")
+    assert load_barrier_model(tmp_path / "b.pt", "cpu").architecture == architecture
     with build_network("ec_lipf6", tmp_path / "ec.db", max_generations=2) as net:
         store = net.store
         energies = [{"species_id": sid, "source": "test", "level_of_theory": "random", "G": g}
