@@ -26,7 +26,8 @@ from sei_net.learn.barrier_model import MIN_LAMBDA, MIN_VARIANCE
 from sei_net.learn.batching import collate
 from sei_net.learn.features import SpeciesGraph, featurise
 from sei_net.learn.model import SpeciesEncoder, _segment_sum, mlp
-from sei_net.learn.reaction_centres import ReactionCentres, SpeciesTable, _ranges, _starts, locate_centres
+from sei_net.learn.reaction_centres import (ReactionCentres, SpeciesTable, concatenated_ranges, first_rows,
+                                           locate_centres)
 from sei_net.learn.reaction_graph import N_CGR_GLOBAL_FEATURES, reaction_globals
 
 ARCHITECTURE = "species_embedding"
@@ -59,8 +60,8 @@ class PreparedReactions:
         reaction = position[self.centres.reaction[keep]]
         order = np.argsort(reaction, kind="stable")
         r_counts, p_counts = np.diff(self.reactant_start)[idx], np.diff(self.product_start)[idx]
-        r_species = self.reactant_species[_ranges(self.reactant_start[idx], r_counts)]
-        p_species = self.product_species[_ranges(self.product_start[idx], p_counts)]
+        r_species = self.reactant_species[concatenated_ranges(self.reactant_start[idx], r_counts)]
+        p_species = self.product_species[concatenated_ranges(self.product_start[idx], p_counts)]
         used = np.unique(np.concatenate([r_species, p_species]))
         graphs = [self.graphs[k] for k in used]
         table = SpeciesTable.of(graphs)
@@ -152,18 +153,19 @@ def _centre_starts(prep: PreparedReactions) -> np.ndarray:
     return np.searchsorted(prep.centres.reaction, np.arange(len(prep) + 1))
 
 
-def _centre_rows(prep: PreparedReactions, idx: np.ndarray, start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _centre_rows(prep: PreparedReactions, idx: np.ndarray,
+                 start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The centre entries of reactions ``idx`` and their reaction's position in ``idx`` (``start``:
     ``_centre_starts(prep)`` when the caller has it)."""
     start = _centre_starts(prep) if start is None else start
     counts = start[idx + 1] - start[idx]
-    return _ranges(start[idx], counts), np.repeat(np.arange(len(idx)), counts)
+    return concatenated_ranges(start[idx], counts), np.repeat(np.arange(len(idx)), counts)
 
 
 def _side_species(prep: PreparedReactions, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The reactant and product species (table rows) of reactions ``idx``, concatenated in order."""
-    return (prep.reactant_species[_ranges(prep.reactant_start[idx], np.diff(prep.reactant_start)[idx])],
-            prep.product_species[_ranges(prep.product_start[idx], np.diff(prep.product_start)[idx])])
+    return (prep.reactant_species[concatenated_ranges(prep.reactant_start[idx], np.diff(prep.reactant_start)[idx])],
+            prep.product_species[concatenated_ranges(prep.product_start[idx], np.diff(prep.product_start)[idx])])
 
 
 def training_batch(prep: PreparedReactions, idx: Sequence[int]):
@@ -176,7 +178,7 @@ def training_batch(prep: PreparedReactions, idx: Sequence[int]):
     p_of_row = np.searchsorted(table.atom_start, p_rows, side="right") - 1
     r_species, p_species = _side_species(prep, idx)
     used = np.unique(np.concatenate([r_species, p_species, r_of_row, p_of_row]))
-    start = _starts(table.n_atoms[used])
+    start = first_rows(table.n_atoms[used])
 
     def local_row(rows, species):
         return start[np.searchsorted(used, species)] + rows - table.atom_start[species]

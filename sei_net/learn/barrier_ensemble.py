@@ -60,7 +60,8 @@ class BarrierTrainConfig(TrainConfig):
         if self.loss not in BARRIER_LOSSES:
             raise ValueError(f"barrier loss {self.loss!r} is not valid; valid losses: {', '.join(BARRIER_LOSSES)}")
         if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"barrier architecture {self.architecture!r} is not valid; valid: {', '.join(ARCHITECTURES)}")
+            raise ValueError(f"barrier architecture {self.architecture!r} is not valid; "
+                             f"valid: {', '.join(ARCHITECTURES)}")
         if self.anchored and self.architecture != "cgr":
             raise ValueError("the anchored variant is built for the 'cgr' architecture only")
 

@@ -50,10 +50,10 @@ class SpeciesTable:
         codes = np.zeros(len(packed), dtype=np.int64)
         for column in range(packed.shape[1]):
             codes = (codes << 8) | packed[:, column]
-        return cls(n_atoms=n_atoms, atom_start=_starts(n_atoms),
+        return cls(n_atoms=n_atoms, atom_start=first_rows(n_atoms),
                    bonds=np.concatenate([g.bonds for g in graphs]).reshape(-1, 2).astype(np.int64)
                    if len(graphs) else np.zeros((0, 2), np.int64),
-                   bond_start=_starts(n_bonds), bond_codes=codes,
+                   bond_start=first_rows(n_bonds), bond_codes=codes,
                    globals=np.stack([g.globals for g in graphs]) if len(graphs) else np.zeros((0, 0)))
 
 
@@ -67,16 +67,17 @@ class ReactionCentres:
     product_row: np.ndarray
 
 
-def _starts(counts: np.ndarray) -> np.ndarray:
+def first_rows(counts: np.ndarray) -> np.ndarray:
+    """Where each of consecutive blocks of ``counts`` rows starts (exclusive cumulative sum)."""
     return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(counts) else np.zeros(0, np.int64)
 
 
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def concatenated_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Concatenated aranges [starts[i], starts[i] + counts[i]) (numpy, no Python loop)."""
     total = int(counts.sum())
     if total == 0:
         return np.zeros(0, np.int64)
-    return np.repeat(starts - _starts(counts), counts) + np.arange(total, dtype=np.int64)
+    return np.repeat(starts - first_rows(counts), counts) + np.arange(total, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,11 @@ def _side(table: SpeciesTable, species: Sequence[Sequence[int]]) -> _Side:
     slot_reaction = np.repeat(np.arange(len(species)), per_reaction)
     slot_atoms = table.n_atoms[slot_species]
     side_atoms = np.bincount(slot_reaction, weights=slot_atoms, minlength=len(species)).astype(np.int64)
-    side_start = _starts(side_atoms)
-    slot_offset = _starts(slot_atoms) - side_start[slot_reaction]     # first side atom of each slot
-    atom_rows = _ranges(table.atom_start[slot_species], slot_atoms)
+    side_start = first_rows(side_atoms)
+    slot_offset = first_rows(slot_atoms) - side_start[slot_reaction]     # first side atom of each slot
+    atom_rows = concatenated_ranges(table.atom_start[slot_species], slot_atoms)
     bond_counts = np.diff(np.append(table.bond_start, len(table.bonds)))[slot_species]
-    bond_rows = _ranges(table.bond_start[slot_species], bond_counts)
+    bond_rows = concatenated_ranges(table.bond_start[slot_species], bond_counts)
     bond_slot = np.repeat(np.arange(len(slot_species)), bond_counts)
     return _Side(atom_rows, side_start, slot_reaction[bond_slot],
                  table.bonds[bond_rows] + slot_offset[bond_slot, None], table.bond_codes[bond_rows])

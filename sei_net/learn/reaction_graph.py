@@ -41,7 +41,8 @@ def reaction_globals(reactant_globals: np.ndarray, product_globals: np.ndarray, 
     """The CGR global features (n, N_CGR_GLOBAL_FEATURES) of n reactions from their summed species
     globals on each side (n, N_GLOBAL_FEATURES), kinds and species counts (module docstring)."""
     r, p = np.asarray(reactant_globals, np.float64), np.asarray(product_globals, np.float64)
-    cls = np.array([[1.0 if c == reaction_class(k) else 0.0 for c in REACTION_CLASSES] for k in kinds]).reshape(-1, len(REACTION_CLASSES))
+    cls = np.array([[1.0 if c == reaction_class(k) else 0.0 for c in REACTION_CLASSES]
+                    for k in kinds]).reshape(-1, len(REACTION_CLASSES))
     n_r, n_p = np.asarray(n_reactants, np.float64), np.asarray(n_products, np.float64)
     return np.concatenate([r + p, np.abs(r - p), cls, np.stack([(n_r + n_p) / 2, np.abs(n_r - n_p)], axis=1)],
                           axis=1).astype(np.float32)
