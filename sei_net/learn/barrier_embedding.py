@@ -15,6 +15,7 @@ lambda and, through the clipped Marcus form, barriers that differ by exactly dG.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -26,8 +27,7 @@ from sei_net.learn.barrier_model import MIN_LAMBDA, MIN_VARIANCE
 from sei_net.learn.batching import collate
 from sei_net.learn.features import SpeciesGraph, featurise
 from sei_net.learn.model import SpeciesEncoder, _segment_sum, mlp
-from sei_net.learn.reaction_centres import (ReactionCentres, SpeciesTable, concatenated_ranges, first_rows,
-                                           locate_centres)
+from sei_net.learn.reaction_centres import ReactionCentres, SpeciesTable, concatenated_ranges, locate_centres
 from sei_net.learn.reaction_graph import N_CGR_GLOBAL_FEATURES, reaction_globals
 
 ARCHITECTURE = "species_embedding"
@@ -51,6 +51,18 @@ class PreparedReactions:
     def __len__(self) -> int:
         return len(self.globals)
 
+    @cached_property
+    def centre_start(self) -> np.ndarray:
+        """Where each reaction's centre entries start (n + 1 entries; centres are sorted by reaction)."""
+        return np.searchsorted(self.centres.reaction, np.arange(len(self) + 1))
+
+    def sides(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Reactions ``idx``'s reactant species (table rows, concatenated in order), how many each
+        has, and the same for the products."""
+        r_counts, p_counts = np.diff(self.reactant_start)[idx], np.diff(self.product_start)[idx]
+        return (self.reactant_species[concatenated_ranges(self.reactant_start[idx], r_counts)], r_counts,
+                self.product_species[concatenated_ranges(self.product_start[idx], p_counts)], p_counts)
+
     def subset(self, idx: Sequence[int]) -> "PreparedReactions":
         """The reactions ``idx`` (distinct), in that order, over a table of only their species."""
         idx = np.asarray(idx, dtype=np.int64)
@@ -59,9 +71,7 @@ class PreparedReactions:
         keep = position[self.centres.reaction] >= 0
         reaction = position[self.centres.reaction[keep]]
         order = np.argsort(reaction, kind="stable")
-        r_counts, p_counts = np.diff(self.reactant_start)[idx], np.diff(self.product_start)[idx]
-        r_species = self.reactant_species[concatenated_ranges(self.reactant_start[idx], r_counts)]
-        p_species = self.product_species[concatenated_ranges(self.product_start[idx], p_counts)]
+        r_species, r_counts, p_species, p_counts = self.sides(idx)
         used = np.unique(np.concatenate([r_species, p_species]))
         graphs = [self.graphs[k] for k in used]
         table = SpeciesTable.of(graphs)
@@ -139,53 +149,23 @@ def _long(a: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))
 
 
-def _head_inputs(prep: PreparedReactions, idx: np.ndarray, position: np.ndarray, reactant_row: np.ndarray,
-                 product_row: np.ndarray, reactant_species: np.ndarray, product_species: np.ndarray) -> HeadInputs:
-    r_counts, p_counts = np.diff(prep.reactant_start)[idx], np.diff(prep.product_start)[idx]
-    return HeadInputs(len(idx), _long(position), _long(reactant_row), _long(product_row),
-                      _long(reactant_species), _long(np.repeat(np.arange(len(idx)), r_counts)),
-                      _long(product_species), _long(np.repeat(np.arange(len(idx)), p_counts)),
-                      torch.from_numpy(prep.globals[idx]))
-
-
-def _centre_starts(prep: PreparedReactions) -> np.ndarray:
-    """Where each reaction's centre entries start (n + 1 entries; centres are sorted by reaction)."""
-    return np.searchsorted(prep.centres.reaction, np.arange(len(prep) + 1))
-
-
-def _centre_rows(prep: PreparedReactions, idx: np.ndarray,
-                 start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The centre entries of reactions ``idx`` and their reaction's position in ``idx`` (``start``:
-    ``_centre_starts(prep)`` when the caller has it)."""
-    start = _centre_starts(prep) if start is None else start
+def _head_inputs(prep: PreparedReactions, idx: np.ndarray) -> HeadInputs:
+    """The head's index tensors for reactions ``idx`` of ``prep``, into the states of its table."""
+    start = prep.centre_start
     counts = start[idx + 1] - start[idx]
-    return concatenated_ranges(start[idx], counts), np.repeat(np.arange(len(idx)), counts)
-
-
-def _side_species(prep: PreparedReactions, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The reactant and product species (table rows) of reactions ``idx``, concatenated in order."""
-    return (prep.reactant_species[concatenated_ranges(prep.reactant_start[idx], np.diff(prep.reactant_start)[idx])],
-            prep.product_species[concatenated_ranges(prep.product_start[idx], np.diff(prep.product_start)[idx])])
+    centre = concatenated_ranges(start[idx], counts)
+    r_species, r_counts, p_species, p_counts = prep.sides(idx)
+    return HeadInputs(len(idx), _long(np.repeat(np.arange(len(idx)), counts)),
+                      _long(prep.centres.reactant_row[centre]), _long(prep.centres.product_row[centre]),
+                      _long(r_species), _long(np.repeat(np.arange(len(idx)), r_counts)),
+                      _long(p_species), _long(np.repeat(np.arange(len(idx)), p_counts)),
+                      torch.from_numpy(prep.globals[idx]))
 
 
 def training_batch(prep: PreparedReactions, idx: Sequence[int]):
     """(GraphBatch of the species the reactions ``idx`` touch, HeadInputs into its states)."""
-    idx = np.asarray(idx, dtype=np.int64)
-    centre, position = _centre_rows(prep, idx)
-    table = prep.table
-    r_rows, p_rows = prep.centres.reactant_row[centre], prep.centres.product_row[centre]
-    r_of_row = np.searchsorted(table.atom_start, r_rows, side="right") - 1
-    p_of_row = np.searchsorted(table.atom_start, p_rows, side="right") - 1
-    r_species, p_species = _side_species(prep, idx)
-    used = np.unique(np.concatenate([r_species, p_species, r_of_row, p_of_row]))
-    start = first_rows(table.n_atoms[used])
-
-    def local_row(rows, species):
-        return start[np.searchsorted(used, species)] + rows - table.atom_start[species]
-
-    inputs = _head_inputs(prep, idx, position, local_row(r_rows, r_of_row), local_row(p_rows, p_of_row),
-                          np.searchsorted(used, r_species), np.searchsorted(used, p_species))
-    return collate([prep.graphs[k] for k in used]), inputs
+    batch = prep.subset(idx)
+    return collate(batch.graphs), _head_inputs(batch, np.arange(len(batch)))
 
 
 class EmbeddingBarrierNet(nn.Module):
@@ -247,13 +227,9 @@ def head_lambdas(model: EmbeddingBarrierNet, h: torch.Tensor, u: torch.Tensor, p
     states of its table (``species_states``), the head run on ``batch_size`` reactions at a time
     (small batches keep the gathered states in cache: 2,048 ran 3x faster than 65,536 on one core)."""
     lam, var = np.empty(len(prep)), np.empty(len(prep))
-    start = _centre_starts(prep)
     with torch.inference_mode():
         for first in range(0, len(prep), batch_size):
             idx = np.arange(first, min(first + batch_size, len(prep)))
-            centre, position = _centre_rows(prep, idx, start)
-            inputs = _head_inputs(prep, idx, position, prep.centres.reactant_row[centre],
-                                  prep.centres.product_row[centre], *_side_species(prep, idx))
-            l, v = model.head(h, u, inputs.to(h.device))
+            l, v = model.head(h, u, _head_inputs(prep, idx).to(h.device))
             lam[idx], var[idx] = l.double().cpu().numpy(), v.double().cpu().numpy()
     return lam, var

@@ -110,8 +110,7 @@ def _oracle_outside_domain(store, ensemble: EnergyEnsemble, known: dict | None, 
                            not_embeddable: set[str], cache, progress) -> tuple[dict, set, dict]:
     """``_oracle_labels`` (``label_species``) on the species of an open network that no label file
     settles and that hold an atom environment outside the model's applicability domain
-    (``learn.domain``); the
-    result also counts those environments. Species that RDKit could not embed in the label files
+    (``learn.domain``); the result also counts those environments. Species that RDKit could not embed in the label files
     (``not_embeddable``) are not tried again: the surrogate predicts them, flagged. A model whose
     card keeps no domain labels none."""
     from sei_net.energy.small_species import label_species
